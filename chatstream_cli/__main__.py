@@ -1,0 +1,5 @@
+"""``python -m chatstream_cli``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,282 @@
+"""The command line: parse flags into plain objects, hand them to the core, pick a renderer.
+
+Only this module knows Typer. ``prompt`` is the default subcommand, so ``chatstream "hi"``
+means ``chatstream prompt "hi"`` and other subcommands can sit beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+
+# Typer's bundled Click raises this for bad flags; it is the class Typer's own main() catches.
+from typer._click.exceptions import ClickException
+from typer.core import TyperCommand, TyperGroup
+
+from . import __version__
+from .driver import Mode, run_reply
+from .errors import ChatstreamError, ExitCode, UsageError, format_error
+from .messages import BaseMessage, HumanMessage, SystemMessage
+from .providers import ResolvedModel, build, resolve
+from .render import Renderer
+from .runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
+
+_GROUP_FLAGS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
+
+
+class DefaultGroup(TyperGroup):
+    """A group whose unknown first argument starts the default ``prompt`` subcommand."""
+
+    default_command = "prompt"
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in _GROUP_FLAGS):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
+        """Run with one-line usage errors (exit 2) instead of Click's usage block."""
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(args, *rest, standalone_mode=False, **extra)
+        except ClickException as exc:
+            message = exc.format_message()
+            if message and message[0].isupper() and not message[:2].isupper():
+                message = message[0].lower() + message[1:]
+            print(f"chatstream: error: {message} (see chatstream --help)", file=sys.stderr)
+            sys.exit(ExitCode.USAGE)
+        except ChatstreamError as exc:
+            print(format_error(exc), file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            sys.exit(ExitCode.INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+class PromptCommand(TyperCommand):
+    """The prompt command; ``-o`` takes two values (KEY VALUE), which Typer cannot declare itself,
+    so the pair is joined into one value before parsing and split again by ``parse_options``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, join_option_pairs(args))
+
+
+_PAIR_SEPARATOR = "\x1f"
+_OPTION_FLAGS = ("-o", "--option")
+
+
+def join_option_pairs(args: list[str]) -> list[str]:
+    joined: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            joined.append(arg)
+            joined.extend(rest)
+            break
+        joined.append(arg)
+        if arg in _OPTION_FLAGS:
+            pair = [next(rest, None), next(rest, None)]
+            if None in pair:
+                raise UsageError(f"{arg} needs a KEY and a VALUE", f"e.g. {arg} delay_ms 0")
+            joined.append(_PAIR_SEPARATOR.join(pair))
+    return joined
+
+
+app = typer.Typer(
+    cls=DefaultGroup,
+    name="chatstream",
+    help="Stream chat-model replies into the terminal, token by token.\n\n"
+    "Usage: chatstream [OPTIONS] PROMPT...   (the same as: chatstream prompt [OPTIONS] PROMPT...)",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"chatstream {__version__}")
+        raise typer.Exit()
+
+
+VersionFlag = Annotated[
+    bool,
+    typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit."),
+]
+
+
+@app.callback()
+def _root(version: VersionFlag = False) -> None:
+    """Stream chat-model replies into the terminal, token by token."""
+
+
+@contextmanager
+def reporting(debug: bool) -> Iterator[None]:
+    """Turn every failure into its exit code and one line on stderr (a traceback with --debug)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(ExitCode.BROKEN_PIPE) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        print(format_error(exc), file=sys.stderr)
+        code = exc.exit_code if isinstance(exc, ChatstreamError) else ExitCode.BUG
+        raise typer.Exit(int(code)) from None
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Any) -> str:
+    """Combine prompt words and stdin as cli.md says: stdin, a blank line, then the words."""
+    words = list(words)
+    wants_stdin = words == ["-"]
+    if wants_stdin:
+        words = []
+    piped = read_stdin() if (wants_stdin or not stdin_is_tty) else ""
+    text = " ".join(words)
+    if piped.strip() and text:
+        return f"{piped.rstrip()}\n\n{text}"
+    prompt = text or piped
+    if not prompt.strip():
+        raise UsageError("no prompt given", 'pass it as arguments, e.g. chatstream "hello", or pipe it on stdin')
+    return prompt
+
+
+def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """``-o KEY VALUE`` pairs; a value is JSON when it parses as JSON, else the string."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, raw = pair.partition(_PAIR_SEPARATOR)
+        try:
+            options[key] = json.loads(raw)
+        except ValueError:
+            options[key] = raw
+    return options
+
+
+def check_settings(resolved: ResolvedModel, temperature: float | None) -> None:
+    if temperature is None:
+        return
+    high = resolved.provider.temperature_max
+    if not 0 <= temperature <= high:
+        raise UsageError(
+            f"-t/--temperature {temperature} is out of range for {resolved.provider.name}",
+            f"use a value from 0 to {high:g}",
+        )
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout gets the terminal view: a TTY that is not TERM=dumb, or FORCE_COLOR."""
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty()
+
+
+def choose_renderer(delimiter: str | None, markdown: bool) -> Renderer:
+    """The renderer for stdout: plain bytes when piped, Rich on a terminal."""
+    if not stdout_is_terminal():
+        if delimiter is not None:
+            from .render.delimiter import DelimiterRenderer
+
+            return DelimiterRenderer(sys.stdout.buffer, delimiter)
+        from .render.plain import PlainRenderer
+
+        return PlainRenderer(sys.stdout.buffer)
+    from rich.console import Console
+
+    console = Console(file=sys.stdout, highlight=False)
+    if delimiter is not None:
+        from .render.delimiter import DelimiterRenderer
+        from .render.safe import neutralise
+
+        return DelimiterRenderer(sys.stdout.buffer, delimiter, clean=neutralise)
+    from .render.terminal import TerminalRenderer
+
+    return TerminalRenderer(console)
+
+
+def notice(text: str, quiet: bool) -> None:
+    """A notice for a person: on stderr, only when stderr is a terminal and not --quiet."""
+    if not quiet and sys.stderr.isatty():
+        print(f"chatstream: {text}", file=sys.stderr)
+
+
+@app.command(name="prompt", cls=PromptCommand, context_settings={"allow_interspersed_args": True})
+def prompt_command(
+    words: Annotated[list[str] | None, typer.Argument(help="The prompt; '-' reads stdin.", show_default=False)] = None,
+    model: Annotated[
+        str | None, typer.Option("-m", "--model", envvar="CHATSTREAM_MODEL", help="provider:model, name or alias.")
+    ] = None,
+    system: Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")] = None,
+    temperature: Annotated[float | None, typer.Option("-t", "--temperature", help="Sampling temperature.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=1, help="Reply length limit.")] = None,
+    stop: Annotated[list[str] | None, typer.Option("--stop", help="Stop sequence (repeatable).")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option("-o", "--option", metavar="KEY VALUE", help="Provider setting, e.g. -o delay_ms 0."),
+    ] = None,
+    thinking: Annotated[bool, typer.Option("--thinking/--no-thinking", help="Ask the model to think first.")] = False,
+    use_async: Annotated[bool, typer.Option("--async", help="Drive astream instead of stream.")] = False,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Call invoke: the whole reply at once.")] = False,
+    delimiter: Annotated[
+        str | None, typer.Option("-d", "--delimiter", help="Print TEXT after every chunk: Here| is| a| song|")
+    ] = None,
+    markdown: Annotated[
+        bool, typer.Option("--markdown/--raw", help="On a terminal, render Markdown live or print raw text.")
+    ] = True,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0, help="Longest silence allowed, in seconds (0 = none).")
+    ] = DEFAULT_TIMEOUT,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries before the first token.")] = DEFAULT_RETRIES,
+    base_url: Annotated[str | None, typer.Option("--base-url", help="The provider's endpoint.")] = None,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No notices on stderr.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Tracebacks and a request trace on stderr.")] = False,
+    version: VersionFlag = False,
+) -> None:
+    """Send a prompt and stream the reply (the default command)."""
+    with reporting(debug):
+        text = read_prompt(words or [], sys.stdin.isatty(), sys.stdin.read)
+        resolved = resolve(model)
+        check_settings(resolved, temperature)
+        if resolved.notice:
+            notice(resolved.notice, quiet)
+        settings = ModelSettings(
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stop=tuple(stop or ()),
+            thinking=thinking,
+            timeout=timeout or None,
+            retries=retries,
+            base_url=base_url,
+            options=parse_options(option or []),
+        )
+        chat = build(resolved, settings)
+        messages: list[BaseMessage] = [HumanMessage(content=text)]
+        if system:
+            messages.insert(0, SystemMessage(content=system))
+        mode = Mode.INVOKE if no_stream else Mode.ASYNC if use_async else Mode.STREAM
+        run_reply(chat, messages, choose_renderer(delimiter, markdown), mode)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

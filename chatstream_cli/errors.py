@@ -1,0 +1,124 @@
+"""The one place where failures get an exit code and a one-line message.
+
+Exception hierarchy::
+
+    ChatstreamError               exit 1 unless a subclass says otherwise
+     +-- UsageError               2  bad flag or value, no prompt, conflicting options
+     +-- ConfigError              3  no key, unreadable config
+     |    +-- AuthError           3  key rejected (401/403)
+     |    +-- UnknownModelError   3  unknown provider, model or alias (also 404)
+     +-- ProviderError            4  request rejected, rate limited or overloaded, error mid-stream
+     +-- NetworkError             5  cannot connect, dropped connection, timeout
+     +-- Interrupted              130 Ctrl-C
+
+Providers raise these; the CLI prints ``format_error(exc)`` and exits with ``exc.exit_code``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    BUG = 1
+    USAGE = 2
+    CONFIG = 3
+    PROVIDER = 4
+    NETWORK = 5
+    INTERRUPTED = 130
+    BROKEN_PIPE = 141
+
+
+class ChatstreamError(Exception):
+    """A failure with a message for the user, a hint on what to do, and an exit code."""
+
+    exit_code: ExitCode = ExitCode.BUG
+    error_type: str = "error"
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        error_type: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.status = status
+        if error_type:
+            self.error_type = error_type
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(ChatstreamError):
+    exit_code = ExitCode.USAGE
+    error_type = "usage_error"
+
+
+class ConfigError(ChatstreamError):
+    exit_code = ExitCode.CONFIG
+    error_type = "config_error"
+
+
+class AuthError(ConfigError):
+    error_type = "authentication_error"
+
+
+class UnknownModelError(ConfigError):
+    error_type = "not_found_error"
+
+
+class ProviderError(ChatstreamError):
+    exit_code = ExitCode.PROVIDER
+    error_type = "api_error"
+
+
+class NetworkError(ChatstreamError):
+    exit_code = ExitCode.NETWORK
+    error_type = "network_error"
+
+
+class Interrupted(ChatstreamError):
+    exit_code = ExitCode.INTERRUPTED
+    error_type = "interrupted"
+
+    def __init__(self, message: str = "interrupted") -> None:
+        super().__init__(message)
+
+
+def close_matches(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
+    return difflib.get_close_matches(word, list(candidates), n=limit, cutoff=0.5)
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """A hint naming the closest candidates, or all of them when none is close."""
+    pool = sorted(set(candidates))
+    close = close_matches(word, pool)
+    if close:
+        return "did you mean " + " or ".join(close) + "?"
+    return "choose one of: " + ", ".join(pool)
+
+
+def format_error(exc: BaseException) -> str:
+    """The one line printed on stderr for a failure."""
+    if isinstance(exc, ChatstreamError):
+        return f"chatstream: error: {exc}"
+    return (
+        f"chatstream: error: unexpected {type(exc).__name__}: {exc} "
+        "(this is a bug in chatstream: rerun with --debug and report it)"
+    )
+
+
+def exit_code_for(exc: BaseException) -> int:
+    if isinstance(exc, ChatstreamError):
+        return int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED)
+    return int(ExitCode.BUG)

@@ -1,0 +1,176 @@
+"""The provider registry: names to lazily imported model classes, aliases, model resolution.
+
+Nothing here imports a provider module until a model of that provider is built, so listing
+providers or resolving a name never pays for the anthropic SDK or httpx.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import UnknownModelError, did_you_mean
+
+if TYPE_CHECKING:
+    from ..runnable import ChatModel
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """What the registry knows about a provider without importing it."""
+
+    name: str
+    target: str  # "package.module:ClassName"
+    description: str
+    key_env: str | None = None
+    default_model: str | None = None
+    models: tuple[str, ...] = ()
+    #: Only these models exist (the built-in ones); other providers accept any id.
+    closed_catalog: bool = False
+    base_url: str | None = None
+    base_url_env: str | None = None
+    needs_key: bool = True
+    temperature_max: float = 2.0
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+    def load(self) -> type[ChatModel]:
+        module_name, _, class_name = self.target.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedModel:
+    provider: ProviderSpec
+    model: str
+    #: Said on stderr (when it is a terminal) when the model was chosen for the user.
+    notice: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.provider.name}:{self.model}"
+
+
+PROVIDERS: dict[str, ProviderSpec] = {}
+ALIASES: dict[str, str] = {}
+
+# Bare model names that imply a provider (cli.md "Models").
+_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("claude", "anthropic"),
+    ("gpt-", "openai"),
+    ("o1", "openai"),
+    ("o3", "openai"),
+    ("o4", "openai"),
+    ("chatgpt", "openai"),
+)
+
+BUILTIN_NOTICE = (
+    "using the offline builtin:poet model; set ANTHROPIC_API_KEY or OPENAI_API_KEY "
+    "(or pass -m provider:model) to use a real model"
+)
+
+
+def register(spec: ProviderSpec, aliases: Mapping[str, str] | None = None) -> None:
+    PROVIDERS[spec.name] = spec
+    for alias, target in (aliases or {}).items():
+        ALIASES[alias] = target if ":" in target else f"{spec.name}:{target}"
+
+
+def key_for(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str | None:
+    """The API key for a provider from the environment, or None."""
+    env = os.environ if env is None else env
+    return env.get(spec.key_env) if spec.key_env else None
+
+
+KeyLookup = Callable[[ProviderSpec], "str | None"]
+
+
+def resolve(
+    name: str | None,
+    *,
+    aliases: Mapping[str, str] | None = None,
+    default_model: str | None = None,
+    env: Mapping[str, str] | None = None,
+    key_lookup: KeyLookup | None = None,
+) -> ResolvedModel:
+    """Turn ``provider:model``, a bare name, an alias or nothing into a provider and model id."""
+    env = os.environ if env is None else env
+    lookup = key_lookup or (lambda spec: key_for(spec, env))
+    if not name:
+        name = env.get("CHATSTREAM_MODEL") or default_model
+    if not name:
+        return _default_model(lookup)
+    table = {**ALIASES, **(aliases or {})}
+    seen = set()
+    while name in table and name not in seen:  # aliases may point at aliases
+        seen.add(name)
+        name = table[name]
+    provider_name, sep, model = name.partition(":")
+    if sep:
+        return _in_provider(provider_name, model, table)
+    for prefix, provider_name in _PREFIXES:
+        if name.startswith(prefix):
+            return ResolvedModel(PROVIDERS[provider_name], name)
+    raise UnknownModelError(
+        f"unknown model {name!r}",
+        "use provider:model, e.g. anthropic:claude-haiku-4-5 or builtin:poet; "
+        + did_you_mean(name, [*table, *all_model_names()]).replace("choose one of", "known models"),
+    )
+
+
+def _in_provider(provider_name: str, model: str, aliases: Mapping[str, str]) -> ResolvedModel:
+    spec = PROVIDERS.get(provider_name)
+    if spec is None:
+        raise UnknownModelError(
+            f"unknown provider {provider_name!r}",
+            did_you_mean(provider_name, PROVIDERS).replace("choose one of", "providers are")
+            + "; `chatstream models` lists them",
+        )
+    model = model or spec.default_model or ""
+    if not model:
+        raise UnknownModelError(f"provider {spec.name!r} needs a model name", f"use {spec.name}:MODEL")
+    if spec.closed_catalog and model not in spec.models:
+        raise UnknownModelError(
+            f"unknown model {spec.name}:{model}",
+            did_you_mean(model, spec.models).replace("choose one of", f"{spec.name} has"),
+        )
+    return ResolvedModel(spec, model)
+
+
+def _default_model(lookup: KeyLookup) -> ResolvedModel:
+    for provider_name in ("anthropic", "openai"):
+        spec = PROVIDERS.get(provider_name)
+        if spec and spec.default_model and lookup(spec):
+            return ResolvedModel(spec, spec.default_model)
+    return ResolvedModel(PROVIDERS["builtin"], "poet", notice=BUILTIN_NOTICE)
+
+
+def all_model_names() -> list[str]:
+    return [f"{spec.name}:{model}" for spec in PROVIDERS.values() for model in spec.models]
+
+
+def build(resolved: ResolvedModel, settings: Any = None) -> ChatModel:
+    """Instantiate the model class of a resolved name (imports the provider module now)."""
+    return resolved.provider.load()(resolved.model, settings)
+
+
+def get_model(name: str | None = None, **settings: Any) -> ChatModel:
+    """A ready chat model for ``name`` (see cli.md "Models"), e.g. ``get_model("claude-3-haiku")``."""
+    resolved = resolve(name)
+    return resolved.provider.load()(resolved.model, **settings)
+
+
+register(
+    ProviderSpec(
+        name="builtin",
+        target="chatstream_cli.providers.builtin:BuiltinChatModel",
+        description="offline models shipped with chatstream",
+        models=("poet", "echo"),
+        default_model="poet",
+        closed_catalog=True,
+        needs_key=False,
+    ),
+    aliases={"poet": "poet", "echo": "echo"},
+)

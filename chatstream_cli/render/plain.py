@@ -1,0 +1,38 @@
+"""Plain text for pipes and files: the model's exact bytes, flushed chunk by chunk."""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from ..messages import AIMessageChunk, content_text
+
+
+class PlainRenderer:
+    """Writes each chunk's text as it arrives and ends the reply with a newline if it lacked one."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self.out = out
+        self.last_char = "\n"  # nothing written yet: no newline owed
+
+    def start(self) -> None:
+        pass
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        text = content_text(chunk.content)
+        if text:
+            self.write(text)
+
+    def write(self, text: str) -> None:
+        self.out.write(text.encode("utf-8", "surrogateescape"))
+        self.out.flush()
+        self.last_char = text[-1]
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self.end_line()
+
+    def abort(self, error: BaseException) -> None:
+        self.end_line()
+
+    def end_line(self) -> None:
+        if self.last_char != "\n":
+            self.write("\n")

@@ -1,0 +1,282 @@
+"""The Runnable-style ChatModel base class.
+
+A provider overrides whichever of ``_generate``, ``_stream``, ``_agenerate`` and ``_astream``
+it can do natively; the base class derives every public method from them, as LangChain's
+defaults do: a model with only a whole-reply call streams one chunk holding the whole reply,
+and a model with only a sync stream is streamed asynchronously from a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .messages import AIMessage, AIMessageChunk, BaseMessage, MessageInput, to_messages
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_RETRIES = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """Everything a provider needs besides the messages, resolved once by the caller."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    thinking: bool = False
+    timeout: float | None = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    options: dict[str, Any] = field(default_factory=dict)
+    #: Receives progress notices from a provider (retries, waits); the CLI shows them.
+    on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+
+def uuid7() -> str:
+    """A time-ordered UUID v7 string, as langchain-core uses for run ids."""
+    millis = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (millis & (2**48 - 1)) << 80
+    value |= 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62 | (rand & (2**62 - 1))
+    return str(uuid.UUID(int=value))
+
+
+def chunk_id(run_id: str) -> str:
+    return f"lc_run--{run_id}"
+
+
+class ChatModel:
+    """Base class of every chat model: invoke, ainvoke, stream, astream, batch, abatch."""
+
+    provider: ClassVar[str] = "base"
+    #: The LangChain class that would have produced the same events.
+    event_name: ClassVar[str] = "ChatModel"
+
+    def __init__(self, model: str, settings: ModelSettings | None = None, **overrides: Any) -> None:
+        self.model = model
+        base = settings or ModelSettings()
+        if overrides:
+            known = {name: overrides.pop(name) for name in list(overrides) if name in ModelSettings.__slots__}
+            if "stop" in known and known["stop"] is not None:
+                known["stop"] = tuple([known["stop"]] if isinstance(known["stop"], str) else known["stop"])
+            options = {**base.options, **overrides}
+            base = ModelSettings(**{**_as_dict(base), **known, "options": options})
+        self.settings = base
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+    # -- what providers override -------------------------------------------------------
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        if not self._overrides("_stream"):
+            raise NotImplementedError(f"{type(self).__name__} implements neither _generate nor _stream")
+        return _sum_chunks(self._stream(messages)).to_message()
+
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        message = self._generate(messages)
+        yield as_chunk(message)
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        if self._overrides("_astream"):
+            return await _asum_chunks(self._astream(messages))
+        return await asyncio.to_thread(self._generate, messages)
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        if self._overrides("_stream"):
+            async for chunk in _iterate_in_thread(self._stream(messages)):
+                yield chunk
+        else:
+            yield as_chunk(await self._agenerate(messages))
+
+    # -- LangChain-style metadata --------------------------------------------------------
+
+    def ls_params(self) -> dict[str, Any]:
+        """LangSmith parameters, in LangChain's order, for event metadata."""
+        params: dict[str, Any] = {
+            "ls_provider": self.provider,
+            "ls_model_name": self.model,
+            "ls_model_type": "chat",
+            "ls_temperature": self.settings.temperature,
+        }
+        if self.settings.max_tokens is not None:
+            params["ls_max_tokens"] = self.settings.max_tokens
+        if self.settings.stop:
+            params["ls_stop"] = list(self.settings.stop)
+        return params
+
+    # -- the public Runnable interface ---------------------------------------------------
+
+    def invoke(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> AIMessage:
+        message = self._generate(to_messages(input))
+        message.id = message.id or chunk_id(run_id or uuid7()) + "-0"
+        return message
+
+    async def ainvoke(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> AIMessage:
+        message = await self._agenerate(to_messages(input))
+        message.id = message.id or chunk_id(run_id or uuid7()) + "-0"
+        return message
+
+    def stream(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> Iterator[AIMessageChunk]:
+        ident = chunk_id(run_id or uuid7())
+        closed = False
+        list_content = False
+        for chunk in self._stream(to_messages(input)):
+            chunk.id = ident
+            closed = closed or chunk.chunk_position == "last"
+            list_content = list_content or isinstance(chunk.content, list)
+            yield chunk
+        if not closed:
+            yield closing_chunk(ident, list_content)
+
+    async def astream(
+        self, input: MessageInput | BaseMessage, *, run_id: str | None = None
+    ) -> AsyncIterator[AIMessageChunk]:
+        ident = chunk_id(run_id or uuid7())
+        closed = False
+        list_content = False
+        async for chunk in self._astream(to_messages(input)):
+            chunk.id = ident
+            closed = closed or chunk.chunk_position == "last"
+            list_content = list_content or isinstance(chunk.content, list)
+            yield chunk
+        if not closed:
+            yield closing_chunk(ident, list_content)
+
+    def batch(
+        self,
+        inputs: Sequence[MessageInput | BaseMessage],
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+    ) -> list[AIMessage | BaseException]:
+        """Invoke on every input concurrently (threads); results come back in input order."""
+        if not inputs:
+            return []
+        workers = max(1, min(max_concurrency or len(inputs), len(inputs)))
+
+        def run(item: MessageInput | BaseMessage) -> AIMessage | BaseException:
+            try:
+                return self.invoke(item)
+            except Exception as exc:
+                if return_exceptions:
+                    return exc
+                raise
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(run, inputs))
+
+    async def abatch(
+        self,
+        inputs: Sequence[MessageInput | BaseMessage],
+        *,
+        max_concurrency: int | None = None,
+        return_exceptions: bool = False,
+    ) -> list[AIMessage | BaseException]:
+        """Await ainvoke on every input, at most ``max_concurrency`` at once, in input order."""
+        limit = asyncio.Semaphore(max_concurrency or max(len(inputs), 1))
+
+        async def run(item: MessageInput | BaseMessage) -> AIMessage:
+            async with limit:
+                return await self.ainvoke(item)
+
+        return await asyncio.gather(*(run(item) for item in inputs), return_exceptions=return_exceptions)
+
+    def _overrides(self, method: str) -> bool:
+        return getattr(type(self), method) is not getattr(ChatModel, method)
+
+
+def closing_chunk(ident: str, list_content: bool) -> AIMessageChunk:
+    """The empty ``chunk_position="last"`` chunk langchain-core appends when a provider did not."""
+    return AIMessageChunk(content=[] if list_content else "", id=ident, chunk_position="last")
+
+
+def _as_dict(settings: ModelSettings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in ModelSettings.__slots__}
+
+
+def as_chunk(message: AIMessage) -> AIMessageChunk:
+    return AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        name=message.name,
+        id=message.id,
+        tool_calls=message.tool_calls,
+        invalid_tool_calls=message.invalid_tool_calls,
+        usage_metadata=message.usage_metadata,
+        chunk_position="last",
+    )
+
+
+def _sum_chunks(chunks: Iterator[AIMessageChunk]) -> AIMessageChunk:
+    total = AIMessageChunk()
+    for chunk in chunks:
+        total = total + chunk
+    return total
+
+
+async def _asum_chunks(chunks: AsyncIterator[AIMessageChunk]) -> AIMessage:
+    total = AIMessageChunk()
+    async for chunk in chunks:
+        total = total + chunk
+    return total.to_message()
+
+
+_DONE = object()
+
+
+async def _iterate_in_thread(iterator: Iterator[AIMessageChunk]) -> AsyncIterator[AIMessageChunk]:
+    """Drive a blocking iterator in a worker thread without blocking the event loop.
+
+    Cancelling the consumer sets a flag the worker checks between items; it then closes the
+    iterator in its own thread, so a provider's ``finally`` (closing its HTTP stream) runs.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+    stop = threading.Event()
+
+    def put(item: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is gone: nobody is listening any more
+            stop.set()
+
+    def pump() -> None:
+        try:
+            for item in iterator:
+                if stop.is_set():
+                    break
+                put(item)
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(_Failure(exc))
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+            put(_DONE)
+
+    worker = threading.Thread(target=pump, name="chatstream-stream", daemon=True)
+    worker.start()
+    try:
+        while (item := await queue.get()) is not _DONE:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+
+
+@dataclass(slots=True)
+class _Failure:
+    error: BaseException
