@@ -23,7 +23,8 @@ from ..runnable import ChatModel
 DEFAULT_DELAY_MS = 25  # 40 chunks a second: a comfortable reading pace
 OPTIONS = {"delay_ms": "pause between chunks in milliseconds", "seed": "vary the verse", "verses": "how many"}
 
-_TOKEN = re.compile(r"\n+| ?[A-Za-z]+(?:'[a-z]+)?| ?\d+| ?[^\sA-Za-z\d]| +")
+# Newlines ride on the next word, as in the reference document's `:|\n\nFloating|`.
+_TOKEN = re.compile(r"\n*(?: ?[A-Za-z]+(?:'[a-z]+)?| ?\d+| ?[^\sA-Za-z\d]| +)|\n+|\s")
 _STOPWORD_TEXT = """a an the of on in at to for from with and or about me my us our your please write compose
 make give create sing song songs verse verses poem poems short little tiny one two three four five i you it is
 are be that this some over under into onto upon by"""
@@ -44,17 +45,17 @@ def tokenize(text: str) -> list[str]:
     """Split text into word and sub-word pieces, the way a real tokenizer's output looks."""
     pieces: list[str] = []
     for token in _TOKEN.findall(text):
-        word = token.lstrip(" ")
+        word = token.lstrip("\n ")
         if len(word) > 6 and word.isalpha():
-            pieces.extend(_subwords(token))
+            pieces.extend(_subwords(token, len(token) - len(word)))
         else:
             pieces.append(token)
     return pieces
 
 
-def _subwords(token: str) -> list[str]:
+def _subwords(token: str, start: int) -> list[str]:
     """Split a long word at a position that depends only on the word: ``gol|dfish``."""
-    cut = 2 + zlib.crc32(token.encode()) % (len(token) - 4)
+    cut = start + 2 + zlib.crc32(token[start:].encode()) % (len(token) - start - 4)
     return [token[:cut], token[cut:]]
 
 
@@ -99,7 +100,8 @@ class BuiltinChatModel(ChatModel):
         yield 0.0, AIMessageChunk(content=[] if thinking else "", response_metadata={"model_name": self.model, **meta})
         produced = 0
         if thinking and reply.thinking:
-            for piece in tokenize(reply.thinking):
+            # Thinking counts towards max_tokens, as with Anthropic's extended thinking.
+            for piece in tokenize(reply.thinking)[: self.settings.max_tokens]:
                 produced += 1
                 yield (
                     self._delay,

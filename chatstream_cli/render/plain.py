@@ -23,9 +23,10 @@ class PlainRenderer:
             self.write(text)
 
     def write(self, text: str) -> None:
+        # Noted before writing: a Ctrl-C right after the write must still find the newline owed.
+        self.last_char = text[-1]
         self.out.write(text.encode("utf-8", "surrogateescape"))
         self.out.flush()
-        self.last_char = text[-1]
 
     def finish(self, reply: AIMessageChunk) -> None:
         self.end_line()
