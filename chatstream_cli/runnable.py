@@ -15,6 +15,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -145,13 +146,29 @@ class ChatModel:
         ident = chunk_id(run_id or uuid7())
         closed = False
         list_content = False
-        async for chunk in self._astream(to_messages(input)):
-            chunk.id = ident
-            closed = closed or chunk.chunk_position == "last"
-            list_content = list_content or isinstance(chunk.content, list)
-            yield chunk
+        # aclosing: when our consumer stops, the provider's stream (and its connection) closes now, not at GC.
+        async with aclosing(self._astream(to_messages(input))) as chunks:
+            async for chunk in chunks:
+                chunk.id = ident
+                closed = closed or chunk.chunk_position == "last"
+                list_content = list_content or isinstance(chunk.content, list)
+                yield chunk
         if not closed:
             yield closing_chunk(ident, list_content)
+
+    def astream_events(
+        self, input: MessageInput | BaseMessage, *, version: str = "v2"
+    ) -> AsyncIterator[dict[str, Any]]:
+        """LangChain's ``astream_events`` v2: a start event, one per chunk, an end event (events.md)."""
+        from .events import astream_events
+
+        return astream_events(self, input, version=version)
+
+    def stream_events(self, input: MessageInput | BaseMessage, *, version: str = "v2") -> Iterator[dict[str, Any]]:
+        """The synchronous counterpart of ``astream_events``, driven by ``stream``."""
+        from .events import stream_events
+
+        return stream_events(self, input, version=version)
 
     def batch(
         self,

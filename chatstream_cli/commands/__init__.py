@@ -1,0 +1,1 @@
+"""Subcommands beside the default ``prompt``, one module each; cli.py registers them."""
