@@ -201,7 +201,7 @@ class LoopbackServer:
     def start(self) -> LoopbackServer:
         """Serve in a daemon thread."""
         self._thread = threading.Thread(
-            target=self._tcp.serve_forever, kwargs={"poll_interval": 0.02}, name="loopback-server", daemon=True
+            target=self._tcp.serve_forever, kwargs={"poll_interval": 0.01}, name="loopback-server", daemon=True
         )
         self._thread.start()
         return self
