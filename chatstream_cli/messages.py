@@ -130,6 +130,13 @@ def content_thinking(content: Content) -> str:
     return "".join(block.get("thinking", "") for block in content if block.get("type") == "thinking")
 
 
+def thinking_text(message: BaseMessage) -> str:
+    """A message's or chunk's thinking: its thinking blocks, or the reasoning an OpenAI-compatible server
+    sent, which stays out of the content (as in ChatOpenAI) in ``additional_kwargs["reasoning_content"]``."""
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    return content_thinking(message.content) + (reasoning if isinstance(reasoning, str) else "")
+
+
 def merge_content(left: Content, right: Content) -> Content:
     if isinstance(left, str) and isinstance(right, str):
         return left + right

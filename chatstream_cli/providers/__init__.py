@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownModelError, did_you_mean
+from ..keys import key_for
 
 if TYPE_CHECKING:
     from ..runnable import ChatModel
@@ -35,6 +36,8 @@ class ProviderSpec:
     needs_key: bool = True
     temperature_max: float = 2.0
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: Keyword arguments for the model class, e.g. which OpenAI-compatible preset it talks to.
+    init_args: dict[str, Any] = field(default_factory=dict)
 
     def load(self) -> type[ChatModel]:
         module_name, _, class_name = self.target.partition(":")
@@ -67,8 +70,8 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 BUILTIN_NOTICE = (
-    "using the offline builtin:poet model; set ANTHROPIC_API_KEY or OPENAI_API_KEY "
-    "(or pass -m provider:model) to use a real model"
+    "using the offline builtin:poet model; set ANTHROPIC_API_KEY or OPENAI_API_KEY, "
+    "run `chatstream keys set NAME`, or pass -m provider:model to use a real model"
 )
 
 
@@ -76,12 +79,6 @@ def register(spec: ProviderSpec, aliases: Mapping[str, str] | None = None) -> No
     PROVIDERS[spec.name] = spec
     for alias, target in (aliases or {}).items():
         ALIASES[alias] = target if ":" in target else f"{spec.name}:{target}"
-
-
-def key_for(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str | None:
-    """The API key for a provider from the environment, or None."""
-    env = os.environ if env is None else env
-    return env.get(spec.key_env) if spec.key_env else None
 
 
 KeyLookup = Callable[[ProviderSpec], "str | None"]
@@ -153,13 +150,13 @@ def all_model_names() -> list[str]:
 
 def build(resolved: ResolvedModel, settings: Any = None) -> ChatModel:
     """Instantiate the model class of a resolved name (imports the provider module now)."""
-    return resolved.provider.load()(resolved.model, settings)
+    return resolved.provider.load()(resolved.model, settings, **resolved.provider.init_args)
 
 
 def get_model(name: str | None = None, **settings: Any) -> ChatModel:
     """A ready chat model for ``name`` (see cli.md "Models"), e.g. ``get_model("claude-3-haiku")``."""
     resolved = resolve(name)
-    return resolved.provider.load()(resolved.model, **settings)
+    return resolved.provider.load()(resolved.model, **resolved.provider.init_args, **settings)
 
 
 register(
@@ -173,4 +170,84 @@ register(
         needs_key=False,
     ),
     aliases={"poet": "poet", "echo": "echo"},
+)
+
+# Current model ids from anthropic 2.14 (types/model.py, minus _data.DEPRECATED_MODELS); any other id is passed on.
+register(
+    ProviderSpec(
+        name="anthropic",
+        target="chatstream_cli.providers.anthropic:AnthropicChatModel",
+        description="Claude through the official anthropic SDK",
+        key_env="ANTHROPIC_API_KEY",
+        base_url_env="ANTHROPIC_BASE_URL",
+        temperature_max=1.0,
+        default_model="claude-haiku-5-5",
+        models=(
+            "claude-haiku-5-5",
+            "claude-sonnet-5-5",
+            "claude-opus-5-5",
+            "claude-fable-5-2",
+            "claude-mythos-5-2",
+            "claude-sonnet-5",
+            "claude-opus-5",
+            "claude-opus-4-8",
+            "claude-opus-4-7",
+            "claude-opus-4-6",
+            "claude-sonnet-4-6",
+            "claude-haiku-4-5",
+            "claude-3-haiku-20240307",
+        ),
+    ),
+    aliases={
+        "claude-3-haiku": "claude-3-haiku-20240307",  # the reference document's model
+        "haiku": "claude-haiku-5-5",
+        "sonnet": "claude-sonnet-5-5",
+        "opus": "claude-opus-5-5",
+        "fable": "claude-fable-5-2",
+        "mythos": "claude-mythos-5-2",
+    },
+)
+
+
+_OPENAI_MODEL = "chatstream_cli.providers.openai:ChatOpenAI"
+
+
+def openai_compatible(name: str, *, base_url: str, description: str, **details: Any) -> ProviderSpec:
+    """The spec of an endpoint that speaks OpenAI's Chat Completions (served by ChatOpenAI)."""
+    return ProviderSpec(
+        name=name,
+        target=_OPENAI_MODEL,
+        description=description,
+        base_url=base_url,
+        init_args={"provider": name},
+        **details,
+    )
+
+
+register(
+    openai_compatible(
+        "openai",
+        base_url="https://api.openai.com/v1",
+        base_url_env="OPENAI_BASE_URL",
+        description="OpenAI Chat Completions over httpx",
+        key_env="OPENAI_API_KEY",
+        default_model="gpt-4o-mini",
+        models=("gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3", "o4-mini"),
+    )
+)
+# Local servers need no key (one is sent when given); their model ids are whatever the server serves.
+for _name, _url, _key_env, _what in (
+    ("ollama", "http://localhost:11434/v1", "OLLAMA_API_KEY", "Ollama"),
+    ("lmstudio", "http://localhost:1234/v1", None, "LM Studio"),
+    ("vllm", "http://localhost:8000/v1", "VLLM_API_KEY", "vLLM (vllm serve MODEL)"),
+    ("llamacpp", "http://127.0.0.1:8080/v1", "LLAMA_API_KEY", "llama.cpp's llama-server"),
+):
+    register(openai_compatible(_name, base_url=_url, description=f"{_what}, local", key_env=_key_env, needs_key=False))
+register(
+    openai_compatible(
+        "openrouter",
+        base_url="https://openrouter.ai/api/v1",
+        description="OpenRouter (models named vendor/model)",
+        key_env="OPENROUTER_API_KEY",
+    )
 )

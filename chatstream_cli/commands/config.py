@@ -1,0 +1,67 @@
+"""``chatstream config show|path|set KEY VALUE|unset KEY``: the config file."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="config",
+    help="Show or change the config file (config.toml).",
+    rich_markup_mode=None,
+)
+
+
+@app.command("path")
+def path_command() -> None:
+    """Print where the config file is (it may not exist yet)."""
+    from ..config import config_path
+
+    print(config_path())
+
+
+@app.command("show")
+def show_command() -> None:
+    """Print the config file's settings, then the defaults it does not override (as comments)."""
+    from ..config import load_config
+
+    config = load_config()
+    print(render_config(config.data, str(config.path), exists=config.path is not None and config.path.exists()))
+
+
+@app.command("set")
+def set_command(
+    key: Annotated[str, typer.Argument(help="e.g. timeout, default_model, aliases.NAME, providers.NAME.base_url")],
+    value: Annotated[str, typer.Argument(help="The new value.")],
+) -> None:
+    """Set KEY to VALUE in the config file (checked before it is written)."""
+    from ..config import set_value
+
+    set_value(key, value)
+
+
+@app.command("unset")
+def unset_command(key: Annotated[str, typer.Argument(help="The setting to remove, e.g. aliases.NAME.")]) -> None:
+    """Remove KEY from the config file."""
+    from ..config import unset_value
+    from ..errors import UsageError
+
+    if not unset_value(key):
+        raise UsageError(f"{key} is not set in the config file", "see `chatstream config show`")
+
+
+def render_config(data: dict[str, Any], path: str, *, exists: bool) -> str:
+    """The TOML of ``data`` under a header naming the file, with the defaults it leaves alone as comments."""
+    import tomli_w
+
+    from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+
+    defaults = {"timeout": DEFAULT_TIMEOUT, "retries": DEFAULT_RETRIES, "markdown": True, "log": True}
+    lines = [f"# {path}" if exists else f"# {path} (not created yet: defaults apply)"]
+    if data:
+        lines.append(tomli_w.dumps(data).rstrip())
+    # json.dumps writes these scalars exactly as TOML does (true, 60.0, 2).
+    lines += [f"# {key} = {json.dumps(value)}  (default)" for key, value in defaults.items() if key not in data]
+    return "\n".join(lines)

@@ -1,0 +1,116 @@
+"""``chatstream keys set NAME | list | remove NAME | path``: stored API keys. No key value is ever printed."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+if TYPE_CHECKING:
+    from ..providers import ProviderSpec
+
+app = typer.Typer(
+    name="keys",
+    help="Stored API keys (keys.toml, mode 0600); environment variables win.",
+    rich_markup_mode=None,
+)
+
+ProviderName = Annotated[str, typer.Argument(help="The provider, e.g. openai, anthropic, openrouter.")]
+
+
+@app.command("path")
+def path_command() -> None:
+    """Print where the keys are stored (the file may not exist yet)."""
+    from ..keys import keys_path
+
+    print(keys_path())
+
+
+@app.command("set")
+def set_command(name: ProviderName) -> None:
+    """Store the key for NAME: typed without echo on a terminal, or read from stdin when piped."""
+    from ..keys import store_key
+
+    spec = _provider(name)
+    key = read_secret(f"API key for {name}: ")
+    path = store_key(name, key)
+    print(f"stored the key for {name} in {path}")
+    if spec.key_env and _env_has(spec.key_env):
+        print(f"note: {spec.key_env} is set and wins over the stored key", file=sys.stderr)
+
+
+@app.command("remove")
+def remove_command(name: ProviderName) -> None:
+    """Forget the stored key for NAME."""
+    from ..errors import UsageError
+    from ..keys import remove_key
+
+    if not remove_key(name):
+        raise UsageError(f"no stored key for {name}", "`chatstream keys list` shows the stored keys")
+    print(f"removed the key for {name}")
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the providers that take a key and where each key comes from (env or file), never the key."""
+    from ..config import active_config
+    from ..keys import key_source, stored_keys
+    from ..providers import PROVIDERS
+
+    active_config()
+    stored = stored_keys()
+    rows = []
+    for spec in PROVIDERS.values():
+        if spec.key_env or spec.needs_key or spec.name in stored:
+            source = key_source(spec)
+            rows.append((spec.name, str(source) if source else _no_key(spec)))
+    rows += [(name, "file (no such provider)") for name in stored if name not in PROVIDERS]
+    width = max(len(name) for name, _ in rows)
+    for name, where in rows:
+        print(f"{name.ljust(width)}  {where}")
+
+
+def read_secret(prompt: str) -> str:
+    """A secret from the terminal without echo, or all of stdin when it is not a terminal."""
+    from ..errors import UsageError
+
+    if sys.stdin.isatty():
+        import getpass
+
+        value = getpass.getpass(prompt)
+    else:
+        value = sys.stdin.read()
+    value = value.strip()
+    if not value:
+        raise UsageError(
+            "no key given", "type it at the prompt, or pipe it in: printenv KEY | chatstream keys set NAME"
+        )
+    if any(char.isspace() for char in value):
+        raise UsageError("the key contains spaces or line breaks", "give only the key")
+    return value
+
+
+def _provider(name: str) -> ProviderSpec:
+    from ..config import active_config
+    from ..errors import UnknownModelError, did_you_mean
+    from ..providers import PROVIDERS
+
+    active_config()
+    spec = PROVIDERS.get(name)
+    if spec is None:
+        raise UnknownModelError(f"unknown provider {name!r}", did_you_mean(name, PROVIDERS))
+    if spec.name == "builtin":
+        raise UnknownModelError("the builtin provider needs no key", "name a network provider, e.g. openai")
+    return spec
+
+
+def _env_has(variable: str) -> bool:
+    import os
+
+    return bool(os.environ.get(variable))
+
+
+def _no_key(spec: ProviderSpec) -> str:
+    where = f"set {spec.key_env} or " if spec.key_env else ""
+    return f"none ({where}chatstream keys set {spec.name})" if spec.needs_key else "none (not needed)"

@@ -1,0 +1,131 @@
+"""``chatstream models [--json] [--remote] [-p NAME]``: providers, their models and aliases, which have a key."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..providers import ProviderSpec
+
+REMOTE_TIMEOUT_S = 10.0
+
+
+def models_command(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object instead of text.")] = False,
+    remote: Annotated[
+        bool, typer.Option("--remote", help="Also ask each usable provider's /v1/models what it serves.")
+    ] = False,
+    provider: Annotated[
+        str | None, typer.Option("-p", "--provider", help="Only this provider (with --remote: an error if it cannot).")
+    ] = None,
+) -> None:
+    """Providers, their models and aliases; which providers have a key."""
+    from ..config import active_config
+    from ..errors import ChatstreamError, UnknownModelError, did_you_mean, format_error
+    from ..providers import PROVIDERS
+
+    config = active_config()
+    if provider is not None and provider not in PROVIDERS:
+        raise UnknownModelError(f"unknown provider {provider!r}", did_you_mean(provider, PROVIDERS))
+    specs = [PROVIDERS[provider]] if provider else list(PROVIDERS.values())
+    listing = catalog(specs, config)
+    failure: ChatstreamError | None = None
+    if remote:
+        for entry, spec in zip(listing["providers"], specs, strict=True):
+            if provider or _usable(entry, spec):
+                try:
+                    entry["remote_models"] = _remote(spec)
+                except ChatstreamError as exc:
+                    entry["remote_error"] = str(exc)
+                    failure = exc
+    print(json.dumps(listing, indent=2) if as_json else render_text(listing))
+    if provider and failure is not None:  # asked about one provider: not knowing is an error
+        print(format_error(failure), file=sys.stderr)
+        raise typer.Exit(int(failure.exit_code))
+
+
+def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
+    """What `models` shows, as plain data (the --json output)."""
+    from ..keys import key_source
+    from ..providers import ALIASES
+
+    providers = []
+    for spec in specs:
+        source = key_source(spec)
+        providers.append(
+            {
+                "name": spec.name,
+                "description": spec.description,
+                "base_url": spec.base_url,
+                "key": {
+                    "needed": spec.needs_key,
+                    "env": spec.key_env,
+                    "source": source.kind if source else None,
+                },
+                "default_model": spec.default_model,
+                "models": list(spec.models),
+                "any_model": not spec.closed_catalog,
+            }
+        )
+    aliases = {**ALIASES, **config.aliases}
+    names = {spec.name for spec in specs}
+    return {
+        "default_model": config.default_model,
+        "providers": providers,
+        "aliases": {name: aliases[name] for name in sorted(aliases) if aliases[name].partition(":")[0] in names},
+    }
+
+
+def render_text(listing: dict[str, Any]) -> str:
+    """The listing for people: a block per provider, then the aliases."""
+    lines = []
+    for entry in listing["providers"]:
+        where = f", {entry['base_url']}" if entry["base_url"] else ""
+        lines.append(f"{entry['name']}: {entry['description']}{where} ({_key_text(entry)})")
+        for model in entry["models"]:
+            default = " (default)" if model == entry["default_model"] else ""
+            lines.append(f"  {entry['name']}:{model}{default}")
+        if entry["any_model"]:
+            lines.append(f"  {entry['name']}:MODEL (any model id the endpoint serves)")
+        if "remote_models" in entry:
+            served = entry["remote_models"]
+            lines.append(f"  served now: {', '.join(served)}" if served else "  served now: none")
+        if "remote_error" in entry:
+            lines.append(f"  served now: unknown: {entry['remote_error']}")
+    if listing["aliases"]:
+        lines += ["", "aliases:"]
+        lines += [f"  {name} = {target}" for name, target in listing["aliases"].items()]
+    if listing["default_model"]:
+        lines += ["", f"default model (config): {listing['default_model']}"]
+    return "\n".join(lines)
+
+
+def _key_text(entry: dict[str, Any]) -> str:
+    key = entry["key"]
+    if key["source"] == "env":
+        return f"key: env {key['env']}"
+    if key["source"] == "file":
+        return "key: stored (chatstream keys list)"
+    if not key["needed"]:
+        return "no key needed"
+    setting = f"set {key['env']} or " if key["env"] else ""
+    return f"no key: {setting}run `chatstream keys set {entry['name']}`"
+
+
+def _usable(entry: dict[str, Any], spec: ProviderSpec) -> bool:
+    """Whether --remote asks this provider without being told to: a network one with a key or none needed."""
+    return spec.name != "builtin" and (entry["key"]["source"] is not None or not spec.needs_key)
+
+
+def _remote(spec: ProviderSpec) -> list[str]:
+    from ..errors import UsageError
+    from ..providers.openai import remote_models
+
+    if spec.closed_catalog:
+        raise UsageError(f"{spec.name} is not a network provider", "its models are listed above")
+    return remote_models(spec, REMOTE_TIMEOUT_S)

@@ -1,0 +1,466 @@
+"""The config file: where chatstream keeps its files, what ``config.toml`` may say, and how it is changed.
+
+``config.toml`` lives in platformdirs' user config dir for ``chatstream`` (or ``$CHATSTREAM_HOME``)::
+
+    default_model = "ollama:llama3.2"
+    timeout = 30          # defaults for --timeout, --retries, --markdown/--raw and the history
+    retries = 2
+    markdown = true
+    log = true
+
+    [aliases]
+    fast = "openai:gpt-4o-mini"
+
+    [providers.work]      # a new OpenAI-compatible endpoint
+    kind = "openai"
+    base_url = "https://llm.example.com/v1"
+    api_key_env = "WORK_LLM_KEY"
+
+    [providers.ollama]    # or an adjustment of a built-in one
+    base_url = "http://gpu-box:11434/v1"
+
+It is read with tomllib and written with tomli-w (comments do not survive ``config set``). A broken file
+is never overwritten: every problem is a ConfigError naming the file, the line and what is wrong.
+Values are never echoed in messages, in case a secret was pasted into the wrong file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError, UsageError, did_you_mean
+
+CONFIG_NAME = "config.toml"
+OPENAI_KIND = "openai"
+
+
+def home() -> Path:
+    """The directory of chatstream's files: ``$CHATSTREAM_HOME`` or the user config dir."""
+    explicit = os.environ.get("CHATSTREAM_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("chatstream"))
+
+
+def config_path() -> Path:
+    return home() / CONFIG_NAME
+
+
+# -- what the file may contain ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One setting: what it must be (for messages), a check for TOML values, a parser for `config set`."""
+
+    description: str
+    check: Callable[[Any], bool]
+    parse: Callable[[str], Any]
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "yes", "on", "1"):
+        return True
+    if lowered in ("false", "no", "off", "0"):
+        return False
+    raise ValueError(text)
+
+
+def _parse_words(text: str) -> list[str]:
+    return [word.strip() for word in text.split(",") if word.strip()]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
+
+
+TEXT = Field("a non-empty string", _is_text, str)
+BOOL = Field("true or false", lambda value: isinstance(value, bool), _parse_bool)
+SECONDS = Field("a number of seconds >= 0 (0 = no limit)", _is_number, float)
+COUNT = Field("a whole number >= 0", _is_count, int)
+URL = Field("an http:// or https:// URL", _is_url, str)
+WORDS = Field("a list of strings", lambda v: isinstance(v, list) and all(map(_is_text, v)), _parse_words)
+KIND = Field(f'"{OPENAI_KIND}" (an OpenAI-compatible endpoint)', lambda value: value == OPENAI_KIND, str)
+ENV_NAME = Field(
+    "the name of an environment variable", lambda v: isinstance(v, str) and bool(re.fullmatch(r"\w+", v)), str
+)
+
+TOP_LEVEL: dict[str, Field] = {
+    "default_model": TEXT,
+    "timeout": SECONDS,
+    "retries": COUNT,
+    "markdown": BOOL,
+    "log": BOOL,
+}
+PROVIDER_KEYS: dict[str, Field] = {
+    "kind": KIND,
+    "base_url": URL,
+    "api_key_env": ENV_NAME,
+    "default_model": TEXT,
+    "models": WORDS,
+    "stream_usage": BOOL,
+}
+TABLES = ("aliases", "providers")
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """A ``[providers.NAME]`` table: a new OpenAI-compatible endpoint (``kind``) or changes to a known one."""
+
+    name: str
+    kind: str | None = None
+    base_url: str | None = None
+    api_key_env: str | None = None
+    default_model: str | None = None
+    models: tuple[str, ...] = ()
+    stream_usage: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The settings from config.toml; None means "not set here" (the next source decides)."""
+
+    path: Path | None = None
+    default_model: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
+    markdown: bool | None = None
+    log: bool | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    #: The file as parsed, for `config show` and `config set`.
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The config from ``path`` (default: config.toml in the home); an absent file is an empty config."""
+    path = path or config_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Config(path=path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the config file {path}: {_reason(exc)}", "fix or remove the file") from None
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    data = read_toml(text, path)
+    problem = find_problem(data)
+    if problem is not None:
+        location, what = problem
+        raise config_error(path, line_of(text, location), what)
+    return _to_config(data, path)
+
+
+def read_toml(text: str, path: Path) -> dict[str, Any]:
+    """Parse TOML text, turning a syntax error into a ConfigError with the file and line."""
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        what, line = _split_toml_error(str(exc))
+        raise config_error(path, line, what) from None
+
+
+def config_error(path: Path, line: int | None, what: str) -> ConfigError:
+    where = f"{path}, line {line}" if line else str(path)
+    return ConfigError(f"broken config file {where}: {what}", "fix that line; nothing was changed")
+
+
+def find_problem(data: Mapping[str, Any]) -> tuple[tuple[str, ...], str] | None:
+    """The first thing wrong with parsed config data, as (key path, what is wrong), or None."""
+    for key, value in data.items():
+        if key in TOP_LEVEL:
+            if not TOP_LEVEL[key].check(value):
+                return (key,), f"{key} must be {TOP_LEVEL[key].description}"
+        elif key == "aliases":
+            problem = _aliases_problem(value)
+            if problem:
+                return problem
+        elif key == "providers":
+            problem = _providers_problem(value)
+            if problem:
+                return problem
+        else:
+            return (key,), f"unknown setting {key!r} ({did_you_mean(key, [*TOP_LEVEL, *TABLES])})"
+    return None
+
+
+def _aliases_problem(aliases: Any) -> tuple[tuple[str, ...], str] | None:
+    if not isinstance(aliases, dict):
+        return ("aliases",), 'aliases must be a table: [aliases] then NAME = "provider:model" lines'
+    for name, target in aliases.items():
+        if not _is_text(target):
+            return ("aliases", name), f'alias {name!r} must name a model, e.g. "openai:gpt-4o-mini"'
+    return None
+
+
+def _providers_problem(providers: Any) -> tuple[tuple[str, ...], str] | None:
+    if not isinstance(providers, dict):
+        return ("providers",), "providers must be tables: [providers.NAME]"
+    for name, table in providers.items():
+        if not isinstance(table, dict):
+            return ("providers", name), f"providers.{name} must be a table: [providers.{name}]"
+        if name == "builtin":
+            return ("providers", name), "the builtin provider cannot be configured"
+        for key, value in table.items():
+            known = PROVIDER_KEYS.get(key)
+            if known is None:
+                hint = did_you_mean(key, PROVIDER_KEYS)
+                return ("providers", name, key), f"unknown setting {key!r} in [providers.{name}] ({hint})"
+            if not known.check(value):
+                return ("providers", name, key), f"providers.{name}.{key} must be {known.description}"
+        if table.get("kind") == OPENAI_KIND and "base_url" not in table:
+            return ("providers", name), f'[providers.{name}] has kind = "openai" but no base_url'
+        if "kind" not in table and name not in known_provider_names():
+            hint = 'add kind = "openai" and a base_url to declare an OpenAI-compatible endpoint'
+            return ("providers", name), f"[providers.{name}] names no known provider ({hint})"
+    return None
+
+
+def _to_config(data: dict[str, Any], path: Path) -> Config:
+    providers = {
+        name: ProviderConfig(
+            name=name,
+            kind=table.get("kind"),
+            base_url=table.get("base_url"),
+            api_key_env=table.get("api_key_env"),
+            default_model=table.get("default_model"),
+            models=tuple(table.get("models", ())),
+            stream_usage=table.get("stream_usage"),
+        )
+        for name, table in data.get("providers", {}).items()
+    }
+    timeout = data.get("timeout")
+    return Config(
+        path=path,
+        default_model=data.get("default_model"),
+        timeout=float(timeout) if timeout is not None else None,
+        retries=data.get("retries"),
+        markdown=data.get("markdown"),
+        log=data.get("log"),
+        aliases=dict(data.get("aliases", {})),
+        providers=providers,
+        data=data,
+    )
+
+
+_TOML_POSITION = re.compile(r"^(?P<what>.*?)\s*\((?:at line (?P<line>\d+), column \d+|at end of document)\)$")
+
+
+def _split_toml_error(message: str) -> tuple[str, int | None]:
+    """tomllib's "Invalid value (at line 2, column 5)" as ("invalid value", 2)."""
+    match = _TOML_POSITION.match(message)
+    what, line = (match["what"], match["line"]) if match else (message, None)
+    if what[:1].isupper() and not what[:2].isupper():
+        what = what[0].lower() + what[1:]
+    return (what or "invalid TOML"), (int(line) if line else None)
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+
+
+def line_of(text: str, location: tuple[str, ...]) -> int | None:
+    """The line where ``location`` (a key path) is set, or its table header; None when not found."""
+    *table, key = location
+    current: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        header = _HEADER.match(line)
+        if header:
+            current = [part.strip().strip("\"'") for part in header.group(1).split(".")]
+            if current == list(location):
+                return number
+        elif current == table and re.match(rf"""^\s*["']?{re.escape(key)}["']?\s*=""", line):
+            return number
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+
+
+# -- changing -----------------------------------------------------------------------------
+
+
+def set_value(key: str, value: str, path: Path | None = None) -> Config:
+    """``config set KEY VALUE``: parse VALUE for KEY, check the result, write the file."""
+    path = path or config_path()
+    config = load_config(path)
+    location, setting = _setting_for(key)
+    try:
+        parsed = setting.parse(value)
+    except ValueError:
+        raise UsageError(f"{key} must be {setting.description}", f"e.g. {_example(key, setting)}") from None
+    data = _with(config.data, location, parsed)
+    if location[0] == "providers" and location[1] not in known_provider_names():
+        # A new name can only be an OpenAI-compatible endpoint: say so, so that its base_url alone suffices.
+        data = _with(data, (*location[:2], "kind"), OPENAI_KIND)
+    problem = find_problem(data)
+    if problem is not None:
+        raise UsageError(f"cannot set {key}: {problem[1]}")
+    return write_config(data, path)
+
+
+def unset_value(key: str, path: Path | None = None) -> bool:
+    """``config unset KEY``: remove KEY from the file; whether it was there."""
+    path = path or config_path()
+    config = load_config(path)
+    location = tuple(key.split("."))
+    data = _without(config.data, location)
+    if data == config.data:
+        return False
+    write_config(data, path)
+    return True
+
+
+def write_config(data: dict[str, Any], path: Path) -> Config:
+    import tomli_w
+
+    text = tomli_w.dumps(data)
+    atomic_write(path, text.encode(), mode=0o644)
+    return _to_config(data, path)
+
+
+def atomic_write(path: Path, content: bytes, mode: int) -> None:
+    """Write ``content`` to a new file with ``mode`` beside ``path``, then move it over ``path``.
+
+    A reader never sees half a file, and the file never exists with looser permissions than ``mode``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)  # a leftover of a crash; O_EXCL then refuses anything planted there
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(descriptor, mode)  # the umask may have narrowed it; make it exactly `mode`
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _setting_for(key: str) -> tuple[tuple[str, ...], Field]:
+    parts = tuple(key.split("."))
+    if len(parts) == 1 and key in TOP_LEVEL:
+        return parts, TOP_LEVEL[key]
+    if len(parts) == 2 and parts[0] == "aliases" and parts[1]:
+        return parts, TEXT
+    if len(parts) == 3 and parts[0] == "providers" and parts[2] in PROVIDER_KEYS:
+        return parts, PROVIDER_KEYS[parts[2]]
+    known = [*TOP_LEVEL, "aliases.NAME", *(f"providers.NAME.{k}" for k in PROVIDER_KEYS)]
+    raise UsageError(f"unknown config key {key!r}", "keys are: " + ", ".join(known))
+
+
+def _example(key: str, setting: Field) -> str:
+    samples = {SECONDS: "30", COUNT: "3", BOOL: "false", URL: "http://localhost:8000/v1", WORDS: "model-a,model-b"}
+    return f"chatstream config set {key} {samples.get(setting, 'VALUE')}"
+
+
+def _with(data: Mapping[str, Any], location: tuple[str, ...], value: Any) -> dict[str, Any]:
+    head, *rest = location
+    copy = dict(data)
+    copy[head] = _with(copy.get(head) or {}, tuple(rest), value) if rest else value
+    return copy
+
+
+def _without(data: Mapping[str, Any], location: tuple[str, ...]) -> dict[str, Any]:
+    head, *rest = location
+    copy = dict(data)
+    if head not in copy:
+        return copy
+    if not rest:
+        del copy[head]
+    elif isinstance(copy[head], dict):
+        inner = _without(copy[head], tuple(rest))
+        if inner:
+            copy[head] = inner
+        else:
+            del copy[head]  # an emptied table goes too
+    return copy
+
+
+# -- making the config take effect ---------------------------------------------------------
+
+_REPLACED: dict[str, Any] = {}  # provider name -> the spec a config replaced (None: the config added it)
+
+
+def active_config() -> Config:
+    """Load config.toml and make its providers known: what every command does first."""
+    config = load_config()
+    activate(config)
+    return config
+
+
+def activate(config: Config) -> None:
+    """Register the config's providers, undoing what an earlier config registered in this process."""
+    from .providers import PROVIDERS
+
+    for name, original in _REPLACED.items():
+        if original is None:
+            PROVIDERS.pop(name, None)
+        else:
+            PROVIDERS[name] = original
+    _REPLACED.clear()
+    for provider in config.providers.values():
+        _REPLACED[provider.name] = PROVIDERS.get(provider.name)
+        PROVIDERS[provider.name] = _spec_for(provider, PROVIDERS.get(provider.name))
+
+
+def _spec_for(provider: ProviderConfig, known: Any) -> Any:
+    from .providers import openai_compatible
+
+    spec = known
+    if provider.kind == OPENAI_KIND or known is None:
+        spec = openai_compatible(
+            provider.name,
+            base_url=provider.base_url or "",
+            description=f"OpenAI-compatible endpoint from {CONFIG_NAME}",
+            key_env=provider.api_key_env,
+            needs_key=bool(provider.api_key_env),
+        )
+    changes: dict[str, Any] = {}
+    if provider.base_url:
+        changes["base_url"] = provider.base_url
+    if provider.api_key_env:
+        changes["key_env"] = provider.api_key_env
+    if provider.default_model:
+        changes["default_model"] = provider.default_model
+    if provider.models:
+        changes["models"] = provider.models
+    if provider.stream_usage is not None:
+        changes["defaults"] = {**spec.defaults, "stream_usage": provider.stream_usage}
+    return dataclasses.replace(spec, **changes)
+
+
+def known_provider_names() -> set[str]:
+    """The providers chatstream itself defines (not those a config file added)."""
+    from .providers import PROVIDERS
+
+    return {name for name in PROVIDERS if _REPLACED.get(name, True) is not None}

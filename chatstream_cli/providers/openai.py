@@ -1,0 +1,554 @@
+"""OpenAI Chat Completions over httpx: the ``openai`` provider, its presets (ollama, lmstudio, vllm,
+llamacpp, openrouter) and endpoints declared in config.toml. No openai SDK.
+
+Request: ``POST {base_url}/chat/completions`` with ``stream: true`` and, unless the provider or
+``-o stream_usage false`` says otherwise, ``stream_options.include_usage``. Every ``-o KEY VALUE`` goes
+into the body as given (``-o top_p 0.9``, ``-o reasoning_effort high``).
+
+Chunks are what langchain-openai's ChatOpenAI yields for the same stream (protocols.md §2, §4): the
+role chunk, one chunk per delta, the finish chunk (``finish_reason``, ``model_name``,
+``system_fingerprint``, ``service_tier``), the usage chunk from the ``choices: []`` chunk; the base
+class appends the closing ``chunk_position="last"`` chunk. Reasoning deltas (``reasoning_content`` or
+``reasoning``), which ChatOpenAI drops, are kept in ``additional_kwargs["reasoning_content"]``.
+The translation is pure functions over plain dicts (:func:`chunk_from_data`, :func:`message_from_completion`);
+failures, retries and the stall timeout are :mod:`..retry`'s, shared with the Anthropic provider.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import aclosing
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ChatstreamError, ConfigError, ProviderError, UnknownModelError, UsageError
+from ..keys import key_for, require_key
+from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
+from ..retry import (
+    Failure,
+    RetryPolicy,
+    Service,
+    acall_with_retries,
+    api_error_detail,
+    astream_with_retries,
+    atrace_request,
+    atrace_response,
+    call_with_retries,
+    status_failure,
+    stream_failure,
+    stream_with_retries,
+    timeout_parts,
+    trace_request,
+    trace_response,
+    tracing,
+    transport_failure,
+)
+from ..runnable import ChatModel, as_chunk
+from ..sse import ServerSentEvent, aiter_sse, is_done, iter_sse
+
+if TYPE_CHECKING:
+    import httpx
+
+    from . import ProviderSpec
+
+NAME = "openai"
+MODEL_PROVIDER = "openai"  # ChatOpenAI's response_metadata["model_provider"], whatever the server
+LABELS = {
+    "anthropic": "Anthropic",
+    "openai": "OpenAI",
+    "ollama": "Ollama",
+    "lmstudio": "LM Studio",
+    "vllm": "vLLM",
+    "llamacpp": "llama.cpp",
+    "openrouter": "OpenRouter",
+}
+RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
+ANTHROPIC_API_VERSION = "2023-06-01"
+ANTHROPIC_ENDPOINT = "https://api.anthropic.com"
+_REASONING_FIELDS = ("reasoning_content", "reasoning")
+
+
+class ChatOpenAI(ChatModel):
+    """A model behind an OpenAI-compatible endpoint; mirrors langchain-openai's ChatOpenAI chunk for chunk."""
+
+    provider = NAME
+    event_name = "ChatOpenAI"
+
+    def __init__(self, model: str, settings: Any = None, *, provider: str = NAME, **overrides: Any) -> None:
+        super().__init__(model, settings, **overrides)
+        self.spec = provider_spec(provider)
+        options = {**self.spec.defaults, **self.settings.options}
+        self.stream_usage = _flag("stream_usage", options.pop("stream_usage", True))
+        reserved = sorted(RESERVED_OPTIONS & set(options))
+        if reserved:
+            raise UsageError(f"-o {reserved[0]} cannot be set", "chatstream sets model, messages and stream itself")
+        self.extra_body = options
+        self.base_url = base_url_for(self.spec, self.settings.base_url)
+        self.api_key = api_key_for(self.spec, self.settings.api_key)
+        label = LABELS.get(self.spec.name, self.spec.name)
+        self.service = Service(self.spec.name, label, model, self.base_url, self.spec.key_env, secret=self.api_key)
+
+    def __repr__(self) -> str:
+        return f"ChatOpenAI(model={self.model!r}, provider={self.spec.name!r}, base_url={self.base_url!r})"
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def request_body(self, messages: list[BaseMessage], *, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"model": self.model, "stream": stream, "messages": to_openai_messages(messages)}
+        if self.settings.temperature is not None:
+            body["temperature"] = self.settings.temperature
+        if self.settings.max_tokens is not None:
+            # OpenAI renamed the field; other servers know the old name best.
+            body["max_completion_tokens" if self.spec.name == NAME else "max_tokens"] = self.settings.max_tokens
+        if self.settings.stop:
+            body["stop"] = list(self.settings.stop)
+        if stream and self.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+        return {**body, **self.extra_body}
+
+    def _client_options(self, hooks: dict[str, list[Any]] | None) -> dict[str, Any]:
+        import httpx
+
+        headers = {"accept": "application/json", "user-agent": _user_agent()}
+        if self.api_key:
+            headers["authorization"] = f"Bearer {self.api_key}"
+        options: dict[str, Any] = {"headers": headers, "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout))}
+        if hooks:
+            options["event_hooks"] = hooks
+        return options
+
+    def _client(self) -> httpx.Client:
+        import httpx
+
+        hooks = {"request": [trace_request], "response": [trace_response]} if tracing() else None
+        return httpx.Client(**self._client_options(hooks))
+
+    def _async_client(self) -> httpx.AsyncClient:
+        import httpx
+
+        hooks = {"request": [atrace_request], "response": [atrace_response]} if tracing() else None
+        return httpx.AsyncClient(**self._client_options(hooks))
+
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
+    # -- the ChatModel methods --------------------------------------------------------------
+
+    def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
+        body = self.request_body(messages, stream=True)
+        with self._client() as client:
+
+            def open_stream() -> Iterator[AIMessageChunk]:
+                with client.stream("POST", self.url, json=body) as response:
+                    if response.is_error:
+                        response.read()
+                        response.raise_for_status()
+                    if _is_json(response):
+                        yield from chunks_from_json(response.read(), self.service.label)
+                    else:
+                        yield from chunks_from_events(iter_sse(response.iter_bytes()), self.service.label)
+
+            yield from stream_with_retries(open_stream, self.classify, self._policy(), has_token)
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        body = self.request_body(messages, stream=True)
+        async with self._async_client() as client:
+
+            async def open_stream() -> AsyncIterator[AIMessageChunk]:
+                async with client.stream("POST", self.url, json=body) as response:
+                    if response.is_error:
+                        await response.aread()
+                        response.raise_for_status()
+                    if _is_json(response):
+                        for chunk in chunks_from_json(await response.aread(), self.service.label):
+                            yield chunk
+                        return
+                    translator = StreamTranslator(self.service.label)
+                    async with aclosing(aiter_sse(response.aiter_bytes())) as events:
+                        async for event in events:
+                            chunk = translator.translate(event)
+                            if chunk is not None:
+                                yield chunk
+                            if translator.done:
+                                break
+                    translator.check_complete()
+
+            async for chunk in astream_with_retries(open_stream, self.classify, self._policy(), has_token):
+                yield chunk
+
+    def _generate(self, messages: list[BaseMessage]) -> AIMessage:
+        body = self.request_body(messages, stream=False)
+        with self._client() as client:
+
+            def call() -> AIMessage:
+                response = client.post(self.url, json=body)
+                response.raise_for_status()
+                return message_from_completion(_json_body(response.content, self.service.label), self.service.label)
+
+            return call_with_retries(call, self.classify, self._policy())
+
+    async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
+        body = self.request_body(messages, stream=False)
+        async with self._async_client() as client:
+
+            async def call() -> AIMessage:
+                response = await client.post(self.url, json=body)
+                response.raise_for_status()
+                return message_from_completion(_json_body(response.content, self.service.label), self.service.label)
+
+            return await acall_with_retries(call, self.classify, self._policy())
+
+    # -- failures ---------------------------------------------------------------------------
+
+    def _policy(self) -> RetryPolicy:
+        return RetryPolicy.from_settings(self.settings)
+
+    def classify(self, exc: Exception) -> Failure | None:
+        """The failure behind an httpx or stream exception; None for anything else (a bug)."""
+        import httpx
+
+        if isinstance(exc, ChatstreamError):
+            return stream_failure(exc)
+        if isinstance(exc, httpx.HTTPStatusError):
+            response = exc.response
+            message, error_type = api_error_detail(_json_or_none(response.content))
+            return status_failure(
+                self.service, response.status_code, message=message, error_type=error_type, headers=response.headers
+            )
+        return transport_failure(self.service, exc, self.settings.timeout)
+
+
+def provider_spec(name: str) -> ProviderSpec:
+    from . import PROVIDERS
+
+    spec = PROVIDERS.get(name)
+    if spec is None:
+        raise UnknownModelError(f"unknown provider {name!r}", "`chatstream models` lists the providers")
+    return spec
+
+
+def base_url_for(spec: ProviderSpec, given: str | None) -> str:
+    """The endpoint: the one given (--base-url), else the provider's environment variable, else its default."""
+    from_env = os.environ.get(spec.base_url_env) if spec.base_url_env else None
+    url = (given or from_env or spec.base_url or "").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"the base URL for {spec.name} must start with http:// or https://", "check --base-url")
+    return url
+
+
+def api_key_for(spec: ProviderSpec, given: str | None) -> str | None:
+    """The key: the one given, else the environment or stored key; required only where the provider needs one."""
+    if given:
+        return given
+    return require_key(spec) if spec.needs_key else key_for(spec)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"-o {name} must be true or false", f"e.g. -o {name} false")
+    return value
+
+
+def _user_agent() -> str:
+    from .. import __version__
+
+    return f"chatstream/{__version__}"
+
+
+# -- messages out ---------------------------------------------------------------------------
+
+
+def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
+    """The ``messages`` of the request, with ChatOpenAI's key order (content, then role)."""
+    converted = []
+    for message in messages:
+        item: dict[str, Any] = {"content": content_text(message.content), "role": _role(message)}
+        if message.name:
+            item["name"] = message.name
+        converted.append(item)
+    return converted
+
+
+def _role(message: BaseMessage) -> str:
+    if isinstance(message, SystemMessage):
+        return "system"
+    if isinstance(message, HumanMessage):
+        return "user"
+    return "assistant"
+
+
+# -- chunks in ------------------------------------------------------------------------------
+
+
+class StreamTranslator:
+    """Turns SSE events into chunks; knows when the stream ended and whether it was a stream at all."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.events = 0
+        self.done = False
+
+    def translate(self, event: ServerSentEvent) -> AIMessageChunk | None:
+        self.events += 1
+        if is_done(event):
+            self.done = True
+            return None
+        data = _event_json(event, self.label)
+        if event.event == "error" or ("error" in data and not data.get("choices")):
+            raise stream_error(data.get("error", data), self.label)
+        return chunk_from_data(data)
+
+    def check_complete(self) -> None:
+        """At the end of the body: a stream without a single event is not an answer."""
+        if not self.events:
+            raise not_a_stream_error(self.label)
+
+
+def chunks_from_events(events: Iterable[ServerSentEvent], label: str) -> Iterator[AIMessageChunk]:
+    """The chunks of a whole stream of events; stops reading at ``data: [DONE]``."""
+    translator = StreamTranslator(label)
+    for event in events:
+        chunk = translator.translate(event)
+        if chunk is not None:
+            yield chunk
+        if translator.done:
+            break
+    translator.check_complete()
+
+
+def chunks_from_json(body: bytes, label: str) -> list[AIMessageChunk]:
+    """A JSON answer to a streaming request: the error it carries, the whole reply of a server that does
+    not stream (one chunk, as for any whole reply), or events under the wrong content type."""
+    data = _json_or_none(body)
+    if isinstance(data, dict) and data.get("error") and not data.get("choices"):
+        raise stream_error(data["error"], label)
+    if isinstance(data, dict) and data.get("choices"):
+        return [as_chunk(message_from_completion(data, label))]
+    return list(chunks_from_events(iter_sse([body]), label))
+
+
+def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
+    """One ``chat.completion.chunk`` as ChatOpenAI's AIMessageChunk (None for a choice without a delta)."""
+    usage = data.get("usage")
+    usage_metadata = usage_metadata_from(usage, data.get("service_tier")) if isinstance(usage, dict) else None
+    choices = data.get("choices") or []
+    if not choices:
+        return AIMessageChunk(content="", usage_metadata=usage_metadata)
+    choice = choices[0]
+    delta = choice.get("delta", {})
+    if delta is None:
+        return None
+    metadata: dict[str, Any] = {}
+    finish_reason = choice.get("finish_reason")
+    if finish_reason:
+        metadata["finish_reason"] = finish_reason
+        for key, field in (("model_name", "model"), ("system_fingerprint", "system_fingerprint")):
+            if data.get(field):
+                metadata[key] = data[field]
+        if data.get("service_tier"):
+            metadata["service_tier"] = data["service_tier"]
+    if choice.get("logprobs"):
+        metadata["logprobs"] = choice["logprobs"]
+    metadata["model_provider"] = MODEL_PROVIDER
+    return AIMessageChunk(
+        content=_text(delta.get("content")),
+        additional_kwargs=_reasoning(delta),
+        response_metadata=metadata,
+        id=delta.get("id"),
+        usage_metadata=usage_metadata,
+        tool_call_chunks=_tool_call_chunks(delta.get("tool_calls")),
+    )
+
+
+def _text(value: Any) -> str:
+    """Delta or message content as text: a string, or the text parts of a list of parts."""
+    if isinstance(value, list):
+        return "".join(part.get("text", "") for part in value if isinstance(part, dict))
+    return value if isinstance(value, str) else ""
+
+
+def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
+    for field in _REASONING_FIELDS:
+        value = delta.get(field)
+        if isinstance(value, str) and value:
+            return {"reasoning_content": value}
+    return {}
+
+
+def _tool_call_chunks(raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        return []
+    try:
+        return [
+            {
+                "name": call["function"].get("name"),
+                "args": call["function"].get("arguments"),
+                "id": call.get("id"),
+                "index": call["index"],
+                "type": "tool_call_chunk",
+            }
+            for call in raw
+        ]
+    except (KeyError, TypeError, AttributeError):  # ChatOpenAI drops malformed tool-call deltas too
+        return []
+
+
+def usage_metadata_from(usage: dict[str, Any], service_tier: str | None = None) -> dict[str, Any]:
+    """langchain-openai's ``_create_usage_metadata``: token counts, with details where the server gave them."""
+    input_tokens = usage.get("prompt_tokens") or 0
+    output_tokens = usage.get("completion_tokens") or 0
+    total = usage.get("total_tokens")
+    tier = service_tier if service_tier in ("priority", "flex") else None
+    prefix = f"{tier}_" if tier else ""
+    prompt_details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
+    input_details = {
+        "audio": prompt_details.get("audio_tokens"),
+        f"{prefix}cache_read": prompt_details.get("cached_tokens"),
+    }
+    output_details = {
+        "audio": completion_details.get("audio_tokens"),
+        f"{prefix}reasoning": completion_details.get("reasoning_tokens"),
+    }
+    if tier:  # tier tokens exclude the cached and reasoning ones, which are priced apart
+        input_details[tier] = input_tokens - (input_details[f"{prefix}cache_read"] or 0)
+        output_details[tier] = output_tokens - (output_details[f"{prefix}reasoning"] or 0)
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": total if total is not None else input_tokens + output_tokens,
+        "input_token_details": {key: value for key, value in input_details.items() if value is not None},
+        "output_token_details": {key: value for key, value in output_details.items() if value is not None},
+    }
+
+
+def message_from_completion(data: dict[str, Any], label: str) -> AIMessage:
+    """A non-streaming ``chat.completion`` as ChatOpenAI's ``invoke()`` result."""
+    if data.get("error") and not data.get("choices"):
+        raise stream_error(data["error"], label)
+    choices = data.get("choices") or [{}]
+    choice = choices[0]
+    message = choice.get("message") or {}
+    usage = data.get("usage")
+    additional_kwargs: dict[str, Any] = {"refusal": message.get("refusal")}
+    additional_kwargs.update(_reasoning(message))
+    metadata: dict[str, Any] = {
+        "token_usage": usage,
+        "model_provider": MODEL_PROVIDER,
+        "model_name": data.get("model"),
+        "system_fingerprint": data.get("system_fingerprint", ""),
+    }
+    for key in ("id", "service_tier"):
+        if key in data:
+            metadata[key] = data[key]
+    metadata["finish_reason"] = choice.get("finish_reason")
+    if "logprobs" in choice:
+        metadata["logprobs"] = choice["logprobs"]
+    return AIMessage(
+        content=_text(message.get("content")),
+        additional_kwargs=additional_kwargs,
+        response_metadata=metadata,
+        usage_metadata=usage_metadata_from(usage, data.get("service_tier")) if isinstance(usage, dict) else None,
+    )
+
+
+def has_token(chunk: AIMessageChunk) -> bool:
+    """Whether the chunk shows the user something (so retrying would repeat it)."""
+    return bool(chunk.content or chunk.tool_call_chunks or chunk.additional_kwargs.get("reasoning_content"))
+
+
+# -- what goes wrong in a 200 response ---------------------------------------------------------
+
+
+def stream_error(error: Any, label: str) -> ProviderError:
+    """The ``{"error": {...}}`` object a server sends instead of (or in the middle of) a reply."""
+    message, kind = api_error_detail({"error": error})
+    kind = kind or "api_error"
+    text = " ".join((message or kind).split())[:300]
+    return ProviderError(
+        f"{label} stopped the reply with an error: {text}",
+        "try again; the text so far was kept",
+        error_type=kind,
+        status=200,
+    )
+
+
+def not_a_stream_error(label: str) -> ProviderError:
+    return ProviderError(
+        f"the reply from {label} is not an OpenAI-compatible event stream",
+        "check --base-url: it must end in the API's /v1",
+        error_type="invalid_response",
+    )
+
+
+def _event_json(event: ServerSentEvent, label: str) -> dict[str, Any]:
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ProviderError(
+            f"{label} sent an event that is not a JSON object", "check --base-url", error_type="invalid_response"
+        )
+    return data
+
+
+def _json_body(body: bytes, label: str) -> dict[str, Any]:
+    data = _json_or_none(body)
+    if not isinstance(data, dict):
+        raise ProviderError(f"the reply from {label} is not JSON", "check --base-url", error_type="invalid_response")
+    return data
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body) if body else None
+    except ValueError:
+        return None
+
+
+def _is_json(response: httpx.Response) -> bool:
+    return response.headers.get("content-type", "").startswith("application/json")
+
+
+# -- remote model lists (`chatstream models --remote`) ------------------------------------------
+
+
+def remote_models(spec: ProviderSpec, timeout: float | None) -> list[str]:
+    """The model ids the provider's endpoint lists: ``GET {base}/models`` (OpenAI-compatible) or
+    ``GET {base}/v1/models`` (Anthropic); both answer ``{"data": [{"id": ...}, ...]}``."""
+    import httpx
+
+    key = key_for(spec)
+    if spec.name == "anthropic":
+        base = (_env(spec.base_url_env) or spec.base_url or ANTHROPIC_ENDPOINT).rstrip("/")
+        url, headers = f"{base}/v1/models?limit=1000", {"anthropic-version": ANTHROPIC_API_VERSION}
+        if key:
+            headers["x-api-key"] = key
+    else:
+        base = base_url_for(spec, None)
+        url, headers = f"{base}/models", {"authorization": f"Bearer {key}"} if key else {}
+    service = Service(spec.name, LABELS.get(spec.name, spec.name), "", base, spec.key_env, secret=key)
+    try:
+        response = httpx.get(url, headers=headers, timeout=httpx.Timeout(**timeout_parts(timeout)))
+    except httpx.HTTPError as exc:
+        failure = transport_failure(service, exc, timeout)
+        if failure is None:
+            raise
+        raise failure.error from None
+    if response.status_code == 404:  # here the URL is wrong, not a model
+        raise ConfigError(f"{service.label} has no model list at {url} (HTTP 404)", "check the base URL")
+    if response.is_error:
+        message, kind = api_error_detail(_json_or_none(response.content))
+        raise status_failure(service, response.status_code, message=message, error_type=kind).error
+    data = _json_or_none(response.content)
+    entries = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ProviderError(f"{service.label} sent no model list from {url}", "check the base URL")
+    return sorted(str(entry["id"]) for entry in entries if isinstance(entry, dict) and entry.get("id"))
+
+
+def _env(name: str | None) -> str | None:
+    return os.environ.get(name) if name else None

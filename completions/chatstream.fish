@@ -1,0 +1,1 @@
+complete --command chatstream --no-files --arguments "(env _CHATSTREAM_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) chatstream)" --condition "env _CHATSTREAM_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) chatstream"
