@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
 from enum import StrEnum
 
-from .messages import AIMessageChunk, BaseMessage
+from .messages import AIMessageChunk, BaseMessage, ChunkSum
 from .render import Renderer
 from .runnable import ChatModel, as_chunk
 
@@ -24,15 +24,18 @@ def run_reply(
     try:
         renderer.start()
         if mode is Mode.ASYNC:
+            import asyncio  # only here: importing it costs start-up time that sync replies do not need
+
             reply = asyncio.run(_consume(model.astream(messages, run_id=run_id), renderer))
         elif mode is Mode.INVOKE:
             reply = as_chunk(model.invoke(messages, run_id=run_id))
             renderer.chunk(reply)
         else:
-            reply = AIMessageChunk()
+            total = ChunkSum()
             for chunk in model.stream(messages, run_id=run_id):
                 renderer.chunk(chunk)
-                reply = reply + chunk
+                total.add(chunk)
+            reply = total.total()
     except BaseException as exc:
         renderer.abort(exc)
         raise
@@ -40,9 +43,12 @@ def run_reply(
     return reply
 
 
-async def _consume(chunks: AsyncIterator[AIMessageChunk], renderer: Renderer) -> AIMessageChunk:
-    reply = AIMessageChunk()
-    async for chunk in chunks:
-        renderer.chunk(chunk)
-        reply = reply + chunk
-    return reply
+async def _consume(chunks: AsyncGenerator[AIMessageChunk, None], renderer: Renderer) -> AIMessageChunk:
+    total = ChunkSum()
+    # Close the stream here when the renderer fails (a Ctrl-C lands there too): left open, its nested
+    # generators would be closed all at once by asyncio's shutdown, which fails and prints tracebacks.
+    async with aclosing(chunks):
+        async for chunk in chunks:
+            renderer.chunk(chunk)
+            total.add(chunk)
+    return total.total()

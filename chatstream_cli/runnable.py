@@ -8,18 +8,16 @@ and a model with only a sync stream is streamed asynchronously from a worker thr
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from .messages import AIMessage, AIMessageChunk, BaseMessage, MessageInput, to_messages
+from .messages import AIMessage, AIMessageChunk, BaseMessage, ChunkSum, MessageInput, sum_chunks, to_messages
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 2
@@ -82,7 +80,7 @@ class ChatModel:
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
         if not self._overrides("_stream"):
             raise NotImplementedError(f"{type(self).__name__} implements neither _generate nor _stream")
-        return _sum_chunks(self._stream(messages)).to_message()
+        return sum_chunks(self._stream(messages)).to_message()
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
         message = self._generate(messages)
@@ -91,6 +89,8 @@ class ChatModel:
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
         if self._overrides("_astream"):
             return await _asum_chunks(self._astream(messages))
+        import asyncio  # here, not at the top: it costs start-up time that sync replies and --help do not need
+
         return await asyncio.to_thread(self._generate, messages)
 
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
@@ -190,6 +190,8 @@ class ChatModel:
                     return exc
                 raise
 
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(run, inputs))
 
@@ -201,6 +203,8 @@ class ChatModel:
         return_exceptions: bool = False,
     ) -> list[AIMessage | BaseException]:
         """Await ainvoke on every input, at most ``max_concurrency`` at once, in input order."""
+        import asyncio
+
         limit = asyncio.Semaphore(max_concurrency or max(len(inputs), 1))
 
         async def run(item: MessageInput | BaseMessage) -> AIMessage:
@@ -236,18 +240,11 @@ def as_chunk(message: AIMessage) -> AIMessageChunk:
     )
 
 
-def _sum_chunks(chunks: Iterator[AIMessageChunk]) -> AIMessageChunk:
-    total = AIMessageChunk()
-    for chunk in chunks:
-        total = total + chunk
-    return total
-
-
 async def _asum_chunks(chunks: AsyncIterator[AIMessageChunk]) -> AIMessage:
-    total = AIMessageChunk()
+    total = ChunkSum()
     async for chunk in chunks:
-        total = total + chunk
-    return total.to_message()
+        total.add(chunk)
+    return total.total().to_message()
 
 
 _DONE = object()
@@ -259,6 +256,8 @@ async def _iterate_in_thread(iterator: Iterator[AIMessageChunk]) -> AsyncIterato
     Cancelling the consumer sets a flag the worker checks between items; it then closes the
     iterator in its own thread, so a provider's ``finally`` (closing its HTTP stream) runs.
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     stop = threading.Event()

@@ -1,0 +1,252 @@
+"""Anthropic Messages API events -> AIMessageChunks, exactly as langchain-anthropic maps them.
+
+Pure functions over plain event dicts (the JSON of each SSE ``data:`` line): no SDK, no I/O, so
+any transport can feed them and tests run them on the recorded ``wire/`` files. The mapping is
+protocols.md §4:
+
+* ``message_start`` -> an empty chunk carrying ``model_name``;
+* each delta -> one chunk: a string in plain chat, a list of blocks (each with the Anthropic
+  ``index``) when the request asked for thinking or tools;
+* ``message_delta`` -> the last chunk: ``stop_reason``, ``stop_sequence``, ``usage_metadata``
+  (cache tokens added to ``input_tokens``) and ``chunk_position="last"``;
+* ``content_block_stop``, ``ping``, ``message_stop`` and unknown events -> nothing;
+* ``error`` -> :class:`~chatstream_cli.errors.ProviderError` (HTTP status 200, the event's type).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any
+
+from ..errors import NetworkError, ProviderError
+from ..messages import AIMessage, AIMessageChunk
+
+PROVIDER = "anthropic"
+
+# Field order of the SDK's pydantic blocks, so a block start dumps as ``model_dump()`` would.
+_BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
+    "tool_use": ("id", "caller", "input", "name", "type", "toolset_name"),
+    "server_tool_use": ("id", "caller", "input", "name", "type"),
+    "redacted_thinking": ("data", "type"),
+}
+_TEXT_LIKE = ("text", "thinking")
+
+
+class StreamTranslator:
+    """Turns one response's events into chunks; remembers which block each ``index`` opened."""
+
+    def __init__(self, list_content: bool) -> None:
+        self.list_content = list_content
+        self.block_types: dict[int, str] = {}
+        self.started = False
+        self.finished = False
+
+    def chunks(self, events: Iterable[dict[str, Any]]) -> Iterator[AIMessageChunk]:
+        """Every chunk for ``events``; complains if the stream ends before the reply does."""
+        for event in events:
+            chunk = self.translate(event)
+            if chunk is not None:
+                yield chunk
+        self.check_complete()
+
+    async def achunks(self, events: AsyncIterable[dict[str, Any]]) -> AsyncIterator[AIMessageChunk]:
+        """The async twin of :meth:`chunks`."""
+        async for event in events:
+            chunk = self.translate(event)
+            if chunk is not None:
+                yield chunk
+        self.check_complete()
+
+    def translate(self, event: dict[str, Any]) -> AIMessageChunk | None:
+        """The chunk for one event, or None for events LangChain emits nothing for."""
+        kind = event.get("type")
+        chunk: AIMessageChunk | None = None
+        if kind == "message_start":
+            self.started = True
+            model = (event.get("message") or {}).get("model")
+            chunk = AIMessageChunk(content=self._empty(), response_metadata={"model_name": model})
+        elif kind == "content_block_start":
+            chunk = self._block_start(event.get("index", 0), event.get("content_block") or {})
+        elif kind == "content_block_delta":
+            chunk = self._delta(event.get("index", 0), event.get("delta") or {})
+        elif kind == "message_delta":
+            chunk = self._message_delta(event)
+        elif kind == "message_stop":
+            self.finished = True
+        elif kind == "error":
+            raise stream_error(event)
+        if chunk is not None:
+            chunk.response_metadata["model_provider"] = PROVIDER
+        return chunk
+
+    def check_complete(self) -> None:
+        """Raise when the stream ended early: no message at all, or no end of the message."""
+        if not self.started:
+            raise not_anthropic("message stream")
+        if not self.finished:
+            raise NetworkError("the stream from Anthropic ended before the reply was complete", "try again")
+
+    def _empty(self) -> str | list[dict[str, Any]]:
+        return [] if self.list_content else ""
+
+    def _block_start(self, index: int, block: dict[str, Any]) -> AIMessageChunk | None:
+        kind = block.get("type", "")
+        self.block_types[index] = kind
+        if kind in _TEXT_LIKE:
+            initial = block.get(kind) or ""
+            if not initial:
+                return None
+            if kind == "text" and not self.list_content:
+                return AIMessageChunk(content=initial)
+            return AIMessageChunk(content=[{kind: initial, "type": kind, "index": index}])
+        dumped = as_dumped_block(block)
+        dumped["index"] = index
+        tool_call_chunks = []
+        if kind == "tool_use":
+            arguments = dumped.get("input")
+            tool_call_chunks.append(
+                tool_call_chunk(dumped.get("name"), json.dumps(arguments) if arguments else "", dumped.get("id"), index)
+            )
+        return AIMessageChunk(content=[dumped], tool_call_chunks=tool_call_chunks)
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> AIMessageChunk | None:
+        kind = delta.get("type")
+        if kind == "text_delta":
+            text = delta.get("text", "")
+            if not self.list_content:
+                return AIMessageChunk(content=text)
+            return AIMessageChunk(content=[{"text": text, "type": "text", "index": index}])
+        if kind == "citations_delta":
+            return AIMessageChunk(content=[{"citations": [delta.get("citation")], "type": "text", "index": index}])
+        if kind == "thinking_delta":
+            return AIMessageChunk(content=[{"thinking": delta.get("thinking", ""), "type": "thinking", "index": index}])
+        if kind == "signature_delta":
+            block = {"signature": delta.get("signature", ""), "type": "thinking", "index": index, "thinking": ""}
+            return AIMessageChunk(content=[block])
+        if kind == "input_json_delta":
+            partial = delta.get("partial_json", "")
+            block = {"partial_json": partial, "type": "input_json_delta", "index": index}
+            calls = [tool_call_chunk(None, partial, None, index)] if self.block_types.get(index) == "tool_use" else []
+            return AIMessageChunk(content=[block], tool_call_chunks=calls)
+        return None
+
+    def _message_delta(self, event: dict[str, Any]) -> AIMessageChunk:
+        delta = event.get("delta") or {}
+        metadata: dict[str, Any] = {
+            "stop_reason": delta.get("stop_reason"),
+            "stop_sequence": delta.get("stop_sequence"),
+        }
+        for optional in ("stop_details", "container"):
+            if delta.get(optional) is not None:
+                metadata[optional] = delta[optional]
+        if event.get("context_management") is not None:
+            metadata["context_management"] = event["context_management"]
+        finished = bool(metadata["stop_reason"])
+        self.finished = self.finished or finished
+        return AIMessageChunk(
+            content=self._empty(),
+            response_metadata=metadata,
+            usage_metadata=usage_metadata(event.get("usage") or {}),
+            chunk_position="last" if finished else None,
+        )
+
+
+def chunks_from_events(events: Iterable[dict[str, Any]], *, list_content: bool) -> Iterator[AIMessageChunk]:
+    """The chunks for one complete response's events."""
+    return StreamTranslator(list_content).chunks(events)
+
+
+def stream_error(event: dict[str, Any]) -> ProviderError:
+    """The error for an ``event: error`` that arrived after the HTTP 200."""
+    error = event.get("error") or {}
+    kind = str(error.get("type") or "api_error")
+    message = " ".join(str(error.get("message") or kind).split())[:300]
+    return ProviderError(
+        f"Anthropic stopped the reply with an error: {message} ({kind})",
+        "try again; the text so far was kept",
+        error_type=kind,
+        status=200,
+    )
+
+
+def not_anthropic(what: str) -> ProviderError:
+    """The error for a reply that is not what Anthropic's API sends (a wrong --base-url, usually)."""
+    return ProviderError(
+        f"the server's reply is not an Anthropic {what}",
+        "check --base-url: it must be an Anthropic-compatible endpoint",
+        error_type="invalid_response",
+    )
+
+
+def tool_call_chunk(name: str | None, args: str, ident: str | None, index: int) -> dict[str, Any]:
+    return {"name": name, "args": args, "id": ident, "index": index, "type": "tool_call_chunk"}
+
+
+def as_dumped_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A content block as the SDK's ``model_dump()`` gives it: known fields in order, a null caller dropped."""
+    order = _BLOCK_FIELDS.get(block.get("type", ""), ())
+    dumped = {name: block.get(name) for name in order}
+    dumped.update((name, value) for name, value in block.items() if name not in dumped)
+    if "caller" in dumped and dumped["caller"] is None:
+        del dumped["caller"]
+    return dumped
+
+
+def usage_metadata(usage: dict[str, Any], *, streamed: bool = True) -> dict[str, Any]:
+    """LangChain's usage_metadata: cache reads and writes count as input tokens.
+
+    The detail keys come in LangChain's order, which differs: ``cache_creation`` first in a streamed
+    chunk, ``cache_read`` first in an ``invoke()`` reply (both as the fixtures record them).
+    """
+    order = ("cache_creation", "cache_read") if streamed else ("cache_read", "cache_creation")
+    fields = {"cache_read": "cache_read_input_tokens", "cache_creation": "cache_creation_input_tokens"}
+    details: dict[str, Any] = {key: usage.get(fields[key]) for key in order}
+    cache_creation = usage.get("cache_creation")
+    by_lifetime = 0
+    if isinstance(cache_creation, dict):
+        for key in ("ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens"):
+            details[key] = cache_creation.get(key)
+            by_lifetime += cache_creation.get(key) or 0
+        if by_lifetime > 0:
+            details["cache_creation"] = 0  # counted through the per-lifetime keys instead
+    input_tokens = (usage.get("input_tokens") or 0) + (details["cache_read"] or 0)
+    input_tokens += by_lifetime or details["cache_creation"] or 0
+    output_tokens = usage.get("output_tokens") or 0
+    metadata: dict[str, Any] = {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "input_token_details": {key: value for key, value in details.items() if value is not None},
+    }
+    reasoning = (usage.get("output_tokens_details") or {}).get("thinking_tokens")
+    if reasoning is not None:
+        metadata["output_token_details"] = {"reasoning": reasoning}
+    return metadata
+
+
+def message_from_response(data: dict[str, Any]) -> AIMessage:
+    """A non-streaming reply (the SDK's ``Message.model_dump()``) as LangChain's ``invoke`` returns it."""
+    blocks = [_without_null_citations(block) for block in data.get("content") or []]
+    metadata = {key: value for key, value in data.items() if key not in ("content", "role", "type")}
+    if "model" in metadata:
+        metadata["model_name"] = metadata["model"]
+    metadata["model_provider"] = PROVIDER
+    content: str | list[dict[str, Any]] = blocks
+    if len(blocks) == 1 and blocks[0].get("type") == "text" and not blocks[0].get("citations"):
+        content = blocks[0].get("text", "")
+    tool_calls = [
+        {"name": block.get("name", ""), "args": block.get("input") or {}, "id": block.get("id"), "type": "tool_call"}
+        for block in blocks
+        if block.get("type") == "tool_use"
+    ]
+    return AIMessage(
+        content=content,
+        response_metadata=metadata,
+        tool_calls=tool_calls,
+        usage_metadata=usage_metadata(data.get("usage") or {}, streamed=False),
+    )
+
+
+def _without_null_citations(block: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in block.items() if not (key == "citations" and value is None)}
