@@ -21,7 +21,7 @@ import typer
 
 from ..errors import ChatstreamError, UsageError
 from ..events import END, ERROR, START, STREAM, chunk_from_dict
-from ..messages import AIMessageChunk, content_text, content_thinking
+from ..messages import ChunkSum, content_text, thinking_text
 from ..render import Renderer
 
 PACE_S = 0.025  # the built-in models' default pause between chunks
@@ -73,7 +73,7 @@ class Replayer:
         self.new_renderer = new_renderer
         self.pause = pause
         self.renderer: Renderer | None = None
-        self.reply = AIMessageChunk()
+        self.reply = ChunkSum()
         self.streamed = False
         #: ``data.error`` of the last run that ended in an ``on_chat_model_error``.
         self.recorded_error: dict[str, Any] | None = None
@@ -84,7 +84,7 @@ class Replayer:
                 if line.strip():
                     self.handle(*parse_line(line, number, name))
             if self.renderer is not None:  # a recording cut short: show what it has
-                self.renderer.finish(self.reply)
+                self.renderer.finish(self.reply.total())
         except BaseException as exc:
             if self.renderer is not None:
                 self.renderer.abort(exc)
@@ -95,10 +95,10 @@ class Replayer:
             self.begin()
         elif kind == STREAM:
             renderer = self.renderer or self.begin()
-            if self.pause and (content_text(payload.content) or content_thinking(payload.content)):
+            if self.pause and (content_text(payload.content) or thinking_text(payload)):
                 time.sleep(self.pause)
             renderer.chunk(payload)
-            self.reply = self.reply + payload
+            self.reply.add(payload)
             self.streamed = True
         elif kind == END:
             renderer = self.renderer or self.begin()
@@ -115,10 +115,10 @@ class Replayer:
 
     def begin(self) -> Renderer:
         if self.renderer is not None:  # the previous run has no end event
-            self.renderer.finish(self.reply)
+            self.renderer.finish(self.reply.total())
         self.renderer = self.new_renderer()
         self.renderer.start()
-        self.reply = AIMessageChunk()
+        self.reply = ChunkSum()
         self.streamed = False
         return self.renderer
 

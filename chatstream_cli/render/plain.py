@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from ..messages import AIMessageChunk, content_text
+from .utf8 import Utf8Stream
 
 
 class PlainRenderer:
@@ -13,6 +14,7 @@ class PlainRenderer:
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
         self.last_char = "\n"  # nothing written yet: no newline owed
+        self.encoder = Utf8Stream()
 
     def start(self) -> None:
         pass
@@ -25,8 +27,10 @@ class PlainRenderer:
     def write(self, text: str) -> None:
         # Noted before writing: a Ctrl-C right after the write must still find the newline owed.
         self.last_char = text[-1]
-        self.out.write(text.encode("utf-8", "surrogateescape"))
-        self.out.flush()
+        data = self.encoder.encode(text)
+        if data:
+            self.out.write(data)
+            self.out.flush()
 
     def finish(self, reply: AIMessageChunk) -> None:
         self.end_line()
@@ -35,5 +39,6 @@ class PlainRenderer:
         self.end_line()
 
     def end_line(self) -> None:
+        self.out.write(self.encoder.flush())  # half a character that never got its other half
         if self.last_char != "\n":
             self.write("\n")

@@ -1,0 +1,97 @@
+"""``--json``: one JSON object on stdout when the reply is complete (cli.md "Where the output goes").
+
+``{"model", "provider", "content", "thinking", "stop_reason", "usage": {...}, "timing": {...},
+"run_id", "cid"}``, null where unknown. A reply that stops early (an error, Ctrl-C) still gets
+its object, with what arrived and ``stop_reason`` null, so no partial reply is lost.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, BinaryIO
+
+from ..messages import AIMessageChunk, content_text, thinking_text
+from .stats import ReplyClock, model_of, usage_of
+from .utf8 import to_utf8
+
+
+def _rounded(value: float | None, digits: int | None = None) -> float | int | None:
+    return None if value is None else round(value, digits)
+
+
+def reply_record(
+    reply: AIMessageChunk | None,
+    *,
+    content: str,
+    thinking: str,
+    model: str,
+    provider: str,
+    clock: ReplyClock,
+    run_id: str | None,
+    cid: str | None = None,
+) -> dict[str, Any]:
+    """The --json object, keys in cli.md's order; ``reply`` is None when the reply did not complete."""
+    usage = usage_of(reply)
+    metadata = reply.response_metadata if reply is not None else {}
+    return {
+        "model": model_of(reply, model),
+        "provider": provider,
+        "content": content,
+        "thinking": thinking or None,
+        "stop_reason": metadata.get("stop_reason") or metadata.get("finish_reason"),
+        "usage": usage,
+        "timing": {
+            "first_token_ms": _rounded(clock.first_token_ms),
+            "total_ms": _rounded(clock.total_ms),
+            "tokens_per_s": _rounded(clock.tokens_per_s(usage["output_tokens"]), 1),
+        },
+        "run_id": run_id,
+        "cid": cid,
+    }
+
+
+class JsonRenderer:
+    """Collects the reply and writes its JSON object, on one line, at the end."""
+
+    def __init__(self, out: BinaryIO, *, model: str, provider: str, run_id: str | None, cid: str | None = None) -> None:
+        self.out = out
+        self.model = model
+        self.provider = provider
+        self.run_id = run_id
+        self.cid = cid
+        self.clock = ReplyClock()
+        self._text: list[str] = []
+        self._thinking: list[str] = []
+
+    def start(self) -> None:
+        self.clock.start()
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        self.clock.observe(chunk)
+        self._text.append(content_text(chunk.content))
+        self._thinking.append(thinking_text(chunk))
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self.clock.stop()
+        self._write(reply, content_text(reply.content), thinking_text(reply))
+
+    def abort(self, error: BaseException) -> None:
+        self.clock.stop()
+        text, thinking = "".join(self._text), "".join(self._thinking)
+        if (text or thinking) and not isinstance(error, BrokenPipeError):
+            self._write(None, text, thinking)
+
+    def _write(self, reply: AIMessageChunk | None, text: str, thinking: str) -> None:
+        record = reply_record(
+            reply,
+            content=text,
+            thinking=thinking,
+            model=self.model,
+            provider=self.provider,
+            clock=self.clock,
+            run_id=self.run_id,
+            cid=self.cid,
+        )
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        self.out.write(to_utf8(line))
+        self.out.flush()

@@ -1,0 +1,113 @@
+"""``--stats``: one line on stderr after the reply, and the clock that ``--json`` shares.
+
+``claude-haiku-4-5 · 16 in · 142 out · first token 412 ms · 63.1 tok/s · 2.25 s``: time to
+first token runs from just before the request is sent (``start``) to the first token of text
+or thinking; tokens per second are the output tokens over the time from the first token to
+the last.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from ..messages import AIMessageChunk, content_text, thinking_text
+from . import Renderer
+
+
+class ReplyClock:
+    """Times one reply: the request, its first token, its last token, its end."""
+
+    def __init__(self) -> None:
+        self.started: float | None = None
+        self.first_token: float | None = None
+        self.last_token: float | None = None
+        self.ended: float | None = None
+
+    def start(self) -> None:
+        self.started = time.perf_counter()
+
+    def observe(self, chunk: AIMessageChunk) -> None:
+        if content_text(chunk.content) or thinking_text(chunk):
+            now = time.perf_counter()
+            if self.first_token is None:
+                self.first_token = now
+            self.last_token = now
+
+    def stop(self) -> None:
+        self.ended = time.perf_counter()
+
+    @property
+    def first_token_ms(self) -> float | None:
+        if self.started is None or self.first_token is None:
+            return None
+        return (self.first_token - self.started) * 1000
+
+    @property
+    def total_ms(self) -> float | None:
+        if self.started is None or self.ended is None:
+            return None
+        return (self.ended - self.started) * 1000
+
+    def tokens_per_s(self, output_tokens: int | None) -> float | None:
+        if output_tokens is None or self.first_token is None or self.last_token is None:
+            return None
+        span = self.last_token - self.first_token
+        return output_tokens / span if span > 0 else None
+
+
+def usage_of(reply: AIMessageChunk | None) -> dict[str, Any]:
+    """Input, output and total tokens as the provider reported them (None where it did not)."""
+    usage = (reply.usage_metadata if reply is not None else None) or {}
+    return {key: usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+
+
+def model_of(reply: AIMessageChunk | None, requested: str) -> str:
+    """The model that answered, as the provider named it, else the one asked for."""
+    named = reply.response_metadata.get("model_name") if reply is not None else None
+    return named if isinstance(named, str) and named else requested
+
+
+def stats_line(model: str, usage: dict[str, Any], clock: ReplyClock) -> str:
+    """The --stats line; figures nobody reported are left out."""
+    parts = [model]
+    if usage["input_tokens"] is not None:
+        parts.append(f"{usage['input_tokens']} in")
+    if usage["output_tokens"] is not None:
+        parts.append(f"{usage['output_tokens']} out")
+    if clock.first_token_ms is not None:
+        parts.append(f"first token {clock.first_token_ms:.0f} ms")
+    rate = clock.tokens_per_s(usage["output_tokens"])
+    if rate is not None:
+        parts.append(f"{rate:.1f} tok/s")
+    if clock.total_ms is not None:
+        parts.append(f"{clock.total_ms / 1000:.2f} s")
+    return " · ".join(parts)
+
+
+class StatsRenderer:
+    """Wraps any renderer; after a completed reply, writes the stats line to stderr."""
+
+    def __init__(self, inner: Renderer, requested_model: str, out: TextIO | None = None) -> None:
+        self.inner = inner
+        self.requested_model = requested_model
+        self.out = out or sys.stderr
+        self.clock = ReplyClock()
+
+    def start(self) -> None:
+        self.clock.start()
+        self.inner.start()
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        self.clock.observe(chunk)
+        self.inner.chunk(chunk)
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self.clock.stop()
+        self.inner.finish(reply)
+        line = stats_line(model_of(reply, self.requested_model), usage_of(reply), self.clock)
+        print(line, file=self.out, flush=True)
+
+    def abort(self, error: BaseException) -> None:
+        self.inner.abort(error)

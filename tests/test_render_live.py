@@ -1,0 +1,305 @@
+"""The live Markdown view: the block splitter, and the renderer on a recorded Rich console.
+
+The reference for every streamed rendering is the same reply rendered in one go: whatever the
+chunking, the throttling or the screen height, the scrollback must end up exactly the same.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+
+import pyte
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from chatstream_cli.messages import AIMessageChunk
+from chatstream_cli.render.live import BlockSplitter, Lines, LiveMarkdownRenderer, render_markdown
+
+REPLY = """# Streaming replies
+
+Some *emphasis*, **strong** text and `inline code`, long enough to wrap at forty columns.
+A second line of the same paragraph.
+
+- first item
+- second item
+
+- a loose item
+  with an indented continuation
+
+1. one
+2. two
+
+```python
+def greet(name):
+
+    return f"hello {name}"
+```
+
+| model | speed |
+|-------|-------|
+| haiku | fast  |
+
+> quoted
+> text
+
+---
+
+Wide: 日本語のテキスト and 😀 emoji.
+Last paragraph with a [link](https://example.com)."""
+
+EXPECTED_BLOCKS = [
+    "# Streaming replies\n",
+    "Some *emphasis*, **strong** text and `inline code`, long enough to wrap at forty columns.\n"
+    "A second line of the same paragraph.\n",
+    "- first item\n- second item\n\n- a loose item\n  with an indented continuation\n\n1. one\n2. two\n",
+    '```python\ndef greet(name):\n\n    return f"hello {name}"\n```\n',
+    "| model | speed |\n|-------|-------|\n| haiku | fast  |\n",
+    "> quoted\n> text\n",
+    "---\n",
+    "Wide: 日本語のテキスト and 😀 emoji.\nLast paragraph with a [link](https://example.com).",
+]
+
+# A reply whose blocks are taller than a small screen: their top lines are printed for good.
+TALL = (
+    "A long paragraph "
+    + " ".join(f"word{i}" for i in range(150))
+    + "\n\n```python\n"
+    + "\n".join(f"x{i} = {i}  # line {i}" for i in range(40))
+    + "\n```\n\n- "
+    + "\n- ".join(f"item {i}" for i in range(30))
+    + "\n\nEnd."
+)
+
+
+def split(text: str, sizes: list[int]) -> list[str]:
+    """Feed ``text`` to a splitter in pieces of the given sizes (cycled); all blocks, in order."""
+    splitter = BlockSplitter()
+    blocks: list[str] = []
+    position, turn = 0, 0
+    while position < len(text):
+        size = sizes[turn % len(sizes)]
+        blocks += splitter.feed(text[position : position + size])
+        position += size
+        turn += 1
+    tail = splitter.close()
+    return [*blocks, tail] if tail else blocks
+
+
+def recorded_console(width: int = 40, height: int = 100) -> Console:
+    return Console(
+        file=io.StringIO(), width=width, height=height, force_terminal=True, color_system="truecolor", record=True
+    )
+
+
+def one_go(text: str, width: int) -> str:
+    """The whole reply rendered at once: what the scrollback must hold at the end."""
+    console = recorded_console(width)
+    console.print(Lines(render_markdown(console, text, width).lines), crop=False)
+    return console.export_text(styles=False)
+
+
+def stream(renderer: LiveMarkdownRenderer, text: str, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    renderer.start()
+    position = 0
+    while position < len(text):
+        size = rng.randint(1, 7)
+        renderer.chunk(AIMessageChunk(content=text[position : position + size]))
+        position += size
+    renderer.finish(AIMessageChunk(content=text))
+
+
+# -- the splitter --------------------------------------------------------------------------------
+
+
+def test_blocks_of_a_reply() -> None:
+    assert split(REPLY, [len(REPLY)]) == EXPECTED_BLOCKS
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=20))
+def test_any_chunking_gives_the_same_blocks(sizes: list[int]) -> None:
+    assert split(REPLY, sizes) == EXPECTED_BLOCKS
+
+
+def test_a_block_is_complete_at_the_blank_line_after_it() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("First paragraph\nstill first") == []
+    assert splitter.feed("\n\n") == ["First paragraph\nstill first\n"]
+    assert splitter.open_text == ""
+
+
+def test_a_heading_is_complete_at_its_line_end() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("## Title") == []
+    assert splitter.feed("\nText") == ["## Title\n"]
+    assert splitter.open_text == "Text"
+
+
+def test_blank_lines_inside_a_fence_do_not_end_it() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("```\na\n\n\nb\n") == []
+    assert splitter.open_text == "```\na\n\n\nb\n"
+    assert splitter.feed("```\n") == ["```\na\n\n\nb\n```\n"]
+
+
+def test_an_open_fence_stays_one_block_until_the_end() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("~~~js\nlet a = 1;\n\n") == []
+    assert splitter.close() == "~~~js\nlet a = 1;\n"
+
+
+@pytest.mark.parametrize("after", ["- next", "  indented", "3. third", " * nested"])
+def test_a_list_goes_on_after_a_blank_line(after: str) -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed(f"- item\n\n{after}\n\nParagraph") == [f"- item\n\n{after}\n"]
+
+
+def test_the_next_line_decides_as_soon_as_its_first_characters_tell() -> None:
+    splitter = BlockSplitter()
+    assert splitter.feed("- item\n\n*") == []  # may still become "* another item"
+    assert splitter.feed("*Bold") == ["- item\n"]  # "**": not a list item, the list is complete
+    assert splitter.open_text == "**Bold"
+
+
+def test_indented_code_keeps_its_blank_lines() -> None:
+    assert split("    a = 1\n\n    b = 2\n\nText", [3]) == ["    a = 1\n\n    b = 2\n", "Text"]
+
+
+# -- the renderer on a recorded console ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [40, 100])
+@pytest.mark.parametrize("refresh_per_second", [None, 50.0], ids=["every-chunk", "throttled"])
+def test_the_scrollback_equals_the_reply_rendered_in_one_go(width: int, refresh_per_second: float | None) -> None:
+    console = recorded_console(width)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=refresh_per_second), REPLY)
+    assert console.export_text(styles=False) == one_go(REPLY, width)
+
+
+def test_the_rendering_itself() -> None:
+    console = recorded_console(40)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), REPLY)
+    lines = [line.rstrip() for line in console.export_text(styles=False).splitlines()]
+    assert lines[0].strip() == "Streaming replies"
+    assert "Some emphasis, strong text and inline" in lines  # no Markdown marks left, wrapped at 40
+    assert " • first item" in lines
+    assert " 1 one" in lines
+    fence = lines.index("```python")
+    assert lines[fence : fence + 5] == ["```python", "def greet(name):", "", '    return f"hello {name}"', "```"]
+    quote = lines.index("▌ quoted")
+    assert lines[quote + 1] == "▌ text"  # the model's line breaks are kept
+    assert "-" * 40 in lines
+    assert "Last paragraph with a link (https://example.com)." in " ".join(lines)  # the address stays visible
+    assert "Wide: 日本語のテキスト and 😀 emoji." in lines
+
+
+def test_code_is_highlighted_and_the_fences_are_dim() -> None:
+    console = recorded_console(40)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), "```python\ndef f():\n    return 1\n```")
+    exported = console.export_text(styles=True)
+    assert "\x1b[2m```python" in exported
+    assert re.search(r"\x1b\[[\d;]*m(def|return)", exported), "no syntax colours"
+
+
+@pytest.mark.parametrize("height", [4, 9])
+def test_blocks_taller_than_the_screen_are_printed_once(height: int) -> None:
+    console = recorded_console(30, height)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), TALL)
+    assert console.export_text(styles=False) == one_go(TALL, 30)
+
+
+def test_an_interrupted_reply_keeps_its_open_block_as_code() -> None:
+    console = recorded_console(40)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None)
+    renderer.chunk(AIMessageChunk(content="Intro\n\n```python\nprint('partial"))
+    renderer.abort(KeyboardInterrupt())
+    lines = console.export_text(styles=False).splitlines()
+    assert lines == ["Intro", "", "```python", "print('partial", "```"]
+
+
+def test_nothing_more_is_written_after_stdout_closed() -> None:
+    console = recorded_console(40)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None)
+    renderer.chunk(AIMessageChunk(content="Shown\n\nnot yet shown"))
+    written = console.file.getvalue()
+    renderer.abort(BrokenPipeError())
+    assert console.file.getvalue() == written
+
+
+def test_thinking_is_dim_under_a_header_and_apart_from_the_answer() -> None:
+    console = recorded_console(40)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None)
+    for piece in ("Let me", " think."):
+        renderer.chunk(AIMessageChunk(content=[{"type": "thinking", "thinking": piece, "index": 0}]))
+    renderer.chunk(AIMessageChunk(content=[{"type": "text", "text": "The **answer**.", "index": 1}]))
+    renderer.finish(AIMessageChunk())
+    assert console.export_text(styles=False, clear=False).splitlines() == [
+        "thinking",
+        "Let me think.",
+        "",
+        "The answer.",
+    ]
+    styled = console.export_text(styles=True)
+    assert "\x1b[1;2mthinking" in styled
+    assert "\x1b[2;3mLet me\x1b[0m\x1b[2;3m think." in styled
+
+
+def test_control_sequences_from_the_model_never_reach_the_terminal() -> None:
+    hostile = "Clip\x1b]52;c;aGVsbG8=\x07 clear\x1b[2J link\x1b]8;;http://x\x1b\\here\x1b]8;;\x1b\\ AAAA\rBB\x9b1m"
+    console = recorded_console(100)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), hostile)
+    written = console.file.getvalue()
+    for raw in ("\x1b]52", "\x1b[2J", "\x1b]8;;", "\x07", "AAAA\rBB", "\x9b"):
+        assert raw not in written
+    shown = console.export_text(styles=False)
+    assert "␛]52;c;aGVsbG8=␇ clear␛[2J link␛]8;;http://x␛\\here␛]8;;␛\\ AAAA␍BB" in shown
+
+
+# -- what a terminal shows: the output replayed in a terminal emulator --------------------------------
+
+
+def emulate(output: str, width: int, height: int, resize_at: int | None = None, new_width: int = 0) -> list[str]:
+    """Scrollback and screen of a terminal that received ``output`` (LF as the pty's CRLF)."""
+    screen = pyte.HistoryScreen(width, height, history=10_000)
+    terminal = pyte.Stream(screen)
+    data = output.replace("\n", "\r\n")
+    if resize_at is None:
+        terminal.feed(data)
+    else:
+        terminal.feed(data[:resize_at])
+        screen.resize(height, new_width)
+        terminal.feed(data[resize_at:])
+    columns = screen.columns
+    rows = ["".join(line[x].data for x in range(columns)).rstrip() for line in screen.history.top]
+    rows += [line.rstrip() for line in screen.display]
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+@pytest.mark.parametrize(("text", "height"), [(REPLY, 8), (TALL, 6)], ids=["reply", "tall"])
+def test_the_terminal_shows_every_line_once(text: str, height: int) -> None:
+    console = recorded_console(30, height)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None, reflows=False), text)
+    shown = emulate(console.file.getvalue(), 30, height)
+    assert shown == [line.rstrip() for line in one_go(text, 30).rstrip("\n").split("\n")]
+
+
+def test_a_wider_terminal_mid_reply_leaves_no_trace_of_the_old_region() -> None:
+    text = "\n\n".join(f"Paragraph {p}: " + " ".join(f"w{p}.{i}" for i in range(30)) for p in range(4))
+    console = recorded_console(30, 40)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None, reflows=False)
+    half = len(text) // 2 + 7
+    renderer.chunk(AIMessageChunk(content=text[:half]))
+    resize_at = len(console.file.getvalue())
+    console.size = (50, 40)
+    for position in range(half, len(text), 5):
+        renderer.chunk(AIMessageChunk(content=text[position : position + 5]))
+    renderer.finish(AIMessageChunk())
+    words = " ".join(emulate(console.file.getvalue(), 30, 40, resize_at, 50)).split()
+    assert words == text.split()
