@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -21,12 +23,20 @@ from typer._click.exceptions import ClickException
 from typer.core import TyperCommand, TyperGroup
 
 from . import __version__
+from .commands import config as config_commands
+from .commands import keys as keys_commands
+from .commands.models import models_command
+from .commands.replay import replay_command
 from .driver import Mode, run_reply
 from .errors import ChatstreamError, ExitCode, UsageError, format_error
+from .events import EventRun, event_input
 from .messages import BaseMessage, HumanMessage, SystemMessage
 from .providers import ResolvedModel, build, resolve
 from .render import Renderer
-from .runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
+from .runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings, uuid7
+
+if TYPE_CHECKING:
+    from .render.spinner import Spinner
 
 _GROUP_FLAGS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
 
@@ -37,7 +47,9 @@ class DefaultGroup(TyperGroup):
     default_command = "prompt"
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in _GROUP_FLAGS):
+        # Shell completion of the first word parses no words: leave them so subcommand names complete.
+        completing_first_word = ctx.resilient_parsing and not args
+        if not completing_first_word and (not args or (args[0] not in self.commands and args[0] not in _GROUP_FLAGS)):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
@@ -191,8 +203,12 @@ def stdout_is_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def choose_renderer(delimiter: str | None, markdown: bool) -> Renderer:
-    """The renderer for stdout: plain bytes when piped, Rich on a terminal."""
+def choose_renderer(delimiter: str | None, markdown: bool, events: EventRun | None = None) -> Renderer:
+    """The renderer for stdout: event lines for --events, plain bytes when piped, Rich on a terminal."""
+    if events is not None:
+        from .render.jsonl import JsonlRenderer
+
+        return JsonlRenderer(sys.stdout.buffer, events)
     if not stdout_is_terminal():
         if delimiter is not None:
             from .render.delimiter import DelimiterRenderer
@@ -201,17 +217,65 @@ def choose_renderer(delimiter: str | None, markdown: bool) -> Renderer:
         from .render.plain import PlainRenderer
 
         return PlainRenderer(sys.stdout.buffer)
-    from rich.console import Console
-
-    console = Console(file=sys.stdout, highlight=False)
     if delimiter is not None:
         from .render.delimiter import DelimiterRenderer
         from .render.safe import neutralise
 
         return DelimiterRenderer(sys.stdout.buffer, delimiter, clean=neutralise)
-    from .render.terminal import TerminalRenderer
+    from .render.terminal import TerminalRenderer, terminal_console
 
+    console = terminal_console()
+    if markdown and os.environ.get("TERM") != "dumb":  # a dumb terminal cannot redraw in place
+        from .render.live import LiveMarkdownRenderer
+
+        return LiveMarkdownRenderer(console, live=sys.stdout.isatty())
     return TerminalRenderer(console)
+
+
+def with_progress(renderer: Renderer, spinner: Spinner | None, stats: bool, model: str) -> Renderer:
+    """The spinner and the --stats line wrap whatever renderer stdout got."""
+    if spinner is not None:
+        from .render.spinner import SpinnerRenderer
+
+        renderer = SpinnerRenderer(renderer, spinner)
+    if stats:
+        from .render.stats import StatsRenderer
+
+        renderer = StatsRenderer(renderer, model)
+    return renderer
+
+
+def make_spinner(label: str, quiet: bool) -> Spinner | None:
+    """A spinner for the wait before the first token, when stderr is a terminal and not --quiet."""
+    from .render.spinner import Spinner, stderr_is_terminal
+
+    return Spinner(label) if not quiet and stderr_is_terminal() else None
+
+
+@contextmanager
+def second_interrupt_exits() -> Iterator[None]:
+    """The first Ctrl-C stops the reply and keeps what was shown (exit 130); a second exits at once."""
+
+    def exit_now(signum: int, frame: Any) -> None:
+        os._exit(ExitCode.INTERRUPTED)
+
+    def first_interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, exit_now)
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, first_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def first_set(*values: Any) -> Any:
+    """The first value that is not None: a flag, else the config file's value, else the default."""
+    return next(value for value in values if value is not None)
 
 
 def notice(text: str, quiet: bool) -> None:
@@ -241,12 +305,28 @@ def prompt_command(
         str | None, typer.Option("-d", "--delimiter", help="Print TEXT after every chunk: Here| is| a| song|")
     ] = None,
     markdown: Annotated[
-        bool, typer.Option("--markdown/--raw", help="On a terminal, render Markdown live or print raw text.")
-    ] = True,
+        bool | None,
+        typer.Option("--markdown/--raw", help="On a terminal, render Markdown live (default) or print raw text."),
+    ] = None,
+    events: Annotated[
+        bool, typer.Option("--events", help="Write LangChain astream_events v2 events as JSON lines.")
+    ] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Write one JSON object when the reply is complete.")
+    ] = False,
+    stats: Annotated[
+        bool, typer.Option("--stats", help="After the reply, a line of figures on stderr: tokens, speed, time.")
+    ] = False,
     timeout: Annotated[
-        float, typer.Option("--timeout", min=0, help="Longest silence allowed, in seconds (0 = none).")
-    ] = DEFAULT_TIMEOUT,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries before the first token.")] = DEFAULT_RETRIES,
+        float | None,
+        typer.Option(
+            "--timeout", min=0, help=f"Longest silence allowed, in seconds (0 = none; default {DEFAULT_TIMEOUT:g})."
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option("--retries", min=0, help=f"Retries before the first token (default {DEFAULT_RETRIES})."),
+    ] = None,
     base_url: Annotated[str | None, typer.Option("--base-url", help="The provider's endpoint.")] = None,
     quiet: Annotated[bool, typer.Option("-q", "--quiet", help="No notices on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks and a request trace on stderr.")] = False,
@@ -254,11 +334,20 @@ def prompt_command(
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""
     with reporting(debug):
+        if events and json_output:
+            raise UsageError("--events and --json cannot be used together", "choose one of them")
         text = read_prompt(words or [], sys.stdin.isatty(), sys.stdin.read)
-        resolved = resolve(model)
+        from .config import active_config
+
+        config = active_config()  # settings: flags > environment > config file > defaults
+        timeout = first_set(timeout, config.timeout, DEFAULT_TIMEOUT)
+        retries = first_set(retries, config.retries, DEFAULT_RETRIES)
+        markdown = first_set(markdown, config.markdown, True)
+        resolved = resolve(model, aliases=config.aliases, default_model=config.default_model)
         check_settings(resolved, temperature)
         if resolved.notice:
             notice(resolved.notice, quiet)
+        spinner = make_spinner(resolved.full_name, quiet)
         settings = ModelSettings(
             temperature=temperature,
             max_tokens=max_tokens,
@@ -268,15 +357,37 @@ def prompt_command(
             retries=retries,
             base_url=base_url,
             options=parse_options(option or []),
+            on_notice=spinner.notice if spinner else lambda text: notice(text, quiet),
         )
+        if debug:
+            from .retry import show_http_trace
+
+            show_http_trace()
         chat = build(resolved, settings)
         messages: list[BaseMessage] = [HumanMessage(content=text)]
         if system:
             messages.insert(0, SystemMessage(content=system))
         mode = Mode.INVOKE if no_stream else Mode.ASYNC if use_async else Mode.STREAM
-        run_reply(chat, messages, choose_renderer(delimiter, markdown), mode)
+        run_id = uuid7()
+        event_run = EventRun(chat, event_input(messages), run_id, streaming=not no_stream) if events else None
+        if json_output:
+            from .render.json import JsonRenderer
+
+            renderer: Renderer = JsonRenderer(
+                sys.stdout.buffer, model=resolved.model, provider=resolved.provider.name, run_id=run_id
+            )
+        else:
+            renderer = choose_renderer(delimiter, markdown, event_run)
+        with second_interrupt_exits():
+            run_reply(chat, messages, with_progress(renderer, spinner, stats, resolved.model), mode, run_id=run_id)
+
+
+app.command(name="replay")(replay_command)
+app.command(name="models")(models_command)
+app.add_typer(config_commands.app, name="config")
+app.add_typer(keys_commands.app, name="keys")
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    app(prog_name="chatstream")
