@@ -6,6 +6,7 @@ means ``chatstream prompt "hi"`` and other subcommands can sit beside it.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -390,4 +391,9 @@ app.add_typer(keys_commands.app, name="keys")
 
 def main() -> None:
     """Console-script entry point."""
-    app(prog_name="chatstream")
+    try:
+        app(prog_name="chatstream")
+    finally:
+        # The work is done and the process exits: keep the interpreter's last garbage collections
+        # from walking every object the anthropic SDK made, which takes about 0.3 s.
+        gc.freeze()

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .errors import ChatstreamError, ExitCode, Interrupted
-from .messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from .messages import AIMessage, AIMessageChunk, BaseMessage, ChunkSum, HumanMessage
 from .runnable import closing_chunk, uuid7
 
 if TYPE_CHECKING:
@@ -201,13 +201,13 @@ def astream_events(model: ChatModel, input: Any, *, version: str = "v2") -> Asyn
 
 async def _astream_events(run: EventRun, model: ChatModel) -> AsyncIterator[Event]:
     yield run.start()
-    total = AIMessageChunk()
+    total = ChunkSum()
     # aclosing: a consumer that stops early closes the model's stream (and its connection) at once.
     async with aclosing(model.astream(run.input, run_id=run.run_id)) as chunks:
         async for chunk in chunks:
             yield run.stream(chunk)
-            total = total + chunk
-    yield run.end(run.end_output(total))
+            total.add(chunk)
+    yield run.end(run.end_output(total.total()))
 
 
 def stream_events(model: ChatModel, input: Any, *, version: str = "v2") -> Iterator[Event]:
@@ -218,8 +218,8 @@ def stream_events(model: ChatModel, input: Any, *, version: str = "v2") -> Itera
 
 def _stream_events(run: EventRun, model: ChatModel) -> Iterator[Event]:
     yield run.start()
-    total = AIMessageChunk()
+    total = ChunkSum()
     for chunk in model.stream(run.input, run_id=run.run_id):
         yield run.stream(chunk)
-        total = total + chunk
-    yield run.end(run.end_output(total))
+        total.add(chunk)
+    yield run.end(run.end_output(total.total()))

@@ -9,7 +9,8 @@ merges in first-seen key order, ``usage_metadata`` adds up and ``chunk_position`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 Content = str | list[dict[str, Any]]
@@ -88,9 +89,13 @@ class AIMessageChunk(AIMessage):
     def __add__(self, other: AIMessageChunk) -> AIMessageChunk:
         if not isinstance(other, AIMessageChunk):
             return NotImplemented
+        return self._merged(other, merge_content(self.content, other.content))
+
+    def _merged(self, other: AIMessageChunk, content: Content) -> AIMessageChunk:
+        """``self + other`` with the content already merged."""
         tool_call_chunks = merge_lists(self.tool_call_chunks, other.tool_call_chunks)
         return AIMessageChunk(
-            content=merge_content(self.content, other.content),
+            content=content,
             additional_kwargs=merge_dicts(self.additional_kwargs, other.additional_kwargs),
             response_metadata=merge_dicts(self.response_metadata, other.response_metadata),
             name=self.name or other.name,
@@ -116,6 +121,107 @@ class AIMessageChunk(AIMessage):
             invalid_tool_calls=self.invalid_tool_calls,
             usage_metadata=self.usage_metadata,
         )
+
+
+class ChunkSum:
+    """``chunk_1 + chunk_2 + ...`` in linear time; :meth:`total` equals the left-to-right sum.
+
+    ``+`` copies the whole text so far at every step, which is quadratic over a long reply. Here the
+    text that would be copied again and again (string content, and the ``text`` or ``thinking`` of a
+    content block that a chunk extends) is kept as :class:`Pieces` and joined once in ``total``.
+    While the content is a string, ``_sum.content`` stays ``""`` and the text is ``_text``; once it is
+    a list, ``_pieces[position][key]`` holds what still has to be appended to that block's field.
+    """
+
+    __slots__ = ("_pieces", "_sum", "_text")
+
+    def __init__(self) -> None:
+        self._sum = AIMessageChunk()
+        self._text = Pieces()
+        self._pieces: dict[int, dict[str, Pieces]] = {}
+
+    def add(self, chunk: AIMessageChunk) -> None:
+        current = self._sum
+        if isinstance(current.content, str):
+            if isinstance(chunk.content, str):
+                if chunk.content:
+                    self._text.append(chunk.content)
+                self._sum = current._merged(chunk, "")
+                return
+            current.content = self._text.join()  # blocks arrive: the text so far goes in front of them
+            self._text = Pieces()
+        elif self._defer(current.content, chunk.content):
+            self._sum = current._merged(chunk, current.content)
+            return
+        self._apply_pieces()
+        self._sum = self._sum + chunk
+
+    def total(self) -> AIMessageChunk:
+        """The sum of the chunks added so far (adding may go on)."""
+        if isinstance(self._sum.content, str):
+            return replace(self._sum, content=self._text.join())
+        self._apply_pieces()
+        return replace(self._sum)
+
+    def _defer(self, blocks: list[dict[str, Any]], content: Content) -> bool:
+        """Note the text of a chunk that only extends one field of an existing block; False otherwise."""
+        if not (isinstance(content, list) and len(content) == 1 and isinstance(content[0], dict)):
+            return False
+        block = content[0]
+        index = block.get("index")
+        key = next((k for k in block if k not in ("type", "index")), None)
+        if type(index) is not int or key not in ("text", "thinking") or block.keys() != {"type", "index", key}:
+            return False
+        piece = block[key]
+        for position, existing in enumerate(blocks):
+            if isinstance(existing, dict) and existing.get("index") == index:  # merge_lists merges into the first
+                if not (isinstance(piece, str) and isinstance(existing.get(key), str)):
+                    return False
+                self._pieces.setdefault(position, {}).setdefault(key, Pieces()).append(piece)
+                return True
+        return False
+
+    def _apply_pieces(self) -> None:
+        if not self._pieces:
+            return
+        blocks = list(self._sum.content)
+        for position, fields in self._pieces.items():
+            block = dict(blocks[position])
+            for key, pieces in fields.items():
+                block[key] = block[key] + pieces.join()
+            blocks[position] = block
+        self._pieces = {}
+        self._sum.content = blocks
+
+
+class Pieces:
+    """Text appended piece by piece and read once: linear time, and memory close to the text's size
+    (every batch of pieces is joined into one string, instead of keeping a small object per piece)."""
+
+    __slots__ = ("_batches", "_recent")
+    BATCH = 512
+
+    def __init__(self) -> None:
+        self._batches: list[str] = []
+        self._recent: list[str] = []
+
+    def append(self, text: str) -> None:
+        recent = self._recent
+        recent.append(text)
+        if len(recent) >= self.BATCH:
+            self._batches.append("".join(recent))
+            recent.clear()
+
+    def join(self) -> str:
+        return "".join(self._batches) + "".join(self._recent)
+
+
+def sum_chunks(chunks: Iterable[AIMessageChunk]) -> AIMessageChunk:
+    """The sum of ``chunks`` (an empty chunk for none), in linear time."""
+    total = ChunkSum()
+    for chunk in chunks:
+        total.add(chunk)
+    return total.total()
 
 
 def content_text(content: Content) -> str:

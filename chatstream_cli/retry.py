@@ -85,6 +85,13 @@ class Service:
         text = " ".join(text.split())
         return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
+    def redact(self, error: ChatstreamError) -> ChatstreamError:
+        """``error``, or a copy without the API key when its message quotes the key (a server's error event may)."""
+        if not (self.secret and len(self.secret) >= _SECRET_MIN and self.secret in error.message):
+            return error
+        message = error.message.replace(self.secret, "<redacted>")
+        return type(error)(message, error.hint, error_type=error.error_type, status=error.status)
+
     @property
     def key_hint(self) -> str:
         setting = f"set {self.key_env} or " if self.key_env else ""

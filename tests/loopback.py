@@ -263,6 +263,11 @@ class LoopbackServer:
         with self._cond:
             return self._cond.wait_for(lambda: self._disconnects >= count, timeout)
 
+    def wait_until_idle(self, timeout: float = 2.0) -> bool:
+        """Whether every client connection has closed within ``timeout`` seconds (none lingers)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._connections, timeout)
+
     def _accept(self, record: Recorded) -> Reply:
         """Record a request and pick its reply."""
         with self._cond:

@@ -207,7 +207,7 @@ class AnthropicChatModel(ChatModel):
     def classify(self, exc: Exception) -> Failure | None:
         """The failure behind an SDK, httpx2 or stream exception; None for anything else (a bug)."""
         if isinstance(exc, ChatstreamError):
-            return Failure(exc, retryable=_worth_retrying(exc))
+            return Failure(self.service.redact(exc), retryable=_worth_retrying(exc))
         if isinstance(exc, json.JSONDecodeError):  # a 200 whose body is not JSON
             return Failure(not_anthropic("message"))
         sdk = load_sdk()

@@ -12,7 +12,7 @@ import random
 import re
 import time
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,14 +43,18 @@ _COUPLETS = (
 
 def tokenize(text: str) -> list[str]:
     """Split text into word and sub-word pieces, the way a real tokenizer's output looks."""
-    pieces: list[str] = []
-    for token in _TOKEN.findall(text):
+    return list(iter_tokens(text))
+
+
+def iter_tokens(text: str) -> Iterator[str]:
+    """The pieces of :func:`tokenize`, one by one: a long reply is never held as a list of them."""
+    for match in _TOKEN.finditer(text):
+        token = match.group()
         word = token.lstrip("\n ")
         if len(word) > 6 and word.isalpha():
-            pieces.extend(_subwords(token, len(token) - len(word)))
+            yield from _subwords(token, len(token) - len(word))
         else:
-            pieces.append(token)
-    return pieces
+            yield token
 
 
 def _subwords(token: str, start: int) -> list[str]:
@@ -110,10 +114,10 @@ class BuiltinChatModel(ChatModel):
                     ),
                 )
         limiter = _Limiter(self.settings.stop, self.settings.max_tokens, produced)
-        for piece in limiter.run(tokenize(reply.text)):
+        for piece in limiter.run(iter_tokens(reply.text)):
             content: Any = [{"text": piece, "type": "text", "index": 1}] if thinking else piece
             yield self._delay, AIMessageChunk(content=content, response_metadata=dict(meta))
-        input_tokens = sum(len(tokenize(content_text(m.content))) for m in messages)
+        input_tokens = sum(1 for m in messages for _ in iter_tokens(content_text(m.content)))
         yield (
             0.0,
             AIMessageChunk(
@@ -147,7 +151,7 @@ class _Limiter:
         self.stop_reason = "end_turn"
         self.stop_sequence: str | None = None
 
-    def run(self, pieces: list[str]) -> Iterator[str]:
+    def run(self, pieces: Iterable[str]) -> Iterator[str]:
         pending = ""  # held back while it could still be the start of a stop sequence
         for piece in pieces:
             if self.max_tokens is not None and self.count >= self.max_tokens:

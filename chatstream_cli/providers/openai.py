@@ -210,7 +210,7 @@ class ChatOpenAI(ChatModel):
         import httpx
 
         if isinstance(exc, ChatstreamError):
-            return stream_failure(exc)
+            return stream_failure(self.service.redact(exc))
         if isinstance(exc, httpx.HTTPStatusError):
             response = exc.response
             message, error_type = api_error_detail(_json_or_none(response.content))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, BinaryIO
 
-from ..messages import AIMessageChunk, content_text, thinking_text
+from ..messages import AIMessageChunk, Pieces, content_text, thinking_text
 from .stats import ReplyClock, model_of, usage_of
 from .utf8 import to_utf8
 
@@ -60,16 +60,19 @@ class JsonRenderer:
         self.run_id = run_id
         self.cid = cid
         self.clock = ReplyClock()
-        self._text: list[str] = []
-        self._thinking: list[str] = []
+        self._text = Pieces()  # kept for a reply that stops early; joined in batches, so memory stays small
+        self._thinking = Pieces()
 
     def start(self) -> None:
         self.clock.start()
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
-        self._text.append(content_text(chunk.content))
-        self._thinking.append(thinking_text(chunk))
+        text, thinking = content_text(chunk.content), thinking_text(chunk)
+        if text:
+            self._text.append(text)
+        if thinking:
+            self._thinking.append(thinking)
 
     def finish(self, reply: AIMessageChunk) -> None:
         self.clock.stop()
@@ -77,7 +80,7 @@ class JsonRenderer:
 
     def abort(self, error: BaseException) -> None:
         self.clock.stop()
-        text, thinking = "".join(self._text), "".join(self._thinking)
+        text, thinking = self._text.join(), self._thinking.join()
         if (text or thinking) and not isinstance(error, BrokenPipeError):
             self._write(None, text, thinking)
 
