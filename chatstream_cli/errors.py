@@ -45,11 +45,14 @@ class ChatstreamError(Exception):
         *,
         error_type: str | None = None,
         status: int | None = None,
+        api_message: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.status = status
+        #: The provider's own words, when it sent any (``--events`` reports them as LangChain users expect).
+        self.api_message = api_message
         if error_type:
             self.error_type = error_type
 
@@ -78,6 +81,20 @@ class UnknownModelError(ConfigError):
 class ProviderError(ChatstreamError):
     exit_code = ExitCode.PROVIDER
     error_type = "api_error"
+
+
+def midstream_error(label: str, message: str | None, error_type: str | None) -> ProviderError:
+    """The error for a provider that stopped a reply with an error after its HTTP 200."""
+    kind = error_type or "api_error"
+    text = " ".join((message or kind).split())[:300]
+    said = text if kind in text else f"{text} ({kind})"
+    return ProviderError(
+        f"{label} stopped the reply with an error: {said}",
+        "try again; the text so far was kept",
+        error_type=kind,
+        status=200,
+        api_message=text,
+    )
 
 
 class NetworkError(ChatstreamError):

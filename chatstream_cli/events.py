@@ -143,7 +143,8 @@ def error_info(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, KeyboardInterrupt):
         exc = Interrupted()
     if isinstance(exc, ChatstreamError):
-        return {"type": exc.error_type, "message": exc.message, "status": exc.status, "exit_code": int(exc.exit_code)}
+        message = exc.api_message or exc.message
+        return {"type": exc.error_type, "message": message, "status": exc.status, "exit_code": int(exc.exit_code)}
     return {
         "type": "internal_error",
         "message": f"unexpected {type(exc).__name__}: {exc}",

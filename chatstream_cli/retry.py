@@ -89,8 +89,14 @@ class Service:
         """``error``, or a copy without the API key when its message quotes the key (a server's error event may)."""
         if not (self.secret and len(self.secret) >= _SECRET_MIN and self.secret in error.message):
             return error
-        message = error.message.replace(self.secret, "<redacted>")
-        return type(error)(message, error.hint, error_type=error.error_type, status=error.status)
+        api_message = error.api_message.replace(self.secret, "<redacted>") if error.api_message else None
+        return type(error)(
+            error.message.replace(self.secret, "<redacted>"),
+            error.hint,
+            error_type=error.error_type,
+            status=error.status,
+            api_message=api_message,
+        )
 
     @property
     def key_hint(self) -> str:

@@ -282,6 +282,22 @@ def test_stream_stops_reading_at_done(server: LoopbackServer) -> None:
     assert text_of(list(make_model(server).stream("hi"))) == "Hi"
 
 
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_finish_reason_then_end_of_body_is_complete(server: LoopbackServer, mode: str) -> None:
+    server.enqueue(Reply.sse(sse(reply_events(["Hi", "!"]), done=False)))
+    assert text_of(collect(make_model(server), mode)) == "Hi!"
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_stream_cut_before_its_end_is_a_network_error(server: LoopbackServer, mode: str) -> None:
+    events = [completion_chunk({"role": "assistant", "content": ""}), completion_chunk({"content": "Hel"})]
+    server.enqueue(Reply.sse(sse(events, done=False)))
+    chunks, error = collect_until_error(make_model(server), mode)
+    assert text_of(chunks) == "Hel"
+    assert isinstance(error, NetworkError) and error.exit_code == 5
+    assert "ended before the reply was complete" in str(error)
+
+
 def test_server_without_usage(server: LoopbackServer) -> None:
     server.enqueue(Reply.sse(sse(reply_events(["Hi", "!"]))))
     chunks = list(

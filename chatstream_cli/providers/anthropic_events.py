@@ -19,7 +19,7 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from ..errors import NetworkError, ProviderError
+from ..errors import NetworkError, ProviderError, midstream_error
 from ..messages import AIMessage, AIMessageChunk
 
 PROVIDER = "anthropic"
@@ -160,14 +160,7 @@ def chunks_from_events(events: Iterable[dict[str, Any]], *, list_content: bool) 
 def stream_error(event: dict[str, Any]) -> ProviderError:
     """The error for an ``event: error`` that arrived after the HTTP 200."""
     error = event.get("error") or {}
-    kind = str(error.get("type") or "api_error")
-    message = " ".join(str(error.get("message") or kind).split())[:300]
-    return ProviderError(
-        f"Anthropic stopped the reply with an error: {message} ({kind})",
-        "try again; the text so far was kept",
-        error_type=kind,
-        status=200,
-    )
+    return midstream_error("Anthropic", error.get("message"), error.get("type"))
 
 
 def not_anthropic(what: str) -> ProviderError:

@@ -22,7 +22,15 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ChatstreamError, ConfigError, ProviderError, UnknownModelError, UsageError
+from ..errors import (
+    ChatstreamError,
+    ConfigError,
+    NetworkError,
+    ProviderError,
+    UnknownModelError,
+    UsageError,
+    midstream_error,
+)
 from ..keys import key_for, require_key
 from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
 from ..retry import (
@@ -289,6 +297,7 @@ class StreamTranslator:
         self.label = label
         self.events = 0
         self.done = False
+        self.finished = False  # a choice said why it stopped
 
     def translate(self, event: ServerSentEvent) -> AIMessageChunk | None:
         self.events += 1
@@ -298,12 +307,16 @@ class StreamTranslator:
         data = _event_json(event, self.label)
         if event.event == "error" or ("error" in data and not data.get("choices")):
             raise stream_error(data.get("error", data), self.label)
+        self.finished = self.finished or any(choice.get("finish_reason") for choice in data.get("choices") or ())
         return chunk_from_data(data)
 
     def check_complete(self) -> None:
-        """At the end of the body: a stream without a single event is not an answer."""
+        """At the end of the body: a stream without a single event is not an answer, and one that ends
+        with neither ``[DONE]`` nor a ``finish_reason`` was cut short."""
         if not self.events:
             raise not_a_stream_error(self.label)
+        if not (self.done or self.finished):
+            raise NetworkError(f"the stream from {self.label} ended before the reply was complete", "try again")
 
 
 def chunks_from_events(events: Iterable[ServerSentEvent], label: str) -> Iterator[AIMessageChunk]:
@@ -465,14 +478,7 @@ def has_token(chunk: AIMessageChunk) -> bool:
 def stream_error(error: Any, label: str) -> ProviderError:
     """The ``{"error": {...}}`` object a server sends instead of (or in the middle of) a reply."""
     message, kind = api_error_detail({"error": error})
-    kind = kind or "api_error"
-    text = " ".join((message or kind).split())[:300]
-    return ProviderError(
-        f"{label} stopped the reply with an error: {text}",
-        "try again; the text so far was kept",
-        error_type=kind,
-        status=200,
-    )
+    return midstream_error(label, message, kind)
 
 
 def not_a_stream_error(label: str) -> ProviderError:
