@@ -106,7 +106,13 @@ app = typer.Typer(
     cls=DefaultGroup,
     name="chatstream",
     help="Stream chat-model replies into the terminal, token by token.\n\n"
-    "Usage: chatstream [OPTIONS] PROMPT...   (the same as: chatstream prompt [OPTIONS] PROMPT...)",
+    "Usage: chatstream [OPTIONS] PROMPT...   (the same as: chatstream prompt [OPTIONS] PROMPT...)\n\n"
+    "\b\nExamples:\n"
+    '  chatstream "Write me a 1 verse song about goldfish on the moon"\n'
+    '  chatstream -m claude-3-haiku -d "|" "write a song"\n'
+    '  git diff | chatstream "review this"\n'
+    '  chatstream --events "hi" | jq -c .event',
+    epilog="The prompt options (-m, -s, -t, -d, --events, --json, --stats, ...): chatstream prompt --help",
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
