@@ -54,16 +54,22 @@ class DefaultGroup(TyperGroup):
             args = [self.default_command, *args]
         return super().parse_args(ctx, args)
 
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        """The first word may also be an option of the default command: ``chatstream --mo<TAB>``."""
+        items = super().shell_complete(ctx, incomplete)
+        if incomplete.startswith("-"):
+            offered = {item.value for item in items}
+            default = self.commands[self.default_command]
+            items += [item for item in default.shell_complete(ctx, incomplete) if item.value not in offered]
+        return items
+
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         """Run with one-line usage errors (exit 2) instead of Click's usage block."""
         extra.pop("standalone_mode", None)
         try:
             code = super().main(args, *rest, standalone_mode=False, **extra)
         except ClickException as exc:
-            message = exc.format_message()
-            if message and message[0].isupper() and not message[:2].isupper():
-                message = message[0].lower() + message[1:]
-            print(f"chatstream: error: {message} (see chatstream --help)", file=sys.stderr)
+            print(usage_error_line(exc), file=sys.stderr)
             sys.exit(ExitCode.USAGE)
         except ChatstreamError as exc:
             print(format_error(exc), file=sys.stderr)
@@ -71,6 +77,16 @@ class DefaultGroup(TyperGroup):
         except typer.Abort:
             sys.exit(ExitCode.INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def usage_error_line(exc: ClickException) -> str:
+    """Click's message as one line in chatstream's style, pointing at the help of the command that failed."""
+    message = exc.format_message().removesuffix(".")
+    if message[:1].isupper() and not message[:2].isupper():
+        message = message[0].lower() + message[1:]
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if context is not None else "chatstream"
+    return f"chatstream: error: {message} (see {command} --help)"
 
 
 class PromptCommand(TyperCommand):
@@ -216,19 +232,17 @@ def choose_renderer(delimiter: str | None, markdown: bool, events: EventRun | No
         from .render.jsonl import JsonlRenderer
 
         return JsonlRenderer(sys.stdout.buffer, events)
-    if not stdout_is_terminal():
-        if delimiter is not None:
-            from .render.delimiter import DelimiterRenderer
+    from .render.safe import neutralise
 
-            return DelimiterRenderer(sys.stdout.buffer, delimiter)
-        from .render.plain import PlainRenderer
-
-        return PlainRenderer(sys.stdout.buffer)
+    clean = neutralise if stdout_is_terminal() or sys.stdout.isatty() else None  # TERM=dumb is a terminal too
     if delimiter is not None:
         from .render.delimiter import DelimiterRenderer
-        from .render.safe import neutralise
 
-        return DelimiterRenderer(sys.stdout.buffer, delimiter, clean=neutralise)
+        return DelimiterRenderer(sys.stdout.buffer, delimiter, clean=clean)
+    if not stdout_is_terminal():
+        from .render.plain import PlainRenderer
+
+        return PlainRenderer(sys.stdout.buffer, clean=clean)
     from .render.terminal import TerminalRenderer, terminal_console
 
     console = terminal_console()
@@ -262,8 +276,12 @@ def make_spinner(label: str, quiet: bool) -> Spinner | None:
 @contextmanager
 def second_interrupt_exits() -> Iterator[None]:
     """The first Ctrl-C stops the reply and keeps what was shown (exit 130); a second exits at once."""
+    from .render.tty import saved_modes
+
+    restore_terminal = saved_modes(sys.stdout)  # the live view turns the echo of typed keys off
 
     def exit_now(signum: int, frame: Any) -> None:
+        restore_terminal()
         os._exit(ExitCode.INTERRUPTED)
 
     def first_interrupt(signum: int, frame: Any) -> None:
@@ -371,9 +389,8 @@ def prompt_command(
 
             show_http_trace()
         chat = build(resolved, settings)
-        messages: list[BaseMessage] = [HumanMessage(content=text)]
-        if system:
-            messages.insert(0, SystemMessage(content=system))
+        messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
+        messages.append(HumanMessage(content=text))
         mode = Mode.INVOKE if no_stream else Mode.ASYNC if use_async else Mode.STREAM
         run_id = uuid7()
         event_run = EventRun(chat, event_input(messages), run_id, streaming=not no_stream) if events else None

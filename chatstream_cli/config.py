@@ -122,6 +122,7 @@ PROVIDER_KEYS: dict[str, Field] = {
     "stream_usage": BOOL,
 }
 TABLES = ("aliases", "providers")
+_PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]+")  # it is written before the ":" of provider:model
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +160,18 @@ class Config:
 def load_config(path: Path | None = None) -> Config:
     """The config from ``path`` (default: config.toml in the home); an absent file is an empty config."""
     path = path or config_path()
+    text = read_file(path, "config file")
+    return Config(path=path) if text is None else parse_config(text, path)
+
+
+def read_file(path: Path, what: str) -> str | None:
+    """The text of one of chatstream's files (a UTF-8 BOM dropped); None when it does not exist."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        return Config(path=path)
+        return None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the config file {path}: {_reason(exc)}", "fix or remove the file") from None
-    return parse_config(text, path)
+        raise ConfigError(f"cannot read the {what} {path}: {_reason(exc)}", "fix or remove the file") from None
 
 
 def parse_config(text: str, path: Path) -> Config:
@@ -225,6 +231,8 @@ def _providers_problem(providers: Any) -> tuple[tuple[str, ...], str] | None:
     if not isinstance(providers, dict):
         return ("providers",), "providers must be tables: [providers.NAME]"
     for name, table in providers.items():
+        if not _PROVIDER_NAME.fullmatch(name):
+            return ("providers", name), f"provider name {name!r} may hold only letters, digits, - and _"
         if not isinstance(table, dict):
             return ("providers", name), f"providers.{name} must be a table: [providers.{name}]"
         if name == "builtin":
@@ -301,8 +309,10 @@ def line_of(text: str, location: tuple[str, ...]) -> int | None:
     return None
 
 
-def _reason(exc: BaseException) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+def _reason(exc: OSError | UnicodeDecodeError) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    return exc.strerror or type(exc).__name__
 
 
 # -- changing -----------------------------------------------------------------------------
@@ -318,9 +328,10 @@ def set_value(key: str, value: str, path: Path | None = None) -> Config:
     except ValueError:
         raise UsageError(f"{key} must be {setting.description}", f"e.g. {_example(key, setting)}") from None
     data = _with(config.data, location, parsed)
-    if location[0] == "providers" and location[1] not in known_provider_names():
+    table = location[:2]
+    if table[0] == "providers" and table[1] not in known_provider_names() and "kind" not in _at(data, table):
         # A new name can only be an OpenAI-compatible endpoint: say so, so that its base_url alone suffices.
-        data = _with(data, (*location[:2], "kind"), OPENAI_KIND)
+        data = _with(data, (*table, "kind"), OPENAI_KIND)
     problem = find_problem(data)
     if problem is not None:
         raise UsageError(f"cannot set {key}: {problem[1]}")
@@ -388,6 +399,12 @@ def _with(data: Mapping[str, Any], location: tuple[str, ...], value: Any) -> dic
     copy = dict(data)
     copy[head] = _with(copy.get(head) or {}, tuple(rest), value) if rest else value
     return copy
+
+
+def _at(data: Mapping[str, Any], location: tuple[str, ...]) -> Any:
+    for key in location:
+        data = data[key]
+    return data
 
 
 def _without(data: Mapping[str, Any], location: tuple[str, ...]) -> dict[str, Any]:

@@ -110,14 +110,10 @@ class Interrupted(ChatstreamError):
         super().__init__(message)
 
 
-def close_matches(word: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
-    return difflib.get_close_matches(word, list(candidates), n=limit, cutoff=0.5)
-
-
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A hint naming the closest candidates, or all of them when none is close."""
     pool = sorted(set(candidates))
-    close = close_matches(word, pool)
+    close = difflib.get_close_matches(word, pool, n=3, cutoff=0.5)
     if close:
         return "did you mean " + " or ".join(close) + "?"
     return "choose one of: " + ", ".join(pool)
@@ -131,11 +127,3 @@ def format_error(exc: BaseException) -> str:
         f"chatstream: error: unexpected {type(exc).__name__}: {exc} "
         "(this is a bug in chatstream: rerun with --debug and report it)"
     )
-
-
-def exit_code_for(exc: BaseException) -> int:
-    if isinstance(exc, ChatstreamError):
-        return int(exc.exit_code)
-    if isinstance(exc, KeyboardInterrupt):
-        return int(ExitCode.INTERRUPTED)
-    return int(ExitCode.BUG)

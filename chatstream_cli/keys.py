@@ -40,15 +40,12 @@ class KeySource:
 
 def stored_keys(path: Path | None = None) -> dict[str, str]:
     """The keys in keys.toml by provider name; none when the file does not exist."""
-    path = path or keys_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the keys file {path}: {type(exc).__name__}", "fix or remove it") from None
-    from .config import config_error, line_of, read_toml
+    from .config import config_error, line_of, read_file, read_toml
 
+    path = path or keys_path()
+    text = read_file(path, "keys file")
+    if text is None:
+        return {}
     data = read_toml(text, path)
     for name, value in data.items():
         if not isinstance(value, str) or not value.strip():
@@ -84,20 +81,49 @@ def _write(keys: dict[str, str], path: Path) -> None:
 
 def key_source(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> KeySource | None:
     """Where the key for ``spec`` would come from, or None when there is none."""
-    env = os.environ if env is None else env
-    if spec.key_env and env.get(spec.key_env):
-        return KeySource("env", spec.key_env)
+    if _env_key(spec, env) is not None:
+        return KeySource("env", str(spec.key_env))
     if spec.name in stored_keys():
         return KeySource("file", str(keys_path()))
     return None
 
 
 def key_for(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str | None:
-    """The API key for a provider: its environment variable, else the stored key, else None."""
+    """The API key for a provider: its environment variable, else the stored key, else None.
+
+    A key that cannot be sent (it goes into an HTTP header) is a ConfigError naming where it came from.
+    """
+    key = _env_key(spec, env)
+    if key is not None:
+        where = str(spec.key_env)
+    else:
+        key = stored_keys().get(spec.name)
+        where = f"{keys_path()} (for {spec.name})"
+    problem = key_problem(key) if key is not None else None
+    if problem:
+        raise ConfigError(
+            f"the API key in {where} {problem}",
+            f"set it again to the key alone: {how_to_set_key(spec.name, spec.key_env)}",
+        )
+    return key
+
+
+def _env_key(spec: ProviderSpec, env: Mapping[str, str] | None) -> str | None:
+    """The provider's key variable, without the surrounding whitespace a .env file may leave; None when unset."""
     env = os.environ if env is None else env
-    if spec.key_env and env.get(spec.key_env):
-        return env[spec.key_env]
-    return stored_keys().get(spec.name)
+    value = env.get(spec.key_env, "").strip() if spec.key_env else ""
+    return value or None
+
+
+def key_problem(key: str) -> str | None:
+    """What makes ``key`` unusable as an API key, or None when it is fine."""
+    if not key:
+        return "is empty"
+    if any(char.isspace() for char in key):
+        return "contains spaces or line breaks"
+    if not (key.isascii() and key.isprintable()):
+        return "contains characters that are not printable ASCII"
+    return None
 
 
 def require_key(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str:
@@ -109,5 +135,10 @@ def require_key(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str
 
 
 def missing_key_error(spec: ProviderSpec) -> ConfigError:
-    how = f"set {spec.key_env} or run `chatstream keys set {spec.name}`" if spec.key_env else ""
-    return ConfigError(f"no API key for {spec.name}", how or f"run `chatstream keys set {spec.name}`")
+    return ConfigError(f"no API key for {spec.name}", how_to_set_key(spec.name, spec.key_env))
+
+
+def how_to_set_key(name: str, key_env: str | None) -> str:
+    """The hint on giving provider ``name`` a key: its variable, or ``chatstream keys set``."""
+    store = f"run `chatstream keys set {name}`"
+    return f"set {key_env} or {store}" if key_env else store

@@ -73,6 +73,9 @@ class AIMessage(BaseMessage):
         return data
 
 
+_AI_FIELDS = tuple(AIMessage.__dataclass_fields__)
+
+
 @dataclass(slots=True)
 class AIMessageChunk(AIMessage):
     tool_call_chunks: list[dict[str, Any]] = field(default_factory=list)
@@ -111,16 +114,12 @@ class AIMessageChunk(AIMessage):
 
     def to_message(self) -> AIMessage:
         """The finished message this chunk adds up to."""
-        return AIMessage(
-            content=self.content,
-            additional_kwargs=self.additional_kwargs,
-            response_metadata=self.response_metadata,
-            name=self.name,
-            id=self.id,
-            tool_calls=self.tool_calls,
-            invalid_tool_calls=self.invalid_tool_calls,
-            usage_metadata=self.usage_metadata,
-        )
+        return AIMessage(**ai_fields(self))
+
+
+def ai_fields(message: AIMessage) -> dict[str, Any]:
+    """The fields an AIMessage and an AIMessageChunk share, by name (not copied)."""
+    return {name: getattr(message, name) for name in _AI_FIELDS}
 
 
 class ChunkSum:
@@ -225,15 +224,16 @@ def sum_chunks(chunks: Iterable[AIMessageChunk]) -> AIMessageChunk:
 
 
 def content_text(content: Content) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(block.get("text", "") for block in content if block.get("type") == "text")
+    return content if isinstance(content, str) else _blocks_text(content, "text")
 
 
 def content_thinking(content: Content) -> str:
-    if isinstance(content, str):
-        return ""
-    return "".join(block.get("thinking", "") for block in content if block.get("type") == "thinking")
+    return "" if isinstance(content, str) else _blocks_text(content, "thinking")
+
+
+def _blocks_text(blocks: list[dict[str, Any]], kind: str) -> str:
+    """The ``kind`` field of every ``kind`` block, joined: text blocks carry ``text``, thinking blocks ``thinking``."""
+    return "".join(block.get(kind, "") for block in blocks if block.get("type") == kind)
 
 
 def thinking_text(message: BaseMessage) -> str:

@@ -14,10 +14,19 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from .messages import AIMessage, AIMessageChunk, BaseMessage, ChunkSum, MessageInput, sum_chunks, to_messages
+from .messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    ChunkSum,
+    MessageInput,
+    ai_fields,
+    sum_chunks,
+    to_messages,
+)
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 2
@@ -68,8 +77,8 @@ class ChatModel:
             known = {name: overrides.pop(name) for name in list(overrides) if name in ModelSettings.__slots__}
             if "stop" in known and known["stop"] is not None:
                 known["stop"] = tuple([known["stop"]] if isinstance(known["stop"], str) else known["stop"])
-            options = {**base.options, **overrides}
-            base = ModelSettings(**{**_as_dict(base), **known, "options": options})
+            known["options"] = {**base.options, **known.get("options", {}), **overrides}
+            base = replace(base, **known)
         self.settings = base
 
     def __repr__(self) -> str:
@@ -119,42 +128,27 @@ class ChatModel:
     # -- the public Runnable interface ---------------------------------------------------
 
     def invoke(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> AIMessage:
-        message = self._generate(to_messages(input))
-        message.id = message.id or chunk_id(run_id or uuid7()) + "-0"
-        return message
+        return _with_run_id(self._generate(to_messages(input)), run_id)
 
     async def ainvoke(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> AIMessage:
-        message = await self._agenerate(to_messages(input))
-        message.id = message.id or chunk_id(run_id or uuid7()) + "-0"
-        return message
+        return _with_run_id(await self._agenerate(to_messages(input)), run_id)
 
     def stream(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> Iterator[AIMessageChunk]:
-        ident = chunk_id(run_id or uuid7())
-        closed = False
-        list_content = False
+        run = _RunChunks(run_id)
         for chunk in self._stream(to_messages(input)):
-            chunk.id = ident
-            closed = closed or chunk.chunk_position == "last"
-            list_content = list_content or isinstance(chunk.content, list)
-            yield chunk
-        if not closed:
-            yield closing_chunk(ident, list_content)
+            yield run.stamp(chunk)
+        yield from run.closing()
 
     async def astream(
         self, input: MessageInput | BaseMessage, *, run_id: str | None = None
     ) -> AsyncIterator[AIMessageChunk]:
-        ident = chunk_id(run_id or uuid7())
-        closed = False
-        list_content = False
+        run = _RunChunks(run_id)
         # aclosing: when our consumer stops, the provider's stream (and its connection) closes now, not at GC.
         async with aclosing(self._astream(to_messages(input))) as chunks:
             async for chunk in chunks:
-                chunk.id = ident
-                closed = closed or chunk.chunk_position == "last"
-                list_content = list_content or isinstance(chunk.content, list)
-                yield chunk
-        if not closed:
-            yield closing_chunk(ident, list_content)
+                yield run.stamp(chunk)
+        for chunk in run.closing():
+            yield chunk
 
     def astream_events(
         self, input: MessageInput | BaseMessage, *, version: str = "v2"
@@ -222,22 +216,36 @@ def closing_chunk(ident: str, list_content: bool) -> AIMessageChunk:
     return AIMessageChunk(content=[] if list_content else "", id=ident, chunk_position="last")
 
 
-def _as_dict(settings: ModelSettings) -> dict[str, Any]:
-    return {name: getattr(settings, name) for name in ModelSettings.__slots__}
+class _RunChunks:
+    """The chunks of one streamed run: each gets the run's id, and the closing chunk follows if none was last."""
+
+    __slots__ = ("closed", "ident", "list_content")
+
+    def __init__(self, run_id: str | None) -> None:
+        self.ident = chunk_id(run_id or uuid7())
+        self.closed = False
+        self.list_content = False
+
+    def stamp(self, chunk: AIMessageChunk) -> AIMessageChunk:
+        chunk.id = self.ident
+        self.closed = self.closed or chunk.chunk_position == "last"
+        self.list_content = self.list_content or isinstance(chunk.content, list)
+        return chunk
+
+    def closing(self) -> tuple[AIMessageChunk, ...]:
+        """LangChain's closing chunk when the provider marked none ``last``; nothing otherwise."""
+        return () if self.closed else (closing_chunk(self.ident, self.list_content),)
+
+
+def _with_run_id(message: AIMessage, run_id: str | None) -> AIMessage:
+    """A whole reply gets the id of its run's single chunk, unless the provider gave it one."""
+    message.id = message.id or chunk_id(run_id or uuid7()) + "-0"
+    return message
 
 
 def as_chunk(message: AIMessage) -> AIMessageChunk:
-    return AIMessageChunk(
-        content=message.content,
-        additional_kwargs=message.additional_kwargs,
-        response_metadata=message.response_metadata,
-        name=message.name,
-        id=message.id,
-        tool_calls=message.tool_calls,
-        invalid_tool_calls=message.invalid_tool_calls,
-        usage_metadata=message.usage_metadata,
-        chunk_position="last",
-    )
+    """A whole reply as its one and last chunk."""
+    return AIMessageChunk(**ai_fields(message), chunk_position="last")
 
 
 async def _asum_chunks(chunks: AsyncIterator[AIMessageChunk]) -> AIMessage:

@@ -188,6 +188,18 @@ def test_bad_flags_exit_2_with_one_line(args: list[str]) -> None:
     assert_one_error_line(run(*args), 2)
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["keys", "bogus"], "no such command 'bogus' (see chatstream keys --help)"),
+        (["config", "set", "timeout"], "missing argument 'value' (see chatstream config set --help)"),
+        (["--bogus", "hi"], "no such option: --bogus (see chatstream prompt --help)"),
+    ],
+)
+def test_a_usage_error_is_one_sentence_pointing_at_the_help_of_its_command(args: list[str], line: str) -> None:
+    assert assert_one_error_line(run(*args), 2) == f"chatstream: error: {line}"
+
+
 def test_unknown_model_exits_3_naming_what_exists() -> None:
     line = assert_one_error_line(run("-m", "nosuch:model", "hi"), 3)
     assert "nosuch" in line and "builtin" in line

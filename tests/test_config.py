@@ -19,6 +19,7 @@ from tests.conftest import CHATSTREAM, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 
 ECHO = ["-o", "delay_ms", "0"]
+OK_STREAM = b'data: {"choices": [{"index": 0, "delta": {"content": "ok"}}]}\n\ndata: [DONE]\n\n'
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> Result:
@@ -136,6 +137,53 @@ def test_a_broken_file_is_never_overwritten(args: list[str]) -> None:
     assert result.exit_code == 3
     assert "line 2: unknown setting 'colour'" in result.stderr
     assert path.read_bytes() == before
+
+
+def test_a_byte_order_mark_is_not_a_broken_file() -> None:
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    config_path().write_bytes(b"\xef\xbb\xbftimeout = 7\n")  # as Windows Notepad saves UTF-8
+    assert load_config().timeout == 7.0
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda path: path.mkdir(parents=True), "Is a directory"),
+        (lambda path: path.write_bytes(b"timeout = 5 # \xff\n"), "it is not UTF-8 text"),
+    ],
+)
+def test_an_unreadable_config_file_says_why_in_one_line(make: Any, reason: str) -> None:
+    config_path().parent.mkdir(parents=True, exist_ok=True)
+    make(config_path())
+    for args in (["-m", "builtin:echo", *ECHO, "hi"], ["config", "set", "retries", "3"]):
+        result = run(*args)
+        assert result.exit_code == 3, args
+        expected = f"chatstream: error: cannot read the config file {config_path()}: {reason} (fix or remove the file)"
+        assert result.stderr == expected + "\n"
+
+
+@pytest.mark.parametrize("name", ["", "a:b", "my host"])
+def test_a_provider_name_that_cannot_be_written_before_a_colon_is_refused(name: str) -> None:
+    result = run("config", "set", f"providers.{name}.base_url", "http://127.0.0.1:9/v1")
+    assert result.exit_code == 2
+    assert f"provider name {name!r} may hold only letters, digits, - and _" in result.stderr
+    assert not config_path().exists()
+
+
+def test_config_set_kind_of_a_new_name_is_checked_not_replaced() -> None:
+    result = run("config", "set", "providers.work.kind", "anthropic")
+    assert result.exit_code == 2
+    assert 'providers.work.kind must be "openai"' in result.stderr
+    assert not config_path().exists()
+
+
+def test_config_set_takes_a_negative_value_as_a_value() -> None:
+    result = run("config", "set", "timeout", "-1")
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "chatstream: error: cannot set timeout: timeout must be a number of seconds >= 0 (0 = no limit)\n"
+    )
 
 
 # --- chatstream config ------------------------------------------------------------------------------------
@@ -259,7 +307,7 @@ def test_markdown_from_the_config_and_the_flag_beats_it(monkeypatch: pytest.Monk
 
 
 def test_a_declared_endpoint_with_its_key_variable(loopback_server: LoopbackServer) -> None:  # noqa: F811
-    loopback_server.enqueue(Reply.sse(b'data: {"choices": [{"index": 0, "delta": {"content": "ok"}}]}\n\n'))
+    loopback_server.enqueue(Reply.sse(OK_STREAM))
     write_config(
         f'[providers.work]\nkind = "openai"\nbase_url = "{loopback_server.base_url}/v1"\napi_key_env = "WORK_KEY"\n'
     )
@@ -272,7 +320,7 @@ def test_a_declared_endpoint_with_its_key_variable(loopback_server: LoopbackServ
 
 
 def test_openai_base_url_beats_the_config_and_the_flag_beats_both(loopback_server: LoopbackServer) -> None:  # noqa: F811
-    loopback_server.default = Reply.sse(b'data: {"choices": [{"index": 0, "delta": {"content": "ok"}}]}\n\n')
+    loopback_server.default = Reply.sse(OK_STREAM)
     write_config('[providers.openai]\nbase_url = "http://127.0.0.1:9/v1"\n')
     env = {"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": f"{loopback_server.base_url}/v1"}
     assert run("-m", "gpt-4o-mini", "hi", env=env).stdout == "ok\n"

@@ -88,6 +88,7 @@ def test_keys_path() -> None:
         ("builtin", SECRET, 3, "builtin provider needs no key"),
         ("openai", "\n", 2, "no key given"),
         ("openai", "sk-one sk-two", 2, "spaces"),
+        ("openai", "sk-secret-\u2019pasted", 2, "the key contains characters that are not printable ASCII"),
     ],
 )
 def test_bad_keys_set(name: str, input: str, code: int, message: str) -> None:
@@ -151,6 +152,50 @@ def test_require_key_says_both_ways_to_give_one() -> None:
     assert str(caught.value) == (
         "no API key for openrouter (set OPENROUTER_API_KEY or run `chatstream keys set openrouter`)"
     )
+
+
+def test_whitespace_around_a_key_variable_is_not_part_of_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", f"  {SECRET}\r\n")  # a .env file written on Windows
+    assert key_for(PROVIDERS["openai"]) == SECRET
+    monkeypatch.setenv("OPENAI_API_KEY", " \n")
+    assert key_source(PROVIDERS["openai"]) is None
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_a_key_that_cannot_be_sent_is_one_line_naming_where_it_is(
+    provider: str,
+    loopback_server: LoopbackServer,  # noqa: F811
+) -> None:
+    spec = PROVIDERS[provider]
+    model = f"{provider}:{spec.default_model}"
+    from_env = run("-m", model, "--base-url", loopback_server.base_url, "hi", env={str(spec.key_env): "sk-a b"})
+    store_key(provider, f"{SECRET}\u00e9")  # hand-edited into keys.toml: `keys set` refuses such a key
+    from_file = run("-m", model, "--base-url", loopback_server.base_url, "hi")
+    for result, where, problem in (
+        (from_env, str(spec.key_env), "contains spaces or line breaks"),
+        (from_file, f"{keys_path()} (for {provider})", "contains characters that are not printable ASCII"),
+    ):
+        assert result.exit_code == 3
+        assert result.stderr.startswith(f"chatstream: error: the API key in {where} {problem} (set it again")
+        assert result.stderr.count("\n") == 1
+        assert SECRET not in result.stdout + result.stderr
+    assert loopback_server.requests == []
+
+
+def test_a_keys_file_that_cannot_be_read_is_one_line() -> None:
+    keys_path().mkdir(parents=True)
+    for args in (["keys", "list"], ["-m", "gpt-4o-mini", "hi"]):
+        result = run(*args, input="sk-other")
+        assert result.exit_code == 3, args
+        assert result.stderr == (
+            f"chatstream: error: cannot read the keys file {keys_path()}: Is a directory (fix or remove the file)\n"
+        )
+
+
+def test_a_keys_file_with_a_byte_order_mark_is_read() -> None:
+    keys_path().parent.mkdir(parents=True, exist_ok=True)
+    keys_path().write_bytes(f'\ufeffopenai = "{SECRET}"\n'.encode())
+    assert key_for(PROVIDERS["openai"]) == SECRET
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])

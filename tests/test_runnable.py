@@ -341,3 +341,9 @@ def test_overrides_extend_given_settings() -> None:
     model = RecordingModel("m", base, max_tokens=5, delay_ms=0)
     assert (model.settings.temperature, model.settings.max_tokens) == (0.1, 5)
     assert model.settings.options == {"seed": 1, "delay_ms": 0}
+
+
+def test_an_options_keyword_adds_to_the_given_options() -> None:
+    base = ModelSettings(options={"seed": 1})
+    model = RecordingModel("m", base, options={"verses": 2}, delay_ms=0)
+    assert model.settings.options == {"seed": 1, "verses": 2, "delay_ms": 0}

@@ -31,7 +31,8 @@ def show_command() -> None:
     print(render_config(config.data, str(config.path), exists=config.path is not None and config.path.exists()))
 
 
-@app.command("set")
+# A VALUE such as -1 is a value to check, not an unknown option.
+@app.command("set", context_settings={"ignore_unknown_options": True})
 def set_command(
     key: Annotated[str, typer.Argument(help="e.g. timeout, default_model, aliases.NAME, providers.NAME.base_url")],
     value: Annotated[str, typer.Argument(help="The new value.")],

@@ -30,13 +30,14 @@ def path_command() -> None:
 @app.command("set")
 def set_command(name: ProviderName) -> None:
     """Store the key for NAME: typed without echo on a terminal, or read from stdin when piped."""
-    from ..keys import store_key
+    from ..keys import key_source, store_key
 
     spec = _provider(name)
     key = read_secret(f"API key for {name}: ")
     path = store_key(name, key)
     print(f"stored the key for {name} in {path}")
-    if spec.key_env and _env_has(spec.key_env):
+    source = key_source(spec)
+    if source is not None and source.kind == "env":
         print(f"note: {spec.key_env} is set and wins over the stored key", file=sys.stderr)
 
 
@@ -74,6 +75,7 @@ def list_command() -> None:
 def read_secret(prompt: str) -> str:
     """A secret from the terminal without echo, or all of stdin when it is not a terminal."""
     from ..errors import UsageError
+    from ..keys import key_problem
 
     if sys.stdin.isatty():
         import getpass
@@ -86,29 +88,22 @@ def read_secret(prompt: str) -> str:
         raise UsageError(
             "no key given", "type it at the prompt, or pipe it in: printenv KEY | chatstream keys set NAME"
         )
-    if any(char.isspace() for char in value):
-        raise UsageError("the key contains spaces or line breaks", "give only the key")
+    problem = key_problem(value)
+    if problem:
+        raise UsageError(f"the key {problem}", "give only the key")
     return value
 
 
 def _provider(name: str) -> ProviderSpec:
     from ..config import active_config
-    from ..errors import UnknownModelError, did_you_mean
-    from ..providers import PROVIDERS
+    from ..errors import UnknownModelError
+    from ..providers import provider_named
 
     active_config()
-    spec = PROVIDERS.get(name)
-    if spec is None:
-        raise UnknownModelError(f"unknown provider {name!r}", did_you_mean(name, PROVIDERS))
+    spec = provider_named(name)
     if spec.name == "builtin":
         raise UnknownModelError("the builtin provider needs no key", "name a network provider, e.g. openai")
     return spec
-
-
-def _env_has(variable: str) -> bool:
-    import os
-
-    return bool(os.environ.get(variable))
 
 
 def _no_key(spec: ProviderSpec) -> str:

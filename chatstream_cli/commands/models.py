@@ -26,13 +26,11 @@ def models_command(
 ) -> None:
     """Providers, their models and aliases; which providers have a key."""
     from ..config import active_config
-    from ..errors import ChatstreamError, UnknownModelError, did_you_mean, format_error
-    from ..providers import PROVIDERS
+    from ..errors import ChatstreamError, format_error
+    from ..providers import PROVIDERS, provider_named
 
     config = active_config()
-    if provider is not None and provider not in PROVIDERS:
-        raise UnknownModelError(f"unknown provider {provider!r}", did_you_mean(provider, PROVIDERS))
-    specs = [PROVIDERS[provider]] if provider else list(PROVIDERS.values())
+    specs = [provider_named(provider)] if provider else list(PROVIDERS.values())
     listing = catalog(specs, config)
     failure: ChatstreamError | None = None
     if remote:
@@ -113,8 +111,9 @@ def _key_text(entry: dict[str, Any]) -> str:
         return "key: stored (chatstream keys list)"
     if not key["needed"]:
         return "no key needed"
-    setting = f"set {key['env']} or " if key["env"] else ""
-    return f"no key: {setting}run `chatstream keys set {entry['name']}`"
+    from ..keys import how_to_set_key
+
+    return f"no key: {how_to_set_key(entry['name'], key['env'])}"
 
 
 def _usable(entry: dict[str, Any], spec: ProviderSpec) -> bool:

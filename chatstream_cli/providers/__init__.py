@@ -117,6 +117,14 @@ def resolve(
     )
 
 
+def provider_named(name: str) -> ProviderSpec:
+    """The provider called ``name``; an UnknownModelError naming the close ones otherwise."""
+    spec = PROVIDERS.get(name)
+    if spec is None:
+        raise UnknownModelError(f"unknown provider {name!r}", did_you_mean(name, PROVIDERS))
+    return spec
+
+
 def _in_provider(provider_name: str, model: str, aliases: Mapping[str, str]) -> ResolvedModel:
     spec = PROVIDERS.get(provider_name)
     if spec is None:
