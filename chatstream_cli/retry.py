@@ -175,16 +175,23 @@ def status_failure(
 ) -> Failure:
     """The failure for an HTTP error status, with the API's own message when it gave one."""
     kind = error_type or _DEFAULT_ERROR_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
-    error_class, what, hint = _describe_status(service, status, kind)
+    error_class, what, hint = _describe_status(service, status, kind, (headers or {}).get("location"))
     detail = f": {service.scrub(message)}" if message else ""
     error = error_class(f"{what} (HTTP {status}{detail})", hint, error_type=kind, status=status)
     return Failure(error, _should_retry(status, headers), parse_retry_after(headers))
 
 
-def _describe_status(service: Service, status: int, kind: str) -> tuple[type[ChatstreamError], str, str]:
+def _describe_status(
+    service: Service, status: int, kind: str, location: str | None = None
+) -> tuple[type[ChatstreamError], str, str]:
     """The error class, what happened and what to do, for an HTTP error status."""
     label = service.label
     retry_hint = "try again shortly, or raise --retries"
+    if 300 <= status < 400:  # a request with a body is not re-sent elsewhere behind the user's back
+        where = f" to {service.scrub(location)}" if location else ""
+        return ProviderError, f"{label} redirected the request{where}", "use the new address as --base-url"
+    if status == 402:
+        return ProviderError, f"{label} asks for payment", "check the account's credits or billing"
     if status == 401:
         return AuthError, f"{label} rejected the API key", service.key_hint
     if status == 403:
@@ -435,6 +442,7 @@ def stream_with_retries(
             failure = _judge(classify, exc)
             wait = None if gate.seen else policy.next_wait(failure, attempt)
             if wait is None:
+                yield from gate.held  # what came before the failure stands, as in LangChain's stream
                 _give_up(failure, exc, 0 if gate.seen else _spent(failure, attempt))
         finally:
             close = getattr(stream, "close", None)
@@ -463,6 +471,8 @@ async def astream_with_retries(
             failure = _judge(classify, exc)
             wait = None if gate.seen else policy.next_wait(failure, attempt)
             if wait is None:
+                for released in gate.held:
+                    yield released
                 _give_up(failure, exc, 0 if gate.seen else _spent(failure, attempt))
         finally:
             close = getattr(stream, "aclose", None)

@@ -24,11 +24,12 @@ from ..messages import AIMessage, AIMessageChunk
 
 PROVIDER = "anthropic"
 
-# Field order of the SDK's pydantic blocks, so a block start dumps as ``model_dump()`` would.
+# Field order of the SDK's pydantic blocks (and refusal stop details), so they dump as ``model_dump()`` would.
 _BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
     "tool_use": ("id", "caller", "input", "name", "type", "toolset_name"),
     "server_tool_use": ("id", "caller", "input", "name", "type"),
     "redacted_thinking": ("data", "type"),
+    "refusal": ("category", "explanation", "type"),
 }
 _TEXT_LIKE = ("text", "thinking")
 
@@ -137,9 +138,10 @@ class StreamTranslator:
             "stop_reason": delta.get("stop_reason"),
             "stop_sequence": delta.get("stop_sequence"),
         }
-        for optional in ("stop_details", "container"):
-            if delta.get(optional) is not None:
-                metadata[optional] = delta[optional]
+        if isinstance(delta.get("stop_details"), dict):
+            metadata["stop_details"] = as_dumped_block(delta["stop_details"])
+        if delta.get("container") is not None:
+            metadata["container"] = delta["container"]
         if event.get("context_management") is not None:
             metadata["context_management"] = event["context_management"]
         finished = bool(metadata["stop_reason"])
