@@ -87,9 +87,9 @@ def test_json_without_streaming_has_no_token_rate() -> None:
 
 
 def test_json_escapes_control_characters_so_a_terminal_shows_them_safely() -> None:
-    hostile = "clear\x1b[2J bell\x07 back\r"
+    hostile = "clear\x1b[2J bell\x07 back\r c1\x9b2J\x9d52;c;aGk=\x9c del\x7f"
     result = run("-m", "builtin:echo", "-o", "delay_ms", "0", "--json", hostile)
-    assert "\x1b" not in result.stdout and "\r" not in result.stdout
+    assert re.search("[\x00-\x1f\x7f-\x9f]", result.stdout.rstrip("\n")) is None
     assert one_object(result)["content"] == hostile
 
 

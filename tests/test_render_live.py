@@ -198,6 +198,25 @@ def test_the_rendering_itself() -> None:
     assert "Wide: 日本語のテキスト and 😀 emoji." in lines
 
 
+def test_html_outside_code_is_shown_as_written() -> None:
+    text = 'Before\n\n<div class="note">\n  <p>Kept text</p>\n</div>\n\nAfter'
+    console = recorded_console(40)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), text)
+    lines = [line.rstrip() for line in console.export_text(styles=False).splitlines()]
+    assert lines == ["Before", "", '<div class="note">', "  <p>Kept text</p>", "</div>", "", "After"]
+
+
+def test_table_cells_too_narrow_for_their_words_keep_every_character() -> None:
+    text = "| Identifier | Description |\n|---|---|\n| transmogrification | x |"
+    console = recorded_console(16)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), text)
+    shown = console.export_text(styles=False)
+    assert "…" not in shown
+    assert " Identi  Descri\n fier    ption\n" in shown  # folded across rows
+    letters = re.sub(r"[^a-z]", "", shown, flags=re.IGNORECASE)
+    assert sorted(letters) == sorted("IdentifierDescriptiontransmogrificationx")
+
+
 def test_code_is_highlighted_and_the_fences_are_dim() -> None:
     console = recorded_console(40)
     stream(LiveMarkdownRenderer(console, refresh_per_second=None), "```python\ndef f():\n    return 1\n```")

@@ -186,6 +186,54 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
         assert process.wait(timeout=TIMEOUT) == 130
 
 
+def test_keys_typed_during_the_reply_leave_nothing_in_it_and_reach_the_shell_after() -> None:
+    """An echoed Enter would move the cursor under the region redrawn in place: lines twice."""
+    text = " ".join(f"word{i}" for i in range(400))
+    child = spawn(echo(text, delay_ms=3), rows=12, cols=60)
+    output = b""
+    try:
+        for seen in ("word40 ", "word120 ", "word200 "):
+            child.expect(seen)
+            output += child.before + child.after
+            child.send("typed\r")
+        child.expect(pexpect.EOF)
+        output += child.before
+        assert child.getecho()  # the echo is back on for the shell
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    assert Terminal(12, 60).feed(output).lines[-len(rendered(text, 60)) :] == rendered(text, 60)
+    assert b"typed" not in output
+
+
+def test_a_second_ctrl_c_puts_the_echo_back_before_exiting() -> None:
+    script = (
+        "import sys, time\n"
+        "from chatstream_cli.cli import second_interrupt_exits\n"
+        "from chatstream_cli.render.tty import echo_off\n"
+        "with second_interrupt_exits():\n"
+        "    echo_off(sys.stdout)\n"
+        "    try:\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(60)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print('cleaning up', flush=True)\n"
+        "        time.sleep(60)\n"
+    )
+    child = spawn([sys.executable, "-c", script])
+    try:
+        child.expect("ready")
+        assert not child.getecho()
+        child.sendintr()
+        child.expect("cleaning up")
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        assert child.getecho()
+    finally:
+        child.close()
+    assert child.exitstatus == 130
+
+
 def test_thinking_is_shown_dim_under_a_header_before_the_answer() -> None:
     argv = [*CHATSTREAM, "-m", "builtin:poet", "-o", "delay_ms", "0", "--thinking", "a song about goldfish"]
     output, status = run_on_terminal(argv)
@@ -235,6 +283,15 @@ def test_a_dumb_terminal_gets_the_plain_view() -> None:
     output, status = run_on_terminal(echo(REPLY), TERM="dumb")
     assert status == 0
     assert output == (REPLY + "\n").replace("\n", "\r\n").encode()
+
+
+@pytest.mark.parametrize("options", [(), ("-d", "|")])
+def test_a_dumb_terminal_is_still_safe_from_escape_sequences(options: tuple[str, ...]) -> None:
+    output, status = run_on_terminal(echo(*options, HOSTILE), TERM="dumb")
+    assert status == 0
+    for raw in RAW_SEQUENCES:
+        assert raw not in output
+    assert "Clipboard ␛]52;c;aGVsbG8=␇ then ␛[2J" in output.decode().replace("|", "")
 
 
 def test_force_color_renders_into_a_pipe_without_moving_the_cursor() -> None:

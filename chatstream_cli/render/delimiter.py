@@ -13,9 +13,8 @@ class DelimiterRenderer(PlainRenderer):
     """``Here| is| a| song|``, as the reference document's ``print(chunk.content, end="|")`` loop."""
 
     def __init__(self, out: BinaryIO, delimiter: str, clean: Callable[[str], str] | None = None) -> None:
-        super().__init__(out)
+        super().__init__(out, clean)
         self.delimiter = delimiter
-        self.clean = clean or (lambda text: text)
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         text = content_text(chunk.content)

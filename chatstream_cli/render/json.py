@@ -8,11 +8,15 @@ its object, with what arrived and ``stop_reason`` null, so no partial reply is l
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, BinaryIO
 
 from ..messages import AIMessageChunk, Pieces, content_text, thinking_text
 from .stats import ReplyClock, model_of, usage_of
 from .utf8 import to_utf8
+
+# C1 controls and DEL, which json.dumps leaves raw: a terminal showing the object could obey them.
+_RAW_CONTROLS = re.compile("[\x7f-\x9f]")
 
 
 def _rounded(value: float | None, digits: int | None = None) -> float | int | None:
@@ -95,6 +99,6 @@ class JsonRenderer:
             run_id=self.run_id,
             cid=self.cid,
         )
-        line = json.dumps(record, ensure_ascii=False) + "\n"
-        self.out.write(to_utf8(line))
+        line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
+        self.out.write(to_utf8(line + "\n"))
         self.out.flush()

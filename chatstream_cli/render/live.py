@@ -20,13 +20,13 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Markdown
+from rich.markdown import CodeBlock, Markdown, MarkdownContext, TableDataElement, TextElement
 from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
@@ -35,6 +35,7 @@ from rich.text import Text
 from ..messages import AIMessageChunk, content_text, thinking_text
 from .safe import neutralise
 from .terminal import ThinkingSection
+from .tty import echo_off
 
 Line = list[Segment]
 
@@ -202,11 +203,37 @@ class FencedCode(CodeBlock):
         yield Text("```", style="dim")
 
 
-class TerminalMarkdown(Markdown):
-    """Rich's Markdown with copyable code blocks, and the model's line breaks kept, as chat apps
-    show them: a verse stays a verse."""
+class HtmlBlock(TextElement):
+    """HTML outside a code block, shown as written: Rich drops it, and the text in it with it."""
 
-    elements: ClassVar = {**Markdown.elements, "fence": FencedCode, "code_block": FencedCode}
+    def on_text(self, context: MarkdownContext, text: str | Text) -> None:
+        super().on_text(context, text.rstrip("\n") if isinstance(text, str) else text)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.text
+
+
+class TableCell(TableDataElement):
+    """A table cell whose words too long for their column fold onto the next row instead of
+    ending in "…": the scrollback keeps the whole text."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.content.overflow = "fold"
+
+
+class TerminalMarkdown(Markdown):
+    """Rich's Markdown with copyable code blocks, HTML and table cells kept whole, and the model's
+    line breaks kept, as chat apps show them: a verse stays a verse."""
+
+    elements: ClassVar = {
+        **Markdown.elements,
+        "fence": FencedCode,
+        "code_block": FencedCode,
+        "html_block": HtmlBlock,
+        "td_open": TableCell,
+        "th_open": TableCell,
+    }
 
     def __init__(self, markup: str, **options: Any) -> None:
         super().__init__(markup, **options)
@@ -387,11 +414,13 @@ class LiveMarkdownRenderer:
         self._separate = False  # a block above asks for a blank line before the next
         self._frozen = 0  # lines of the open block already printed for good
         self._pinned_width: int | None = None  # the width those lines were rendered at
+        self._restore_echo: Callable[[], None] = lambda: None
 
     # -- the Renderer protocol (called by the driver, in the main thread) --
 
     def start(self) -> None:
-        pass
+        if self.live:
+            self._restore_echo = echo_off(self.console.file)
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         thinking = thinking_text(chunk)
@@ -434,6 +463,12 @@ class LiveMarkdownRenderer:
             self._outputs.append(_Output(tail))
 
     def _end(self, discard: bool) -> None:
+        try:
+            self._draw_last(discard)
+        finally:
+            self._restore_echo()
+
+    def _draw_last(self, discard: bool) -> None:
         with self._changed:
             self._close_open_block()
             self._closing = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import BinaryIO
 
 from ..messages import AIMessageChunk, content_text
@@ -9,10 +10,14 @@ from .utf8 import Utf8Stream
 
 
 class PlainRenderer:
-    """Writes each chunk's text as it arrives and ends the reply with a newline if it lacked one."""
+    """Writes each chunk's text as it arrives and ends the reply with a newline if it lacked one.
 
-    def __init__(self, out: BinaryIO) -> None:
+    ``clean`` neutralises the text first where the bytes reach a terminal after all (TERM=dumb).
+    """
+
+    def __init__(self, out: BinaryIO, clean: Callable[[str], str] | None = None) -> None:
         self.out = out
+        self.clean = clean or (lambda text: text)
         self.last_char = "\n"  # nothing written yet: no newline owed
         self.encoder = Utf8Stream()
 
@@ -22,7 +27,7 @@ class PlainRenderer:
     def chunk(self, chunk: AIMessageChunk) -> None:
         text = content_text(chunk.content)
         if text:
-            self.write(text)
+            self.write(self.clean(text))
 
     def write(self, text: str) -> None:
         # Noted before writing: a Ctrl-C right after the write must still find the newline owed.
