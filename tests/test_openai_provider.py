@@ -343,6 +343,20 @@ def test_reasoning_fields_stay_out_of_the_content(server: LoopbackServer, field:
     assert thinking_text(total) == "2 plus 2 is 4."
 
 
+def test_only_the_first_of_several_choices_is_the_reply(server: LoopbackServer) -> None:
+    def choice(index: int, content: str | None = None, finish: str | None = None) -> dict[str, Any]:
+        return {"index": index, "delta": {"content": content} if content else {}, "finish_reason": finish}
+
+    events = [
+        {"id": "c", "model": "m", "choices": [choice(1, "Other "), choice(0, "One ")]},
+        {"id": "c", "model": "m", "choices": [choice(1, "answer")]},
+        {"id": "c", "model": "m", "choices": [choice(0, "reply")]},
+        {"id": "c", "model": "m", "choices": [choice(0, finish="stop"), choice(1, finish="stop")]},
+    ]
+    server.enqueue(Reply.sse(sse(events)))
+    assert text_of(list(make_model(server, options={"n": 2}).stream("hi"))) == "One reply"
+
+
 def test_tool_call_deltas_become_tool_call_chunks(server: LoopbackServer) -> None:
     server.enqueue(Reply.from_wire("openai_stream_tool_calls.sse"))
     chunks = list(make_model(server).stream("weather in Paris?"))
@@ -383,6 +397,38 @@ def test_midstream_error_keeps_the_text(server: LoopbackServer, mode: str) -> No
     assert (error.error_type, error.status) == ("server_error", 200)
     assert "The server had an error while processing your request" in str(error)
     assert len(server.requests) == 1  # text was shown: no retry
+
+
+@pytest.mark.parametrize(
+    ("error_event", "said"),
+    [
+        (  # OpenRouter: the error beside a choice that finishes with "error"
+            completion_chunk(
+                {"content": ""}, "error", error={"code": "server_error", "message": "Provider disconnected"}
+            ),
+            "Provider disconnected (server_error)",
+        ),
+        (  # vLLM: the error object is the whole event
+            {"object": "error", "message": "out of KV cache", "type": "BadRequestError", "code": 400},
+            "out of KV cache (BadRequestError)",
+        ),
+    ],
+    ids=["openrouter", "vllm"],
+)
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_midstream_error_shapes_of_other_servers(
+    server: LoopbackServer, error_event: dict[str, Any], said: str, mode: str
+) -> None:
+    server.enqueue(Reply.sse(sse([completion_chunk({"content": "Hello"}), error_event])))
+    chunks, error = collect_until_error(make_model(server), mode)
+    assert text_of(chunks) == "Hello"
+    assert isinstance(error, ProviderError) and error.exit_code == 4
+    assert said in str(error)
+
+
+def test_a_null_error_member_is_no_error(server: LoopbackServer) -> None:
+    server.enqueue(Reply.sse(sse([completion_chunk({"content": "Hi"}, error=None), completion_chunk(finish="stop")])))
+    assert text_of(list(make_model(server).stream("hi"))) == "Hi"
 
 
 def test_error_before_the_first_token_is_retried(server: LoopbackServer) -> None:
@@ -471,6 +517,16 @@ def test_http_errors_map_to_exit_codes(
     assert FAKE_KEY not in str(error)
     retried = status in (429, 500, 502, 503, 504)
     assert len(server.requests) == (2 if retried else 1)
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_redirect_is_not_followed_and_says_where_it_points(server: LoopbackServer, mode: str) -> None:
+    server.enqueue(Reply(status=301, headers=[("location", "https://moved.example/v1/chat/completions")]))
+    chunks, error = collect_until_error(make_model(server), mode)
+    assert chunks == []
+    assert isinstance(error, ProviderError) and error.exit_code == 4
+    assert "redirected the request to https://moved.example/v1/chat/completions (HTTP 301)" in str(error)
+    assert len(server.requests) == 1
 
 
 def test_rejected_key_says_how_to_set_one(server: LoopbackServer) -> None:

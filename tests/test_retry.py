@@ -82,6 +82,19 @@ def test_status_failure(status: int, error_class: type, exit_code: int, message:
     assert failure.retryable is retryable
 
 
+def test_a_redirect_names_where_it_points_and_a_402_asks_for_credits() -> None:
+    moved = status_failure(SERVICE, 308, headers={"location": "https://new.example/v1/chat/completions"})
+    assert str(moved.error) == (
+        "Example redirected the request to https://new.example/v1/chat/completions (HTTP 308) "
+        "(use the new address as --base-url)"
+    )
+    assert moved.error.exit_code == 4 and not moved.retryable
+    unpaid = status_failure(SERVICE, 402, message="Insufficient credits")
+    assert str(unpaid.error) == (
+        "Example asks for payment (HTTP 402: Insufficient credits) (check the account's credits or billing)"
+    )
+
+
 def test_auth_hint_says_how_to_set_the_key() -> None:
     failure = status_failure(SERVICE, 401, message="invalid key sk-SECRET", error_type="authentication_error")
     assert str(failure.error) == (

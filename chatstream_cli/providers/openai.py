@@ -150,7 +150,7 @@ class ChatOpenAI(ChatModel):
 
             def open_stream() -> Iterator[AIMessageChunk]:
                 with client.stream("POST", self.url, json=body) as response:
-                    if response.is_error:
+                    if not response.is_success:
                         response.read()
                         response.raise_for_status()
                     if _is_json(response):
@@ -166,7 +166,7 @@ class ChatOpenAI(ChatModel):
 
             async def open_stream() -> AsyncIterator[AIMessageChunk]:
                 async with client.stream("POST", self.url, json=body) as response:
-                    if response.is_error:
+                    if not response.is_success:
                         await response.aread()
                         response.raise_for_status()
                     if _is_json(response):
@@ -305,8 +305,9 @@ class StreamTranslator:
             self.done = True
             return None
         data = _event_json(event, self.label)
-        if event.event == "error" or ("error" in data and not data.get("choices")):
-            raise stream_error(data.get("error", data), self.label)
+        error = error_in(data)
+        if event.event == "error" or error is not None:
+            raise stream_error(data if error is None else error, self.label)
         self.finished = self.finished or any(choice.get("finish_reason") for choice in data.get("choices") or ())
         return chunk_from_data(data)
 
@@ -335,8 +336,9 @@ def chunks_from_json(body: bytes, label: str) -> list[AIMessageChunk]:
     """A JSON answer to a streaming request: the error it carries, the whole reply of a server that does
     not stream (one chunk, as for any whole reply), or events under the wrong content type."""
     data = _json_or_none(body)
-    if isinstance(data, dict) and data.get("error") and not data.get("choices"):
-        raise stream_error(data["error"], label)
+    error = error_in(data) if isinstance(data, dict) else None
+    if error is not None:
+        raise stream_error(error, label)
     if isinstance(data, dict) and data.get("choices"):
         return [as_chunk(message_from_completion(data, label))]
     return list(chunks_from_events(iter_sse([body]), label))
@@ -349,8 +351,9 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
     choices = data.get("choices") or []
     if not choices:
         return AIMessageChunk(content="", usage_metadata=usage_metadata)
-    choice = choices[0]
-    delta = choice.get("delta", {})
+    # With ``-o n 2`` the choices interleave; only the first one is the reply (ChatOpenAI mixes them).
+    choice = next((choice for choice in choices if choice.get("index", 0) == 0), None)
+    delta = choice.get("delta", {}) if choice else None
     if delta is None:
         return None
     metadata: dict[str, Any] = {}
@@ -439,8 +442,9 @@ def usage_metadata_from(usage: dict[str, Any], service_tier: str | None = None) 
 
 def message_from_completion(data: dict[str, Any], label: str) -> AIMessage:
     """A non-streaming ``chat.completion`` as ChatOpenAI's ``invoke()`` result."""
-    if data.get("error") and not data.get("choices"):
-        raise stream_error(data["error"], label)
+    error = error_in(data)
+    if error is not None:
+        raise stream_error(error, label)
     choices = data.get("choices") or [{}]
     choice = choices[0]
     message = choice.get("message") or {}
@@ -479,6 +483,14 @@ def stream_error(error: Any, label: str) -> ProviderError:
     """The ``{"error": {...}}`` object a server sends instead of (or in the middle of) a reply."""
     message, kind = api_error_detail({"error": error})
     return midstream_error(label, message, kind)
+
+
+def error_in(data: dict[str, Any]) -> Any:
+    """The error a 200 body carries, else None: an ``error`` member, even beside ``choices`` (OpenRouter's
+    mid-stream errors end a choice with ``finish_reason: "error"``), or vLLM's ``{"object": "error", ...}``."""
+    if data.get("error"):
+        return data["error"]
+    return data if data.get("object") == "error" else None
 
 
 def not_a_stream_error(label: str) -> ProviderError:
