@@ -90,7 +90,7 @@ def midstream_error(label: str, message: str | None, error_type: str | None) -> 
     said = text if kind in text else f"{text} ({kind})"
     return ProviderError(
         f"{label} stopped the reply with an error: {said}",
-        "try again; the text so far was kept",
+        "try again; any text already shown stays",
         error_type=kind,
         status=200,
         api_message=text,

@@ -158,11 +158,27 @@ def api_error_detail(body: Any) -> tuple[str | None, str | None]:
     error = body.get("error", body)
     if isinstance(error, str):
         return error, None
+    if isinstance(error, dict) and "detail" in error and "message" not in error:
+        return _validation_detail(error["detail"]), None
     if not isinstance(error, dict):
         return None, None
     message = error.get("message")
     kind = error.get("type") or error.get("code")
     return (str(message) if message else None), (str(kind) if kind else None)
+
+
+def _validation_detail(detail: Any) -> str | None:
+    """FastAPI-style ``{"detail": ...}`` (vLLM and other Python servers): a string, or a list of field errors."""
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                where = ".".join(str(part) for part in item.get("loc") or ())
+                parts.append(f"{where}: {item.get('msg', '')}".strip(": "))
+        return "; ".join(part for part in parts if part) or None
+    return None
 
 
 def status_failure(
@@ -200,7 +216,7 @@ def _describe_status(
         return (
             UnknownModelError,
             f"{label} does not know the model {service.model!r}",
-            "check the model name; `chatstream models` lists the known ones",
+            f"check the model name (`chatstream models --remote` lists them) and the endpoint {service.endpoint}",
         )
     if status == 413:
         return ProviderError, f"{label} rejected the request as too large", "shorten the prompt"

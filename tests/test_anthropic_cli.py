@@ -131,7 +131,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [],
         3,
         f"Anthropic does not know the model '{MODEL}' (HTTP 404: model: {MODEL}) "
-        "(check the model name; `chatstream models` lists the known ones)",
+        "(check the model name (`chatstream models --remote` lists them) and the endpoint <endpoint>)",
         "",
     ),
     (
@@ -191,7 +191,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [],
         4,
         "Anthropic stopped the reply with an error: Overloaded (overloaded_error) "
-        "(try again; the text so far was kept)",
+        "(try again; any text already shown stays)",
         "Hello there\n",
     ),
     (
@@ -239,7 +239,7 @@ def test_failure(
     server.enqueue_many(replies)
     result = run(*flags, *(["--async"] if use_async else []), "Greet me")
     assert result.exit_code == code, result.stderr
-    assert error_line(result) == message
+    assert error_line(result) == message.replace("<endpoint>", server.base_url)
     assert result.stdout == stdout
     assert len(server.requests) == len(replies)
 

@@ -114,6 +114,9 @@ def test_api_error_detail_shapes() -> None:
     assert api_error_detail({"error": {"type": "rate_limit_error", "message": "slow"}}) == ("slow", "rate_limit_error")
     assert api_error_detail({"error": {"message": "m", "code": "rate_limit_exceeded"}}) == ("m", "rate_limit_exceeded")
     assert api_error_detail({"error": "plain"}) == ("plain", None)
+    fastapi = {"detail": [{"loc": ["body", "messages"], "msg": "field required", "type": "missing"}]}
+    assert api_error_detail(fastapi) == ("body.messages: field required", None)
+    assert api_error_detail({"detail": "Not Found"}) == ("Not Found", None)
     assert api_error_detail("<html>") == (None, None)
 
 

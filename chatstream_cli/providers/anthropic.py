@@ -317,7 +317,9 @@ def _event_data(sse: ServerSentEvent) -> dict[str, Any] | None:
         data = json.loads(sse.data)
     except ValueError:
         raise ProviderError(
-            f"Anthropic sent a {sse.event!r} event that is not JSON", "check --base-url", error_type="invalid_response"
+            f"Anthropic sent an {sse.event!r} event that is not JSON: {sse.data[:200]!r}",
+            "check --base-url",
+            error_type="invalid_response",
         ) from None
     return data if isinstance(data, dict) else None
 
