@@ -19,7 +19,6 @@ each the median whole-process wall time of ``--runs`` runs with stdout on /dev/n
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -30,6 +29,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from run import anthropic_stream  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from tests.loopback import LoopbackServer, Reply  # noqa: E402
 
@@ -63,38 +64,6 @@ out.write("\\n")
 """
 
 
-def stream_of(tokens: int) -> str:
-    """An Anthropic SSE stream whose reply is ``tokens`` one-word text deltas."""
-
-    def event(data: dict) -> str:
-        return f"event: {data['type']}\ndata: {json.dumps(data)}\n\n"
-
-    usage = {"input_tokens": 3, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}
-    start = {
-        "model": MODEL,
-        "id": "msg_bench",
-        "type": "message",
-        "role": "assistant",
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": usage,
-    }
-    parts = [
-        event({"type": "message_start", "message": start}),
-        event({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-    ]
-    parts += [
-        event({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": f" word{n}"}})
-        for n in range(tokens)
-    ]
-    parts.append(event({"type": "content_block_stop", "index": 0}))
-    end = {"stop_reason": "end_turn", "stop_sequence": None}
-    parts.append(event({"type": "message_delta", "delta": end, "usage": {**usage, "output_tokens": tokens}}))
-    parts.append(event({"type": "message_stop"}))
-    return "".join(parts)
-
-
 def median_wall_time(argv: list[str], runs: int, env: dict[str, str]) -> float:
     times = []
     for _ in range(runs):
@@ -121,7 +90,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CHATSTREAM_MODEL"))}
     with LoopbackServer() as server:
-        server.default = Reply.sse(stream_of(args.tokens))
+        server.default = Reply.sse(anthropic_stream(args.tokens))
         url = server.base_url
         python = sys.executable
         figures = {
