@@ -31,9 +31,10 @@ from .commands.replay import replay_command
 from .driver import Mode, run_reply
 from .errors import ChatstreamError, ExitCode, UsageError, format_error
 from .events import EventRun, event_input
-from .messages import BaseMessage, HumanMessage, SystemMessage
+from .messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from .providers import ResolvedModel, build, resolve
 from .render import Renderer
+from .render.safe import neutralise
 from .runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings, uuid7
 
 if TYPE_CHECKING:
@@ -309,6 +310,14 @@ def notice(text: str, quiet: bool) -> None:
         print(f"chatstream: {text}", file=sys.stderr)
 
 
+def tell_refusal(reply: AIMessageChunk) -> None:
+    """Say on stderr, even with --quiet or no terminal, that the model refused: the reply has no text,
+    so stdout alone would leave the user with nothing."""
+    refusal = reply.additional_kwargs.get("refusal")
+    if isinstance(refusal, str) and refusal.strip():
+        print(f"chatstream: the model refused: {neutralise(' '.join(refusal.split()))}", file=sys.stderr)
+
+
 @app.command(name="prompt", cls=PromptCommand, context_settings={"allow_interspersed_args": True})
 def prompt_command(
     words: Annotated[list[str] | None, typer.Argument(help="The prompt; '-' reads stdin.", show_default=False)] = None,
@@ -403,7 +412,10 @@ def prompt_command(
         else:
             renderer = choose_renderer(delimiter, markdown, event_run)
         with second_interrupt_exits():
-            run_reply(chat, messages, with_progress(renderer, spinner, stats, resolved.model), mode, run_id=run_id)
+            reply = run_reply(
+                chat, messages, with_progress(renderer, spinner, stats, resolved.model), mode, run_id=run_id
+            )
+        tell_refusal(reply)
 
 
 app.command(name="replay")(replay_command)

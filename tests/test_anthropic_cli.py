@@ -186,6 +186,14 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         "",
     ),
     (
+        "302",
+        [Reply(status=302, headers=[("location", "http://127.0.0.1:1/x")])],
+        [],
+        4,
+        "Anthropic redirected the request to http://127.0.0.1:1/x (HTTP 302) (use the new address as --base-url)",
+        "",
+    ),
+    (
         "error-event",
         [Reply.from_wire("anthropic_stream_midstream_error.sse")],
         [],

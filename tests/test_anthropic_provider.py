@@ -454,6 +454,25 @@ def test_http_errors_become_chatstream_errors(
     assert (caught.value.status, caught.value.error_type) == (status, kind)
 
 
+@pytest.mark.parametrize("call", ["stream", "astream", "invoke", "ainvoke"])
+def test_a_redirect_is_not_followed_and_says_where_it_points(server: LoopbackServer, call: str) -> None:
+    server.enqueue(Reply(status=302, headers=[("location", "http://127.0.0.1:1/x")]))
+    model = claude(server, retries=2)
+    calls = {
+        "stream": lambda: list(model.stream("hi")),
+        "astream": lambda: collect(model, "hi", use_async=True),
+        "invoke": lambda: model.invoke("hi"),
+        "ainvoke": lambda: asyncio.run(model.ainvoke("hi")),
+    }
+    with pytest.raises(ProviderError) as caught:
+        calls[call]()
+    assert str(caught.value) == (
+        "Anthropic redirected the request to http://127.0.0.1:1/x (HTTP 302) (use the new address as --base-url)"
+    )
+    assert (caught.value.exit_code, caught.value.status) == (4, 302)
+    assert len(server.requests) == 1
+
+
 def test_auth_error_says_how_to_fix_the_key_and_never_echoes_it(server: LoopbackServer) -> None:
     server.enqueue(error_reply(401, "authentication_error", f"invalid x-api-key: {KEY}"))
     with pytest.raises(AuthError) as caught:

@@ -679,6 +679,49 @@ def test_stored_key_is_used_and_the_environment_wins(server: LoopbackServer, mon
     ]
 
 
+REFUSAL = "I'm sorry, I can't help with that."
+
+
+def refusal_stream() -> bytes:
+    """A refusal as OpenAI streams it: ``refusal`` deltas, ``content`` null throughout."""
+    events = [completion_chunk({"role": "assistant", "content": None, "refusal": ""})]
+    events += [
+        completion_chunk({"content": None, "refusal": piece})
+        for piece in ("I'm sorry,", " I can't", " help with that.")
+    ]
+    events.append(completion_chunk(finish="stop"))
+    return sse(events)
+
+
+def refusal_completion() -> dict[str, Any]:
+    message = {"role": "assistant", "content": None, "refusal": REFUSAL}
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+    return {"id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini", "choices": [choice]}
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_a_streamed_refusal_is_kept_in_additional_kwargs(server: LoopbackServer, mode: str) -> None:
+    server.enqueue(Reply.sse(refusal_stream()))
+    chunks = collect(make_model(server), mode)
+    assert [chunk.content for chunk in chunks] == [""] * len(chunks)  # as ChatOpenAI's: no text
+    assert [chunk.additional_kwargs.get("refusal") for chunk in chunks[:4]] == [
+        None,
+        "I'm sorry,",
+        " I can't",
+        " help with that.",
+    ]
+    total = sum(chunks[1:], chunks[0])
+    assert total.additional_kwargs == {"refusal": REFUSAL}
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_a_refusal_reply_is_kept_in_additional_kwargs(server: LoopbackServer, mode: str) -> None:
+    server.enqueue(Reply.json(refusal_completion()))
+    model = make_model(server)
+    message = model.invoke(PROMPT) if mode == "invoke" else asyncio.run(model.ainvoke(PROMPT))
+    assert (message.content, message.additional_kwargs) == ("", {"refusal": REFUSAL})
+
+
 # --- through the command line -------------------------------------------------------------------------
 
 
@@ -722,3 +765,27 @@ def test_cli_reasoning_is_thinking_on_a_terminal(server: LoopbackServer, view: s
     assert result.exit_code == 0, result.stderr
     assert shown.index(thinking) < shown.index(REPLY)
     assert "\x1b[2" in result.stdout.split(REPLY)[0]  # dim, before the answer
+
+
+@pytest.mark.parametrize(
+    "mode", [[], ["--async"], ["--no-stream"], ["--quiet"]], ids=["stream", "async", "invoke", "quiet"]
+)
+def test_cli_says_the_model_refused_on_stderr(server: LoopbackServer, mode: list[str]) -> None:
+    server.enqueue(Reply.json(refusal_completion()) if mode == ["--no-stream"] else Reply.sse(refusal_stream()))
+    result = run_cli(server, "-m", "openai:gpt-4o-mini", *mode, PROMPT)
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"chatstream: the model refused: {REFUSAL}\n"  # stderr is no terminal here
+    assert REFUSAL not in result.stdout
+
+
+def test_cli_refusal_events_carry_it_as_chatopenai_does(server: LoopbackServer) -> None:
+    server.enqueue(Reply.sse(refusal_stream()))
+    result = run_cli(server, "-m", "openai:gpt-4o-mini", "--events", PROMPT)
+    assert result.exit_code == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    streamed = [event["data"]["chunk"]["additional_kwargs"] for event in events[1:-1]]
+    assert "".join(kwargs.get("refusal", "") for kwargs in streamed) == REFUSAL
+    end = events[-1]
+    assert end["event"] == "on_chat_model_end"
+    assert (end["data"]["output"]["content"], end["data"]["output"]["additional_kwargs"]) == ("", {"refusal": REFUSAL})
+    assert result.stderr == f"chatstream: the model refused: {REFUSAL}\n"

@@ -162,8 +162,15 @@ def build(resolved: ResolvedModel, settings: Any = None) -> ChatModel:
 
 
 def get_model(name: str | None = None, **settings: Any) -> ChatModel:
-    """A ready chat model for ``name`` (see cli.md "Models"), e.g. ``get_model("claude-3-haiku")``."""
-    resolved = resolve(name)
+    """A ready chat model for ``name`` (see cli.md "Models"), e.g. ``get_model("claude-3-haiku")``.
+
+    As on the command line, config.toml's aliases, ``default_model`` and ``[providers.NAME]`` count;
+    the file is read on each call (not at import, which stays cheap).
+    """
+    from ..config import active_config
+
+    config = active_config()
+    resolved = resolve(name, aliases=config.aliases, default_model=config.default_model)
     return resolved.provider.load()(resolved.model, **resolved.provider.init_args, **settings)
 
 

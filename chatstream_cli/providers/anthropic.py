@@ -133,14 +133,14 @@ class AnthropicChatModel(ChatModel):
         """The sync client, made on first use and kept (its connections are reused)."""
         sdk = load_sdk()
         hooks = {"request": [trace_request], "response": [trace_response]} if tracing() else None
-        http_client = sdk.DefaultHttpxClient(event_hooks=hooks) if hooks else None
+        http_client = sdk.DefaultHttpxClient(**_http_options(hooks))
         return sdk.Anthropic(**self._client_arguments(), http_client=http_client)
 
     def async_client(self) -> anthropic.AsyncAnthropic:
         """A new async client: one per call, as an async client belongs to the event loop that used it."""
         sdk = load_sdk()
         hooks = {"request": [atrace_request], "response": [atrace_response]} if tracing() else None
-        http_client = sdk.DefaultAsyncHttpxClient(event_hooks=hooks) if hooks else None
+        http_client = sdk.DefaultAsyncHttpxClient(**_http_options(hooks))
         return sdk.AsyncAnthropic(**self._client_arguments(), http_client=http_client)
 
     # -- the ChatModel methods --------------------------------------------------------------
@@ -233,6 +233,15 @@ def find_api_key(given: str | None) -> str:
     if not key:
         raise ConfigError("no Anthropic API key", f"set {KEY_ENV} or run `chatstream keys set {NAME}`")
     return key
+
+
+def _http_options(hooks: dict[str, list[Any]] | None) -> dict[str, Any]:
+    """Options for the SDK's default httpx2 client: the SDK's own, but a redirect is not followed.
+
+    The SDK follows redirects by default; a connection error would then name the original endpoint, so
+    a 3xx is reported as what it is (``status_failure``), as for the OpenAI-compatible providers.
+    """
+    return {"follow_redirects": False, "event_hooks": hooks}
 
 
 def load_sdk() -> Any:

@@ -9,7 +9,9 @@ Chunks are what langchain-openai's ChatOpenAI yields for the same stream (protoc
 role chunk, one chunk per delta, the finish chunk (``finish_reason``, ``model_name``,
 ``system_fingerprint``, ``service_tier``), the usage chunk from the ``choices: []`` chunk; the base
 class appends the closing ``chunk_position="last"`` chunk. Reasoning deltas (``reasoning_content`` or
-``reasoning``), which ChatOpenAI drops, are kept in ``additional_kwargs["reasoning_content"]``.
+``reasoning``), which ChatOpenAI drops, are kept in ``additional_kwargs["reasoning_content"]``;
+a refusal (``refusal`` deltas, or the message's ``refusal``) in ``additional_kwargs["refusal"]``, as
+ChatOpenAI keeps a reply's refusal, with the content left empty.
 The translation is pure functions over plain dicts (:func:`chunk_from_data`, :func:`message_from_completion`);
 failures, retries and the stall timeout are :mod:`..retry`'s, shared with the Anthropic provider.
 """
@@ -370,7 +372,7 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
     metadata["model_provider"] = MODEL_PROVIDER
     return AIMessageChunk(
         content=_text(delta.get("content")),
-        additional_kwargs=_reasoning(delta),
+        additional_kwargs={**_reasoning(delta), **_refusal(delta)},
         response_metadata=metadata,
         id=delta.get("id"),
         usage_metadata=usage_metadata,
@@ -391,6 +393,12 @@ def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value:
             return {"reasoning_content": value}
     return {}
+
+
+def _refusal(delta: dict[str, Any]) -> dict[str, Any]:
+    """A refusal delta's text, which a message's ``additional_kwargs["refusal"]`` gathers (content stays "")."""
+    value = delta.get("refusal")
+    return {"refusal": value} if isinstance(value, str) and value else {}
 
 
 def _tool_call_chunks(raw: Any) -> list[dict[str, Any]]:
