@@ -55,6 +55,25 @@ def test_reply_on_a_pipe(server: LoopbackServer, mode: list[str]) -> None:
     assert (result.exit_code, result.stdout, result.stderr) == (0, GREETING + "\n", "")
 
 
+@pytest.mark.parametrize("mode", [[], ["--async"]], ids=["stream", "async"])
+def test_a_refusal_is_told_on_stderr(server: LoopbackServer, mode: list[str]) -> None:
+    details = {"type": "refusal", "category": "cyber", "explanation": "I can't help with that."}
+    stream = sse(
+        [
+            {"type": "message_start", "message": {"model": MODEL, "id": "m", "type": "message", "content": []}},
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "refusal", "stop_sequence": None, "stop_details": details},
+            },
+            {"type": "message_stop"},
+        ]
+    )
+    server.enqueue(Reply.sse(stream))
+    result = run(*mode, "-q", "Greet me")
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == "chatstream: the model refused: I can't help with that.\n"
+
+
 def test_delimiter_shows_the_chunks(server: LoopbackServer) -> None:
     server.enqueue(Reply.from_wire("anthropic_stream_text.sse", split="byte"))
     result = run("-d", "|", "Greet me")
