@@ -329,32 +329,81 @@ def test_a_wider_terminal_mid_reply_leaves_nothing_behind() -> None:
     assert " ".join(terminal.lines).split() == text.split()
 
 
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+class Tmux:
+    """A tmux server of its own, running one command in a window of the given size."""
+
+    def __init__(self, tmp_path: Path, command: str, width: int, height: int) -> None:
+        self.socket = ["tmux", "-L", f"chatstream-test-{tmp_path.name}"]
+        size = ["-x", str(width), "-y", str(height)]
+        subprocess.run([*self.socket, "new-session", "-d", *size, "-c", str(tmp_path), command], check=True)
+
+    def resize(self, width: int) -> None:
+        subprocess.run([*self.socket, "resize-window", "-x", str(width)], check=True)
+
+    def shown(self, history: int = 0) -> str:
+        """The screen (and ``history`` lines above it), wrapped rows joined."""
+        capture = [*self.socket, "capture-pane", "-p", "-J", "-S", str(-history)]
+        return subprocess.run(capture, capture_output=True, text=True, check=True).stdout
+
+    def wait_for(self, text: str) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while text not in self.shown() and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def kill(self) -> None:
+        subprocess.run([*self.socket, "kill-server"], check=False)
+
+
+def reply_in_tmux(tmp_path: Path, text: str, before: str, delay_ms: int) -> str:
+    """The shell command that runs ``before``, then the reply, then marks it done."""
+    (tmp_path / "reply.md").write_text(text)
+    return " ".join([before, *echo(delay_ms=delay_ms), '"$(cat reply.md)"', "; touch done; sleep 60"])
+
+
+def wait_done(tmp_path: Path) -> bool:
+    deadline = time.monotonic() + TIMEOUT
+    while not (tmp_path / "done").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return (tmp_path / "done").exists()
+
+
+needs_tmux = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+@needs_tmux
 def test_a_narrower_terminal_mid_reply_in_tmux_leaves_nothing_behind(tmp_path: Path) -> None:
     """tmux rewraps lines when it narrows, as most terminals do: the region's rows are recounted."""
     text = "\n\n".join(f"Paragraph {p}: " + " ".join(f"w{p}.{i}" for i in range(40)) for p in range(6))
-    reply = tmp_path / "reply.md"
-    reply.write_text(text)
-    done = tmp_path / "done"
     # A shell session goes before it: the screen is full and the reply starts at its bottom.
-    command = " ".join(["seq 40;", *echo(delay_ms=4), '"$(cat reply.md)"', "; touch done; sleep 60"])
-    socket = ["tmux", "-L", f"chatstream-test-{tmp_path.name}"]
-    subprocess.run([*socket, "new-session", "-d", "-x", "70", "-y", "20", "-c", str(tmp_path), command], check=True)
+    tmux = Tmux(tmp_path, reply_in_tmux(tmp_path, text, "seq 40;", delay_ms=4), 70, 20)
     try:
         time.sleep(0.8)  # a fixed pause only decides when the resize happens, not the outcome
-        subprocess.run([*socket, "resize-window", "-x", "40"], check=True)
+        tmux.resize(40)
         time.sleep(0.5)
-        subprocess.run([*socket, "resize-window", "-x", "60"], check=True)
-        deadline = time.monotonic() + TIMEOUT
-        while not done.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        shown = subprocess.run(
-            [*socket, "capture-pane", "-p", "-J", "-S", "-1000"], capture_output=True, text=True, check=True
-        ).stdout
+        tmux.resize(60)
+        done = wait_done(tmp_path)
+        shown = tmux.shown(history=1000)
     finally:
-        subprocess.run([*socket, "kill-server"], check=False)
-    assert done.exists()
+        tmux.kill()
+    assert done
     assert shown.split() == [str(n) for n in range(1, 41)] + text.split(), shown
+
+
+@needs_tmux
+def test_a_narrower_terminal_near_the_top_of_the_screen_in_tmux_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Below the cursor the rows are blank: tmux keeps the cursor on its row when it narrows and
+    pushes the rewrapped rows above it, the open paragraph's first lines, into the history."""
+    text = " ".join(f"w{i}" for i in range(400))
+    tmux = Tmux(tmp_path, reply_in_tmux(tmp_path, text, "clear; echo ready;", delay_ms=2), 90, 24)
+    try:
+        tmux.wait_for(" w100 ")  # some lines of the paragraph are up, near the top of the screen
+        tmux.resize(45)
+        done = wait_done(tmp_path)
+        shown = tmux.shown(history=2000)
+    finally:
+        tmux.kill()
+    assert done
+    assert shown.split() == ["ready", *text.split()], shown
 
 
 # -- the spinner --------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ redrawn, in a small region at the bottom of the output (``LiveRegion``), at most
 ``refresh_per_second`` times a second by a render thread. When the open block grows taller
 than half the screen, its top lines are printed for good (later text does not change them,
 except in tables, which may take the whole screen), so the region always fits, even after the
-terminal narrows, and nothing is duplicated or lost.
+terminal narrows, and nothing is duplicated or lost. Near the top of the screen a narrowing may
+push the region's top lines into the history all the same; those that may be out of reach are
+left where they are, for good (``LiveRegion.stranded``).
 
 Every byte for the terminal is written by the render thread, so a Ctrl-C (which Python raises
 in the main thread) never cuts a redraw in half. This module imports ``rich.markdown``; the CLI
@@ -343,14 +345,35 @@ class LiveRegion:
 
     def rows(self, width: int) -> int:
         """Rows the region takes now, at ``width``: after a resize the terminal may have rewrapped it."""
-        if self.reflows:
-            return sum(rows_for(cells, width) for cells, _ in self._shown)
-        return sum(rows for _, rows in self._shown)
+        return sum(self._rows_now(width))
 
-    def erase(self, width: int) -> str:
-        """Clear the region's rows bottom up, leaving the cursor where it began. Row by row, not
-        with an erase-below: tmux keeps a copy of the screen when that clears all of it."""
-        rows = self.rows(width)
+    def _rows_now(self, width: int) -> list[int]:
+        if self.reflows:
+            return [rows_for(cells, width) for cells, _ in self._shown]
+        return [rows for _, rows in self._shown]
+
+    def stranded(self, width: int, lines_above: int, height: int) -> int:
+        """How many of the region's top lines a narrower terminal may have put out of reach.
+
+        A terminal that rewraps when it narrows (tmux) keeps the cursor on its row, so rewrapped
+        rows that no longer fit above it go into the history, where no erase reaches: near the
+        top of the screen, the region's own. The cursor's row is at least the region's former
+        rows plus ``lines_above`` (ours, above it), or the screen's last; only the bottom lines
+        sure to fit there are erased. The last line always is, as it may still grow.
+        """
+        room = min(sum(rows for _, rows in self._shown) + lines_above, height - 1)
+        rows = self._rows_now(width)
+        fitting, used = 1, rows[-1] if rows else 0
+        while fitting < len(rows) and used + rows[-fitting - 1] <= room:
+            used += rows[-fitting - 1]
+            fitting += 1
+        return max(0, len(rows) - fitting)
+
+    def erase(self, width: int, keep: int = 0) -> str:
+        """Clear the region's rows below its top ``keep`` lines bottom up, leaving the cursor where
+        the cleared rows began. Row by row, not with an erase-below: tmux keeps a copy of the
+        screen when that clears all of it."""
+        rows = sum(self._rows_now(width)[keep:])
         self._shown = []
         return "\r" + "\x1b[1A\x1b[2K" * rows if rows else ""
 
@@ -414,6 +437,9 @@ class LiveMarkdownRenderer:
         self._separate = False  # a block above asks for a blank line before the next
         self._frozen = 0  # lines of the open block already printed for good
         self._pinned_width: int | None = None  # the width those lines were rendered at
+        self._open_width = 0  # the width the open block was last rendered at
+        self._lines_printed = 0  # lines printed for good so far, all above the region
+        self._drawn_height = 0  # the screen's height at the last draw
         self._restore_echo: Callable[[], None] = lambda: None
 
     # -- the Renderer protocol (called by the driver, in the main thread) --
@@ -519,7 +545,8 @@ class LiveMarkdownRenderer:
     def _draw(self, frame: _Frame) -> None:
         width = self.console.width
         screen = screen_size(self.console)
-        self._write(_SYNC_START + self.region.erase(screen[0]))
+        keep = self._leave_stranded_lines(screen)
+        self._write(_SYNC_START + self.region.erase(screen[0], keep))
         for output in frame.outputs:
             if output.thinking:
                 self.thinking.add(output.text)
@@ -530,6 +557,17 @@ class LiveMarkdownRenderer:
         elif self.live and frame.open_text.strip():
             self._draw_open_block(frame.open_text, width, screen)
         self._write(_SYNC_END)
+        self._drawn_height = screen[1]
+
+    def _leave_stranded_lines(self, screen: tuple[int, int]) -> int:
+        """The region's top lines a narrower terminal may have put out of reach stay, for good."""
+        height = min(screen[1], self._drawn_height)
+        stranded = self.region.stranded(screen[0], self._lines_printed, height)
+        if stranded:
+            self._frozen += stranded
+            self._pinned_width = self._pinned_width or self._open_width
+            self._lines_printed += stranded
+        return stranded
 
     def _write(self, text: str) -> None:
         if self.live:
@@ -559,6 +597,7 @@ class LiveMarkdownRenderer:
         change as rows arrive, may use all of it.
         """
         lines, rendered = self._block_lines(text, width)
+        self._open_width = self._pinned_width or width
         visible = lines[self._frozen :]
         screen_width, screen_height = screen
         room = max(1, screen_height - 1 if rendered.has_table else screen_height // 2)
@@ -576,3 +615,4 @@ class LiveMarkdownRenderer:
     def _print_lines(self, lines: list[Line]) -> None:
         if lines:
             self.console.print(Lines(lines), crop=False, end="")
+            self._lines_printed += len(lines)
