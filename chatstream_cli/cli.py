@@ -310,6 +310,13 @@ def notice(text: str, quiet: bool) -> None:
         print(f"chatstream: {text}", file=sys.stderr)
 
 
+def json_renderer(resolved: ResolvedModel, run_id: str) -> Renderer:
+    """The ``--json`` writer: one object on stdout when the reply is complete."""
+    from .render.json import JsonRenderer
+
+    return JsonRenderer(sys.stdout.buffer, model=resolved.model, provider=resolved.provider.name, run_id=run_id)
+
+
 def tell_refusal(reply: AIMessageChunk) -> None:
     """Say on stderr, even with --quiet or no terminal, that the model refused: the reply has no text,
     so stdout alone would leave the user with nothing."""
@@ -405,14 +412,10 @@ def prompt_command(
         messages.append(HumanMessage(content=text))
         mode = Mode.INVOKE if no_stream else Mode.ASYNC if use_async else Mode.STREAM
         run_id = uuid7()
-        event_run = EventRun(chat, event_input(messages), run_id, streaming=not no_stream) if events else None
         if json_output:
-            from .render.json import JsonRenderer
-
-            renderer: Renderer = JsonRenderer(
-                sys.stdout.buffer, model=resolved.model, provider=resolved.provider.name, run_id=run_id
-            )
+            renderer = json_renderer(resolved, run_id)
         else:
+            event_run = EventRun(chat, event_input(messages), run_id, streaming=not no_stream) if events else None
             renderer = choose_renderer(delimiter, markdown, event_run)
         with second_interrupt_exits():
             reply = run_reply(
