@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
@@ -175,15 +175,9 @@ class ChatOpenAI(ChatModel):
                         for chunk in chunks_from_json(await response.aread(), self.service.label):
                             yield chunk
                         return
-                    translator = StreamTranslator(self.service.label)
                     async with aclosing(aiter_sse(response.aiter_bytes())) as events:
-                        async for event in events:
-                            chunk = translator.translate(event)
-                            if chunk is not None:
-                                yield chunk
-                            if translator.done:
-                                break
-                    translator.check_complete()
+                        async for chunk in achunks_from_events(events, self.service.label):
+                            yield chunk
 
             async for chunk in astream_with_retries(open_stream, self.classify, self._policy(), has_token):
                 yield chunk
@@ -326,6 +320,18 @@ def chunks_from_events(events: Iterable[ServerSentEvent], label: str) -> Iterato
     """The chunks of a whole stream of events; stops reading at ``data: [DONE]``."""
     translator = StreamTranslator(label)
     for event in events:
+        chunk = translator.translate(event)
+        if chunk is not None:
+            yield chunk
+        if translator.done:
+            break
+    translator.check_complete()
+
+
+async def achunks_from_events(events: AsyncIterable[ServerSentEvent], label: str) -> AsyncIterator[AIMessageChunk]:
+    """:func:`chunks_from_events` for an asynchronous stream of events."""
+    translator = StreamTranslator(label)
+    async for event in events:
         chunk = translator.translate(event)
         if chunk is not None:
             yield chunk
