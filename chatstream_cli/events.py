@@ -13,14 +13,24 @@ import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import ChatstreamError, ExitCode, Interrupted
 from .messages import AIMessage, AIMessageChunk, BaseMessage, ChunkSum, HumanMessage
-from .runnable import closing_chunk, uuid7
+from .runs import closing_chunk, uuid7
 
-if TYPE_CHECKING:
-    from .runnable import ChatModel
+
+class ChatModel(Protocol):
+    """What a run's events need of a model (runnable.ChatModel has it; events know no class of its)."""
+
+    event_name: str
+
+    def ls_params(self) -> dict[str, Any]: ...
+
+    def stream(self, input: Any, *, run_id: str | None = None) -> Iterator[AIMessageChunk]: ...
+
+    def astream(self, input: Any, *, run_id: str | None = None) -> AsyncIterator[AIMessageChunk]: ...
+
 
 START = "on_chat_model_start"
 STREAM = "on_chat_model_stream"

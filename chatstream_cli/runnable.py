@@ -8,10 +8,7 @@ and a model with only a sync stream is streamed asynchronously from a worker thr
 
 from __future__ import annotations
 
-import os
 import threading
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field, replace
@@ -27,6 +24,7 @@ from .messages import (
     sum_chunks,
     to_messages,
 )
+from .runs import chunk_id, closing_chunk, uuid7
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_RETRIES = 2
@@ -47,20 +45,6 @@ class ModelSettings:
     options: dict[str, Any] = field(default_factory=dict)
     #: Receives progress notices from a provider (retries, waits); the CLI shows them.
     on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
-
-
-def uuid7() -> str:
-    """A time-ordered UUID v7 string, as langchain-core uses for run ids."""
-    millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
-    value = (millis & (2**48 - 1)) << 80
-    value |= 0x7 << 76 | ((rand >> 62) & 0xFFF) << 64
-    value |= 0b10 << 62 | (rand & (2**62 - 1))
-    return str(uuid.UUID(int=value))
-
-
-def chunk_id(run_id: str) -> str:
-    return f"lc_run--{run_id}"
 
 
 class ChatModel:
@@ -209,11 +193,6 @@ class ChatModel:
 
     def _overrides(self, method: str) -> bool:
         return getattr(type(self), method) is not getattr(ChatModel, method)
-
-
-def closing_chunk(ident: str, list_content: bool) -> AIMessageChunk:
-    """The empty ``chunk_position="last"`` chunk langchain-core appends when a provider did not."""
-    return AIMessageChunk(content=[] if list_content else "", id=ident, chunk_position="last")
 
 
 class _RunChunks:

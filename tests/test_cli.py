@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from chatstream_cli import __version__, get_model
-from chatstream_cli.cli import app, read_prompt
+from chatstream_cli.cli import app
+from chatstream_cli.commands.prompt import read_prompt
 from chatstream_cli.errors import UsageError
 from chatstream_cli.messages import content_text
 

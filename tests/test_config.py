@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from chatstream_cli import cli, config
+from chatstream_cli import config
 from chatstream_cli.cli import app
+from chatstream_cli.commands import prompt
 from chatstream_cli.config import Config, ProviderConfig, activate, config_path, home, load_config
 from chatstream_cli.errors import ConfigError
 from chatstream_cli.providers import PROVIDERS
@@ -292,13 +293,13 @@ def test_retries_from_the_config_and_the_flag_beats_them(loopback_server: Loopba
 
 def test_markdown_from_the_config_and_the_flag_beats_it(monkeypatch: pytest.MonkeyPatch) -> None:
     chosen: list[bool] = []
-    original = cli.choose_renderer
+    original = prompt.choose_renderer
 
     def spy(delimiter: str | None, markdown: bool, *rest: Any) -> Any:
         chosen.append(markdown)
         return original(delimiter, markdown, *rest)
 
-    monkeypatch.setattr(cli, "choose_renderer", spy)
+    monkeypatch.setattr(prompt, "choose_renderer", spy)
     run("-m", "builtin:echo", *ECHO, "hi")
     write_config("markdown = false\n")
     run("-m", "builtin:echo", *ECHO, "hi")

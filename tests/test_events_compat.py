@@ -29,7 +29,8 @@ from chatstream_cli.driver import Mode, run_reply
 from chatstream_cli.events import EventRun, chunk_from_dict, to_json
 from chatstream_cli.messages import AIMessageChunk, BaseMessage, to_messages
 from chatstream_cli.render.jsonl import JsonlRenderer
-from chatstream_cli.runnable import ChatModel, ModelSettings, closing_chunk
+from chatstream_cli.runnable import ChatModel, ModelSettings
+from chatstream_cli.runs import closing_chunk
 from tests.conftest import CHATSTREAM, FIXTURES, WIRE, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 

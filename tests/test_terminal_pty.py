@@ -166,7 +166,7 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
     script = tmp_path / "slow_cleanup.py"
     script.write_text(
         "import sys, time\n"
-        "from chatstream_cli.cli import second_interrupt_exits\n"
+        "from chatstream_cli.commands.prompt import second_interrupt_exits\n"
         "with second_interrupt_exits():\n"
         "    try:\n"
         "        print('ready', flush=True)\n"
@@ -209,7 +209,7 @@ def test_keys_typed_during_the_reply_leave_nothing_in_it_and_reach_the_shell_aft
 def test_a_second_ctrl_c_puts_the_echo_back_before_exiting() -> None:
     script = (
         "import sys, time\n"
-        "from chatstream_cli.cli import second_interrupt_exits\n"
+        "from chatstream_cli.commands.prompt import second_interrupt_exits\n"
         "from chatstream_cli.render.tty import echo_off\n"
         "with second_interrupt_exits():\n"
         "    echo_off(sys.stdout)\n"
@@ -410,7 +410,7 @@ def test_a_narrower_terminal_near_the_top_of_the_screen_in_tmux_leaves_nothing_b
 
 SPINNER_SCRIPT = """
 import sys, time
-from chatstream_cli.cli import make_spinner
+from chatstream_cli.render.choose import make_spinner
 from chatstream_cli.messages import AIMessageChunk
 from chatstream_cli.render.plain import PlainRenderer
 from chatstream_cli.render.spinner import SpinnerRenderer

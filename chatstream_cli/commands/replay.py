@@ -23,6 +23,8 @@ from ..errors import ChatstreamError, UsageError
 from ..events import END, ERROR, START, STREAM, chunk_from_dict
 from ..messages import ChunkSum, content_text, thinking_text
 from ..render import Renderer
+from ..render.choose import choose_renderer
+from .reporting import reporting
 
 PACE_S = 0.025  # the built-in models' default pause between chunks
 _WHAT_TO_DO = "replay reads the JSON lines written by chatstream --events"
@@ -42,8 +44,6 @@ def replay_command(
     debug: Annotated[bool, typer.Option("--debug", help="Tracebacks on stderr.")] = False,
 ) -> None:
     """Show an --events recording again as a live reply."""
-    from ..cli import choose_renderer, reporting
-
     with reporting(debug), open_recording(source) as lines:
         replayer = Replayer(lambda: choose_renderer(delimiter, markdown), PACE_S / speed if speed else 0.0)
         replayer.play(lines, "stdin" if source == "-" else source)
