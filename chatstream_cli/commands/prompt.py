@@ -22,9 +22,9 @@ from ..events import EventRun, event_input
 from ..messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from ..providers import ResolvedModel, build, resolve
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
-from ..render.safe import neutralise
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
 from ..runs import uuid7
+from .endnotes import tell_endnotes
 from .reporting import notice
 
 
@@ -89,7 +89,7 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
     renderer = with_progress(renderer, spinner, request.stats, resolved.model)
     with second_interrupt_exits():
         reply = run_reply(chat, messages, renderer, request.mode, run_id=run_id)
-    tell_refusal(reply)
+    tell_endnotes(reply)
     return reply
 
 
@@ -164,14 +164,3 @@ def second_interrupt_exits() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def tell_refusal(reply: AIMessageChunk) -> None:
-    """Say on stderr, even with --quiet or no terminal, that the model refused: the reply has no text,
-    so stdout alone would leave the user with nothing."""
-    refusal = reply.additional_kwargs.get("refusal")
-    if reply.response_metadata.get("stop_reason") == "refusal":  # Anthropic says why in stop_details
-        details = reply.response_metadata.get("stop_details") or {}
-        refusal = details.get("explanation") or details.get("category") or "no reason given"
-    if isinstance(refusal, str) and refusal.strip():
-        print(f"chatstream: the model refused: {neutralise(' '.join(refusal.split()))}", file=sys.stderr)
