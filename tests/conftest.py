@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated environment for every test, the CLI runner, paths to the spec."""
+"""Shared fixtures: an isolated environment for every test, the CLI runner, paths to the test data."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = REPO.parent / "shared" / "spec"
-WIRE = SPEC / "wire"
-FIXTURES = SPEC / "fixtures"
+DATA = REPO / "tests" / "data"  # copied from the spec (see its README); nothing reads ../shared
+WIRE = DATA / "wire"
+FIXTURES = DATA / "fixtures"
 
 # Variables that would make a test depend on the developer's machine.
 _LEAKY_ENV = (
