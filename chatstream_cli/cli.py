@@ -20,6 +20,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import config as config_commands
 from .commands import keys as keys_commands
+from .commands.inputs import check_arguments
 from .commands.models import models_command
 from .commands.options import (
     BaseUrl,
@@ -78,6 +79,7 @@ class DefaultGroup(TyperGroup):
         """Run with one-line usage errors (exit 2) instead of Click's usage block."""
         extra.pop("standalone_mode", None)
         try:
+            check_arguments(sys.argv[1:] if args is None else args)
             code = super().main(args, *rest, standalone_mode=False, **extra)
         except ClickException as exc:
             print(usage_error_line(exc), file=sys.stderr)

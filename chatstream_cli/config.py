@@ -19,22 +19,30 @@
     [providers.ollama]    # or an adjustment of a built-in one
     base_url = "http://gpu-box:11434/v1"
 
-It is read with tomllib and written with tomli-w (comments do not survive ``config set``). A broken file
-is never overwritten: every problem is a ConfigError naming the file, the line and what is wrong.
-Values are never echoed in messages, in case a secret was pasted into the wrong file.
+It is read with tomllib and changed with tomlkit, which keeps the comments, order and layout of a
+hand-edited file. A broken file is never overwritten: every problem is a ConfigError naming the file,
+the line and what is wrong. Values are never echoed in messages, in case a secret was pasted into the
+wrong file.
+
+This module knows no provider: what depends on the provider registry (which names exist, whether a
+model name resolves) is checked by the registry (``chatstream_cli.providers``), which reads this file's
+``Config`` and hands its checks to ``set_value`` as ``known_providers`` and ``review``.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError, did_you_mean
+
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
 
 CONFIG_NAME = "config.toml"
 OPENAI_KIND = "openai"
@@ -152,6 +160,23 @@ class Config:
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     #: The file as parsed, for `config show` and `config set`.
     data: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: The file's text, to name the line behind a value in messages.
+    text: str = field(default="", repr=False)
+
+    def where(self, location: tuple[str, ...]) -> str:
+        """Where the setting at ``location`` is written: "PATH, line N" (or just the path)."""
+        line = line_of(self.text, location)
+        return f"{self.path}, line {line}" if line else str(self.path)
+
+    def error_at(self, location: tuple[str, ...], what: str) -> ConfigError:
+        """The ConfigError for a setting of this file that cannot be used."""
+        return config_error(self.path or config_path(), line_of(self.text, location), what)
+
+
+#: What is wrong with config data: (the key path of the setting, what is wrong), or None.
+Problem = tuple[tuple[str, ...], str] | None
+#: The registry's checks of a changed config (the key path that was set is the second argument).
+Review = Callable[[Config, tuple[str, ...]], Problem]
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -180,7 +205,7 @@ def parse_config(text: str, path: Path) -> Config:
     if problem is not None:
         location, what = problem
         raise config_error(path, line_of(text, location), what)
-    return _to_config(data, path)
+    return _to_config(data, path, text)
 
 
 def read_toml(text: str, path: Path) -> dict[str, Any]:
@@ -199,7 +224,7 @@ def config_error(path: Path, line: int | None, what: str) -> ConfigError:
     return ConfigError(f"broken config file {where}: {what}", "fix that line; nothing was changed")
 
 
-def find_problem(data: Mapping[str, Any]) -> tuple[tuple[str, ...], str] | None:
+def find_problem(data: Mapping[str, Any]) -> Problem:
     """The first thing wrong with parsed config data, as (key path, what is wrong), or None."""
     for key, value in data.items():
         if key in TOP_LEVEL:
@@ -218,7 +243,7 @@ def find_problem(data: Mapping[str, Any]) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
-def _aliases_problem(aliases: Any) -> tuple[tuple[str, ...], str] | None:
+def _aliases_problem(aliases: Any) -> Problem:
     if not isinstance(aliases, dict):
         return ("aliases",), 'aliases must be a table: [aliases] then NAME = "provider:model" lines'
     for name, target in aliases.items():
@@ -227,7 +252,7 @@ def _aliases_problem(aliases: Any) -> tuple[tuple[str, ...], str] | None:
     return None
 
 
-def _providers_problem(providers: Any) -> tuple[tuple[str, ...], str] | None:
+def _providers_problem(providers: Any) -> Problem:
     if not isinstance(providers, dict):
         return ("providers",), "providers must be tables: [providers.NAME]"
     for name, table in providers.items():
@@ -246,13 +271,10 @@ def _providers_problem(providers: Any) -> tuple[tuple[str, ...], str] | None:
                 return ("providers", name, key), f"providers.{name}.{key} must be {known.description}"
         if table.get("kind") == OPENAI_KIND and "base_url" not in table:
             return ("providers", name), f'[providers.{name}] has kind = "openai" but no base_url'
-        if "kind" not in table and name not in known_provider_names():
-            hint = 'add kind = "openai" and a base_url to declare an OpenAI-compatible endpoint'
-            return ("providers", name), f"[providers.{name}] names no known provider ({hint})"
     return None
 
 
-def _to_config(data: dict[str, Any], path: Path) -> Config:
+def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
     providers = {
         name: ProviderConfig(
             name=name,
@@ -276,6 +298,7 @@ def _to_config(data: dict[str, Any], path: Path) -> Config:
         aliases=dict(data.get("aliases", {})),
         providers=providers,
         data=data,
+        text=text,
     )
 
 
@@ -318,44 +341,71 @@ def _reason(exc: OSError | UnicodeDecodeError) -> str:
 # -- changing -----------------------------------------------------------------------------
 
 
-def set_value(key: str, value: str, path: Path | None = None) -> Config:
-    """``config set KEY VALUE``: parse VALUE for KEY, check the result, write the file."""
+def set_value(
+    key: str,
+    value: str,
+    path: Path | None = None,
+    *,
+    known_providers: Collection[str] = (),
+    review: Review | None = None,
+) -> Config:
+    """``config set KEY VALUE``: read VALUE for KEY, check the result, write the file (its comments stay).
+
+    ``known_providers`` are the names a ``[providers.NAME]`` table may change; another name declares a new
+    OpenAI-compatible endpoint. ``review`` is the registry's check of what depends on the providers.
+    """
     path = path or config_path()
-    config = load_config(path)
+    document = _document(path)
     location, setting = _setting_for(key)
-    try:
-        parsed = setting.parse(value)
-    except ValueError:
-        raise UsageError(f"{key} must be {setting.description}", f"e.g. {_example(key, setting)}") from None
-    data = _with(config.data, location, parsed)
+    put_value(document, location, _read_value(key, value, setting))
     table = location[:2]
-    if table[0] == "providers" and table[1] not in known_provider_names() and "kind" not in _at(data, table):
+    if table[0] == "providers" and table[1] not in known_providers and "kind" not in _at(document, table):
         # A new name can only be an OpenAI-compatible endpoint: say so, so that its base_url alone suffices.
-        data = _with(data, (*table, "kind"), OPENAI_KIND)
-    problem = find_problem(data)
-    if problem is not None:
-        raise UsageError(f"cannot set {key}: {problem[1]}")
-    return write_config(data, path)
+        put_value(document, (*table, "kind"), OPENAI_KIND)
+    return _write_checked(document, path, key, location, review)
 
 
 def unset_value(key: str, path: Path | None = None) -> bool:
     """``config unset KEY``: remove KEY from the file; whether it was there."""
     path = path or config_path()
-    config = load_config(path)
-    location = tuple(key.split("."))
-    data = _without(config.data, location)
-    if data == config.data:
+    document = _document(path)
+    if not _remove(document, tuple(key.split("."))):
         return False
-    write_config(data, path)
+    _write_checked(document, path, key, (), None)
     return True
 
 
-def write_config(data: dict[str, Any], path: Path) -> Config:
-    import tomli_w
+def _document(path: Path) -> TOMLDocument:
+    """The file as a tomlkit document, after the same checks as ``load_config`` (a broken file stays as it is)."""
+    import tomlkit
 
-    text = tomli_w.dumps(data)
+    text = read_file(path, "config file") or ""
+    parse_config(text, path)
+    return tomlkit.parse(text)
+
+
+def _write_checked(
+    document: TOMLDocument, path: Path, key: str, location: tuple[str, ...], review: Review | None
+) -> Config:
+    import tomlkit
+
+    text = tomlkit.dumps(document)
+    data = document.unwrap()
+    problem = find_problem(data)
+    config = _to_config(data, path, text)
+    if problem is None and review is not None:
+        problem = review(config, location)
+    if problem is not None:
+        raise UsageError(f"cannot set {key}: {problem[1]}")
     atomic_write(path, text.encode(), mode=0o644)
-    return _to_config(data, path)
+    return config
+
+
+def write_toml(data: Mapping[str, Any]) -> str:
+    """TOML text for plain data (the keys file, `config show`)."""
+    import tomlkit
+
+    return tomlkit.dumps(data)
 
 
 def atomic_write(path: Path, content: bytes, mode: int) -> None:
@@ -386,19 +436,55 @@ def _setting_for(key: str) -> tuple[tuple[str, ...], Field]:
     if len(parts) == 3 and parts[0] == "providers" and parts[2] in PROVIDER_KEYS:
         return parts, PROVIDER_KEYS[parts[2]]
     known = [*TOP_LEVEL, "aliases.NAME", *(f"providers.NAME.{k}" for k in PROVIDER_KEYS)]
-    raise UsageError(f"unknown config key {key!r}", "keys are: " + ", ".join(known))
+    raise UsageError(f"unknown config key {key!r}", did_you_mean(key, known).replace("choose one of", "keys are"))
+
+
+def _read_value(key: str, text: str, setting: Field) -> Any:
+    """VALUE as the first of its readings that the setting accepts."""
+    for value in _readings(text, setting):
+        if setting.check(value):
+            return value
+    raise UsageError(f"cannot set {key}: {key} must be {setting.description}", f"e.g. {_example(key, setting)}")
+
+
+def _readings(text: str, setting: Field) -> Iterator[Any]:
+    """VALUE read as TOML (``["a", "b"]``, ``30``, ``true``), then as JSON, then as the setting's shorthand."""
+    import tomllib
+
+    readers: tuple[Callable[[], Any], ...] = (
+        lambda: tomllib.loads(f"value = {text}")["value"],
+        lambda: json.loads(text),
+        lambda: setting.parse(text),
+    )
+    for read in readers:
+        try:
+            value = read()
+        except ValueError:  # TOMLDecodeError and JSONDecodeError are ValueErrors too
+            continue
+        yield value
 
 
 def _example(key: str, setting: Field) -> str:
-    samples = {SECONDS: "30", COUNT: "3", BOOL: "false", URL: "http://localhost:8000/v1", WORDS: "model-a,model-b"}
+    samples = {SECONDS: "30", COUNT: "3", BOOL: "false", URL: "http://localhost:8000/v1", WORDS: '\'["a", "b"]\''}
     return f"chatstream config set {key} {samples.get(setting, 'VALUE')}"
 
 
-def _with(data: Mapping[str, Any], location: tuple[str, ...], value: Any) -> dict[str, Any]:
-    head, *rest = location
-    copy = dict(data)
-    copy[head] = _with(copy.get(head) or {}, tuple(rest), value) if rest else value
-    return copy
+def put_value(document: MutableMapping[str, Any], location: tuple[str, ...], value: Any) -> None:
+    """Set ``value`` at ``location``, making the tables on the way; a replaced value keeps its comment."""
+    import tomlkit
+
+    *tables, key = location
+    container = document
+    for depth, name in enumerate(tables):
+        if name not in container:
+            # [providers] itself stays unwritten: its tables appear as [providers.NAME].
+            container[name] = tomlkit.table(is_super_table=depth == 0 and name == "providers")
+        container = container[name]
+    item = tomlkit.item(value)
+    old = container.get(key)
+    if old is not None and hasattr(old, "trivia"):
+        item.trivia.comment_ws, item.trivia.comment = old.trivia.comment_ws, old.trivia.comment
+    container[key] = item
 
 
 def _at(data: Mapping[str, Any], location: tuple[str, ...]) -> Any:
@@ -407,77 +493,17 @@ def _at(data: Mapping[str, Any], location: tuple[str, ...]) -> Any:
     return data
 
 
-def _without(data: Mapping[str, Any], location: tuple[str, ...]) -> dict[str, Any]:
+def _remove(container: MutableMapping[str, Any], location: tuple[str, ...]) -> bool:
+    """Remove the setting at ``location``; a table it leaves empty goes too. Whether it was there."""
     head, *rest = location
-    copy = dict(data)
-    if head not in copy:
-        return copy
+    if head not in container:
+        return False
     if not rest:
-        del copy[head]
-    elif isinstance(copy[head], dict):
-        inner = _without(copy[head], tuple(rest))
-        if inner:
-            copy[head] = inner
-        else:
-            del copy[head]  # an emptied table goes too
-    return copy
-
-
-# -- making the config take effect ---------------------------------------------------------
-
-_REPLACED: dict[str, Any] = {}  # provider name -> the spec a config replaced (None: the config added it)
-
-
-def active_config() -> Config:
-    """Load config.toml and make its providers known: what every command does first."""
-    config = load_config()
-    activate(config)
-    return config
-
-
-def activate(config: Config) -> None:
-    """Register the config's providers, undoing what an earlier config registered in this process."""
-    from .providers import PROVIDERS
-
-    for name, original in _REPLACED.items():
-        if original is None:
-            PROVIDERS.pop(name, None)
-        else:
-            PROVIDERS[name] = original
-    _REPLACED.clear()
-    for provider in config.providers.values():
-        _REPLACED[provider.name] = PROVIDERS.get(provider.name)
-        PROVIDERS[provider.name] = _spec_for(provider, PROVIDERS.get(provider.name))
-
-
-def _spec_for(provider: ProviderConfig, known: Any) -> Any:
-    from .providers import openai_compatible
-
-    spec = known
-    if provider.kind == OPENAI_KIND or known is None:
-        spec = openai_compatible(
-            provider.name,
-            base_url=provider.base_url or "",
-            description=f"OpenAI-compatible endpoint from {CONFIG_NAME}",
-            key_env=provider.api_key_env,
-            needs_key=bool(provider.api_key_env),
-        )
-    changes: dict[str, Any] = {}
-    if provider.base_url:
-        changes["base_url"] = provider.base_url
-    if provider.api_key_env:
-        changes["key_env"] = provider.api_key_env
-    if provider.default_model:
-        changes["default_model"] = provider.default_model
-    if provider.models:
-        changes["models"] = provider.models
-    if provider.stream_usage is not None:
-        changes["defaults"] = {**spec.defaults, "stream_usage": provider.stream_usage}
-    return dataclasses.replace(spec, **changes)
-
-
-def known_provider_names() -> set[str]:
-    """The providers chatstream itself defines (not those a config file added)."""
-    from .providers import PROVIDERS
-
-    return {name for name in PROVIDERS if _REPLACED.get(name, True) is not None}
+        del container[head]
+        return True
+    inner = container[head]
+    if not isinstance(inner, MutableMapping) or not _remove(inner, tuple(rest)):
+        return False
+    if not inner:
+        del container[head]
+    return True

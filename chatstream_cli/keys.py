@@ -1,7 +1,8 @@
 """Stored API keys (``keys.toml`` beside config.toml, mode 0600) and the one key lookup every provider uses.
 
 An environment variable always wins over a stored key. A key's value never appears in any message:
-errors about keys.toml name the file and the line, never what is on it.
+errors about keys.toml name the file and the line, never what is on it. Like config.py this module
+knows no provider: a lookup takes anything with a ``name`` and a ``key_env`` (a ``ProviderSpec``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,23 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from .errors import ConfigError
 
 if TYPE_CHECKING:
-    from .providers import ProviderSpec
+    from tomlkit import TOMLDocument
+
+
+class KeyOwner(Protocol):
+    """What a key lookup needs of a provider: its name (in keys.toml) and its key variable."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def key_env(self) -> str | None: ...
+
 
 KEYS_NAME = "keys.toml"
 KEYS_MODE = 0o600
@@ -54,32 +66,46 @@ def stored_keys(path: Path | None = None) -> dict[str, str]:
 
 
 def store_key(name: str, value: str, path: Path | None = None) -> Path:
-    """Save ``value`` as the key for ``name`` (the file is created with mode 0600)."""
+    """Save ``value`` as the key for ``name`` (the file is created with mode 0600; its comments stay)."""
     path = path or keys_path()
-    keys = {**stored_keys(path), name: value}
-    _write(keys, path)
+    from .config import put_value
+
+    document = _document(path)
+    put_value(document, (name,), value)
+    _write(document, path)
     return path
 
 
 def remove_key(name: str, path: Path | None = None) -> bool:
     """Forget the stored key for ``name``; whether there was one."""
     path = path or keys_path()
-    keys = stored_keys(path)
-    if keys.pop(name, None) is None:
+    document = _document(path)
+    if name not in document:
         return False
-    _write(keys, path)
+    del document[name]
+    _write(document, path)
     return True
 
 
-def _write(keys: dict[str, str], path: Path) -> None:
-    import tomli_w
+def _document(path: Path) -> TOMLDocument:
+    """keys.toml as a tomlkit document, after the checks of ``stored_keys``."""
+    import tomlkit
+
+    from .config import read_file
+
+    stored_keys(path)
+    return tomlkit.parse(read_file(path, "keys file") or "")
+
+
+def _write(document: TOMLDocument, path: Path) -> None:
+    import tomlkit
 
     from .config import atomic_write
 
-    atomic_write(path, tomli_w.dumps(keys).encode(), mode=KEYS_MODE)
+    atomic_write(path, tomlkit.dumps(document).encode(), mode=KEYS_MODE)
 
 
-def key_source(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> KeySource | None:
+def key_source(spec: KeyOwner, env: Mapping[str, str] | None = None) -> KeySource | None:
     """Where the key for ``spec`` would come from, or None when there is none."""
     if _env_key(spec, env) is not None:
         return KeySource("env", str(spec.key_env))
@@ -88,7 +114,7 @@ def key_source(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> KeyS
     return None
 
 
-def key_for(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str | None:
+def key_for(spec: KeyOwner, env: Mapping[str, str] | None = None) -> str | None:
     """The API key for a provider: its environment variable, else the stored key, else None.
 
     A key that cannot be sent (it goes into an HTTP header) is a ConfigError naming where it came from.
@@ -108,7 +134,7 @@ def key_for(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str | N
     return key
 
 
-def _env_key(spec: ProviderSpec, env: Mapping[str, str] | None) -> str | None:
+def _env_key(spec: KeyOwner, env: Mapping[str, str] | None) -> str | None:
     """The provider's key variable, without the surrounding whitespace a .env file may leave; None when unset."""
     env = os.environ if env is None else env
     value = env.get(spec.key_env, "").strip() if spec.key_env else ""
@@ -126,7 +152,7 @@ def key_problem(key: str) -> str | None:
     return None
 
 
-def require_key(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str:
+def require_key(spec: KeyOwner, env: Mapping[str, str] | None = None) -> str:
     """The key for a provider that needs one; a ConfigError (exit 3) saying how to give one otherwise."""
     key = key_for(spec, env)
     if key is None:
@@ -134,7 +160,7 @@ def require_key(spec: ProviderSpec, env: Mapping[str, str] | None = None) -> str
     return key
 
 
-def missing_key_error(spec: ProviderSpec) -> ConfigError:
+def missing_key_error(spec: KeyOwner) -> ConfigError:
     return ConfigError(f"no API key for {spec.name}", how_to_set_key(spec.name, spec.key_env))
 
 

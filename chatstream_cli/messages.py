@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .errors import UsageError
+
 Content = str | list[dict[str, Any]]
 
 # String keys whose equal values are kept once instead of concatenated (langchain-core).
@@ -340,12 +342,8 @@ _ROLES: dict[str, type[BaseMessage]] = {
 
 def to_messages(value: MessageInput | BaseMessage) -> list[BaseMessage]:
     """Normalise a prompt: a string, a message, or a list of messages / (role, content) pairs."""
-    if isinstance(value, str):
-        return [HumanMessage(content=value)]
-    if isinstance(value, BaseMessage):
-        return [value]
     messages: list[BaseMessage] = []
-    for item in value:
+    for item in [value] if isinstance(value, str | BaseMessage) else value:
         if isinstance(item, BaseMessage):
             messages.append(item)
         elif isinstance(item, str):
@@ -356,7 +354,20 @@ def to_messages(value: MessageInput | BaseMessage) -> list[BaseMessage]:
             messages.append(_from_role(*item))
         else:
             raise TypeError(f"cannot make a message from {item!r}")
+    for message in messages:
+        _check_utf8(message)
     return messages
+
+
+def _check_utf8(message: BaseMessage) -> None:
+    """Refuse text no request body can carry: lone surrogates, which is how Python keeps undecodable bytes."""
+    try:
+        json.dumps(message.content, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"the {message.type} message is not valid UTF-8 text (it holds undecodable bytes)",
+            "decode the input as UTF-8 first",
+        ) from None
 
 
 def _from_role(role: str, content: Content) -> BaseMessage:

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from chatstream_cli import get_model
-from chatstream_cli.config import Config, activate, config_path
-from chatstream_cli.providers import PROVIDERS
+from chatstream_cli.config import Config, config_path
+from chatstream_cli.providers import PROVIDERS, activate
 from chatstream_cli.providers.builtin import BuiltinChatModel
 from chatstream_cli.providers.openai import ChatOpenAI
 from tests.conftest import REPO, cli_env

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from chatstream_cli.cli import app
-from chatstream_cli.config import Config, activate, config_path
+from chatstream_cli.config import Config, config_path
 from chatstream_cli.keys import store_key
-from chatstream_cli.providers import PROVIDERS
+from chatstream_cli.providers import PROVIDERS, activate
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 
 
@@ -46,8 +46,13 @@ def test_text_lists_every_provider_its_models_and_the_aliases() -> None:
     out = result.stdout
     for name in PROVIDERS:
         assert f"\n{name}: " in "\n" + out
-    assert "  builtin:poet (default)\n" in out
-    assert "  openai:gpt-4o-mini (default)\n" in out
+    assert "  builtin:poet (default, -m builtin)\n" in out  # the one default, and each provider's own
+    assert "  openai:gpt-4o-mini (-m openai)\n" in out
+    assert out.count("(default") == 1
+    assert out.endswith(
+        'default: chatstream "hi" uses builtin:poet: the offline fallback: no key for anthropic'
+        " or openai, no default_model, no CHATSTREAM_MODEL\n"
+    )
     assert "  ollama:MODEL (any model id the endpoint serves)\n" in out
     assert "  claude-3-haiku = anthropic:claude-3-haiku-20240307\n" in out
     assert "openai: OpenAI Chat Completions over httpx, https://api.openai.com/v1 (no key: set OPENAI_API_KEY" in out
@@ -69,7 +74,7 @@ def test_key_status_follows_the_environment_and_the_stored_keys() -> None:
 
 def test_json_shape() -> None:
     data = listing()
-    assert list(data) == ["default_model", "providers", "aliases"]
+    assert list(data) == ["default_model", "default_source", "default_reason", "providers", "aliases"]
     builtin = by_name(data)["builtin"]
     assert builtin == {
         "name": "builtin",
@@ -91,8 +96,8 @@ def test_config_aliases_providers_and_default_model_are_listed() -> None:
     assert by_name(data)["work"]["models"] == ["small", "big"]
     assert by_name(data)["work"]["base_url"] == "http://llm.example/v1"
     assert data["aliases"]["fast"] == "work:small"
-    assert data["default_model"] == "work:big"
-    assert "default model (config): work:big" in run().stdout
+    assert (data["default_model"], data["default_source"]) == ("work:big", "config")
+    assert f'chatstream "hi" uses work:big: default_model in {config_path()}, line 1\n' in run().stdout
 
 
 def test_one_provider_and_its_aliases_only() -> None:
@@ -193,3 +198,50 @@ def test_remote_for_all_reports_each_failure_inline(loopback_server: LoopbackSer
     assert "connection refused" in data["ollama"]["remote_error"]
     assert "remote_models" not in data["openai"] and "remote_error" not in data["openai"]  # no key: not asked
     assert len(loopback_server.requests) == 1
+
+
+# --- the one default: which model `chatstream "hi"` uses now, and why --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "stored", "model", "source", "reason"),
+    [
+        ({}, {}, "builtin:poet", "fallback", "the offline fallback"),
+        ({"OPENAI_API_KEY": "sk-x"}, {}, "openai:gpt-4o-mini", "key", "a key for openai is set (env OPENAI_API_KEY)"),
+        ({}, {"anthropic": "sk-ant-x"}, "anthropic:claude-haiku-5-5", "key", "a key for anthropic is set (file "),
+        (
+            {"CHATSTREAM_MODEL": "echo"},
+            {},
+            "builtin:echo",
+            "CHATSTREAM_MODEL",
+            "the CHATSTREAM_MODEL environment variable names it",
+        ),
+    ],
+)
+def test_the_default_says_which_model_and_why(
+    env: dict[str, str], stored: dict[str, str], model: str, source: str, reason: str
+) -> None:
+    for name, key in stored.items():
+        store_key(name, key)
+    data = listing(env=env)
+    assert (data["default_model"], data["default_source"]) == (model, source)
+    assert reason in data["default_reason"]
+    text = run(env=env).stdout
+    assert f'\ndefault: chatstream "hi" uses {model}: {reason}' in text
+    assert f"  {model} (default" in text
+    assert text.count("(default") == 1
+
+
+def test_the_default_is_what_a_prompt_uses() -> None:
+    """The default `models` names is the one a prompt without -m gets (the echo model answers with the prompt)."""
+    write_config('default_model = "echo"\n')
+    assert listing()["default_model"] == "builtin:echo"
+    prompt = CliRunner().invoke(app, ["-o", "delay_ms", "0", "same"])
+    assert prompt.stdout == "same\n"
+
+
+def test_a_broken_default_is_shown_not_fatal() -> None:
+    write_config('timeout = 3\ndefault_model = "nonsense"\n')
+    data = listing()
+    assert data["default_model"] is None
+    assert f"unknown model 'nonsense', from default_model in {config_path()}, line 2" in data["default_reason"]

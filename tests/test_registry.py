@@ -215,3 +215,8 @@ def test_build_passes_the_settings() -> None:
     settings = ModelSettings(max_tokens=2, options={"delay_ms": 0})
     model = build(resolve("echo", env={}), settings)
     assert model.invoke("a b c").content == "a b"
+
+
+@pytest.mark.parametrize(("name", "expected"), [("builtin", "builtin:poet"), ("openai", "openai:gpt-4o-mini")])
+def test_a_provider_name_alone_is_its_default_model(name: str, expected: str) -> None:
+    assert resolve(name).full_name == expected

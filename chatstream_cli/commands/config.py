@@ -35,12 +35,13 @@ def show_command() -> None:
 @app.command("set", context_settings={"ignore_unknown_options": True})
 def set_command(
     key: Annotated[str, typer.Argument(help="e.g. timeout, default_model, aliases.NAME, providers.NAME.base_url")],
-    value: Annotated[str, typer.Argument(help="The new value.")],
+    value: Annotated[str, typer.Argument(help='The new value, read as TOML when it is TOML: 30, true, ["a", "b"].')],
 ) -> None:
     """Set KEY to VALUE in the config file (checked before it is written)."""
     from ..config import set_value
+    from ..providers import known_provider_names, review_config
 
-    set_value(key, value)
+    set_value(key, value, known_providers=known_provider_names(), review=review_config)
 
 
 @app.command("unset")
@@ -55,14 +56,13 @@ def unset_command(key: Annotated[str, typer.Argument(help="The setting to remove
 
 def render_config(data: dict[str, Any], path: str, *, exists: bool) -> str:
     """The TOML of ``data`` under a header naming the file, with the defaults it leaves alone as comments."""
-    import tomli_w
-
+    from ..config import write_toml
     from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
     defaults = {"timeout": DEFAULT_TIMEOUT, "retries": DEFAULT_RETRIES, "markdown": True, "log": True}
     lines = [f"# {path}" if exists else f"# {path} (not created yet: defaults apply)"]
     if data:
-        lines.append(tomli_w.dumps(data).rstrip())
+        lines.append(write_toml(data).rstrip())
     # json.dumps writes these scalars exactly as TOML does (true, 60.0, 2).
     lines += [f"# {key} = {json.dumps(value)}  (default)" for key, value in defaults.items() if key not in data]
     return "\n".join(lines)

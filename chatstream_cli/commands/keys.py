@@ -55,9 +55,8 @@ def remove_command(name: ProviderName) -> None:
 @app.command("list")
 def list_command() -> None:
     """List the providers that take a key and where each key comes from (env or file), never the key."""
-    from ..config import active_config
     from ..keys import key_source, stored_keys
-    from ..providers import PROVIDERS
+    from ..providers import PROVIDERS, active_config
 
     active_config()
     stored = stored_keys()
@@ -95,9 +94,8 @@ def read_secret(prompt: str) -> str:
 
 
 def _provider(name: str) -> ProviderSpec:
-    from ..config import active_config
     from ..errors import UnknownModelError
-    from ..providers import provider_named
+    from ..providers import active_config, provider_named
 
     active_config()
     spec = provider_named(name)

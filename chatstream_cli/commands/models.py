@@ -1,4 +1,5 @@
-"""``chatstream models [--json] [--remote] [-p NAME]``: providers, their models and aliases, which have a key."""
+"""``chatstream models [--json] [--remote] [-p NAME]``: providers, their models and aliases, which have a key,
+and the one model ``chatstream PROMPT`` uses now, with why."""
 
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ def models_command(
     ] = None,
 ) -> None:
     """Providers, their models and aliases; which providers have a key."""
-    from ..config import active_config
     from ..errors import ChatstreamError, format_error
-    from ..providers import PROVIDERS, provider_named
+    from ..providers import PROVIDERS, active_config, provider_named
 
     config = active_config()
     specs = [provider_named(provider)] if provider else list(PROVIDERS.values())
@@ -52,6 +52,7 @@ def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
     from ..keys import key_source
     from ..providers import ALIASES
 
+    default = default_entry(config)
     providers = []
     for spec in specs:
         source = key_source(spec)
@@ -73,21 +74,39 @@ def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
     aliases = {**ALIASES, **config.aliases}
     names = {spec.name for spec in specs}
     return {
-        "default_model": config.default_model,
+        **default,
         "providers": providers,
         "aliases": {name: aliases[name] for name in sorted(aliases) if aliases[name].partition(":")[0] in names},
     }
 
 
+def default_entry(config: Config) -> dict[str, Any]:
+    """The model `chatstream PROMPT` uses now (no -m) and why: a variable, the config, a key or the fallback."""
+    from ..errors import UnknownModelError
+    from ..providers import default_reason, resolve_configured
+
+    try:
+        resolved = resolve_configured(None, config)
+    except UnknownModelError as exc:  # a broken default_model: `models` is where one looks into it
+        return {"default_model": None, "default_source": "config", "default_reason": str(exc)}
+    return {
+        "default_model": resolved.full_name,
+        "default_source": resolved.source,
+        "default_reason": default_reason(resolved, config),
+    }
+
+
 def render_text(listing: dict[str, Any]) -> str:
-    """The listing for people: a block per provider, then the aliases."""
+    """The listing for people: a block per provider, then the aliases, then the default and why."""
     lines = []
     for entry in listing["providers"]:
         where = f", {entry['base_url']}" if entry["base_url"] else ""
         lines.append(f"{entry['name']}: {entry['description']}{where} ({_key_text(entry)})")
         for model in entry["models"]:
-            default = " (default)" if model == entry["default_model"] else ""
-            lines.append(f"  {entry['name']}:{model}{default}")
+            full_name = f"{entry['name']}:{model}"
+            marks = ["default"] if full_name == listing["default_model"] else []
+            marks += [f"-m {entry['name']}"] if model == entry["default_model"] else []
+            lines.append(f"  {full_name}" + (f" ({', '.join(marks)})" if marks else ""))
         if entry["any_model"]:
             lines.append(f"  {entry['name']}:MODEL (any model id the endpoint serves)")
         if "remote_models" in entry:
@@ -98,8 +117,8 @@ def render_text(listing: dict[str, Any]) -> str:
     if listing["aliases"]:
         lines += ["", "aliases:"]
         lines += [f"  {name} = {target}" for name, target in listing["aliases"].items()]
-    if listing["default_model"]:
-        lines += ["", f"default model (config): {listing['default_model']}"]
+    used = listing["default_model"] or "nothing"
+    lines += ["", f'default: chatstream "hi" uses {used}: {listing["default_reason"]}']
     return "\n".join(lines)
 
 

@@ -20,11 +20,12 @@ from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
 from ..messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
-from ..providers import ResolvedModel, build, resolve
+from ..providers import ResolvedModel, active_config, build, resolve_configured
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
 from ..runs import uuid7
 from .endnotes import tell_endnotes
+from .inputs import read_stdin
 from .reporting import notice
 
 
@@ -62,11 +63,9 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
     """Send the request's prompt and show the reply on stdout; errors propagate for ``reporting``."""
     if request.events and request.json_output:
         raise UsageError("--events and --json cannot be used together", "choose one of them")
-    text = read_prompt(request.words, sys.stdin.isatty(), sys.stdin.read)
-    from ..config import active_config
-
+    text = read_prompt(request.words, sys.stdin.isatty(), read_stdin)
     config = active_config()
-    resolved = resolve(request.model, aliases=config.aliases, default_model=config.default_model)
+    resolved = resolve_configured(request.model, config)
     check_settings(resolved, request.temperature)
     if resolved.notice:
         notice(resolved.notice, request.quiet)
@@ -109,8 +108,11 @@ def model_settings(request: PromptRequest, config: Any, on_notice: Callable[[str
     )
 
 
-def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Any) -> str:
-    """Combine prompt words and stdin as cli.md says: stdin, a blank line, then the words."""
+def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Callable[[], str]) -> str:
+    """Combine prompt words and stdin as cli.md says: stdin, a blank line, then the words.
+
+    ``read_stdin`` is ``inputs.read_stdin`` outside tests: stdin that is not UTF-8 is exit 2.
+    """
     words = list(words)
     wants_stdin = words == ["-"]
     if wants_stdin:

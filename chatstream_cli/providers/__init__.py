@@ -2,10 +2,15 @@
 
 Nothing here imports a provider module until a model of that provider is built, so listing
 providers or resolving a name never pays for the anthropic SDK or httpx.
+
+The registry reads the settings (config.toml's ``[providers.NAME]``, ``default_model`` and aliases;
+the stored keys), never the other way round: ``active_config`` loads the file and makes its
+providers known, and the checks that need provider names (``review_config``) live here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Callable, Mapping
@@ -13,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnknownModelError, did_you_mean
-from ..keys import key_for
+from ..keys import key_for, key_source
 
 if TYPE_CHECKING:
+    from ..config import Config, Problem, ProviderConfig
     from ..runnable import ChatModel
 
 
@@ -50,6 +56,8 @@ class ResolvedModel:
     model: str
     #: Said on stderr (when it is a terminal) when the model was chosen for the user.
     notice: str | None = None
+    #: Why this model: "name" (asked for by name), "CHATSTREAM_MODEL", "config", "key" or "fallback".
+    source: str = "name"
 
     @property
     def full_name(self) -> str:
@@ -91,29 +99,41 @@ def resolve(
     default_model: str | None = None,
     env: Mapping[str, str] | None = None,
     key_lookup: KeyLookup | None = None,
+    providers: Mapping[str, ProviderSpec] | None = None,
 ) -> ResolvedModel:
-    """Turn ``provider:model``, a bare name, an alias or nothing into a provider and model id."""
+    """Turn ``provider:model``, a provider, a bare name, an alias or nothing into a provider and model id."""
     env = os.environ if env is None else env
+    providers = PROVIDERS if providers is None else providers
     lookup = key_lookup or (lambda spec: key_for(spec, env))
+    source = "name"
     if not name:
-        name = env.get("CHATSTREAM_MODEL") or default_model
+        name, source = (
+            (env.get("CHATSTREAM_MODEL"), "CHATSTREAM_MODEL")
+            if env.get("CHATSTREAM_MODEL")
+            else (default_model, "config")
+        )
     if not name:
-        return _default_model(lookup)
-    table = {**ALIASES, **(aliases or {})}
+        return _default_model(lookup, providers)
+    return dataclasses.replace(_named(name, {**ALIASES, **(aliases or {})}, providers), source=source)
+
+
+def _named(name: str, table: Mapping[str, str], providers: Mapping[str, ProviderSpec]) -> ResolvedModel:
     seen = set()
     while name in table and name not in seen:  # aliases may point at aliases
         seen.add(name)
         name = table[name]
     provider_name, sep, model = name.partition(":")
-    if sep:
-        return _in_provider(provider_name, model, table)
+    if sep or name in providers:  # `-m ollama` is `-m ollama:`, the provider's default model
+        return _in_provider(provider_name, model, providers)
     for prefix, provider_name in _PREFIXES:
         if name.startswith(prefix):
-            return ResolvedModel(PROVIDERS[provider_name], name)
+            return ResolvedModel(providers[provider_name], name)
     raise UnknownModelError(
         f"unknown model {name!r}",
         "use provider:model, e.g. anthropic:claude-haiku-4-5 or builtin:poet; "
-        + did_you_mean(name, [*table, *all_model_names()]).replace("choose one of", "known models"),
+        + did_you_mean(name, [*table, *providers, *all_model_names(providers)]).replace(
+            "choose one of", "known models"
+        ),
     )
 
 
@@ -125,12 +145,12 @@ def provider_named(name: str) -> ProviderSpec:
     return spec
 
 
-def _in_provider(provider_name: str, model: str, aliases: Mapping[str, str]) -> ResolvedModel:
-    spec = PROVIDERS.get(provider_name)
+def _in_provider(provider_name: str, model: str, providers: Mapping[str, ProviderSpec]) -> ResolvedModel:
+    spec = providers.get(provider_name)
     if spec is None:
         raise UnknownModelError(
             f"unknown provider {provider_name!r}",
-            did_you_mean(provider_name, PROVIDERS).replace("choose one of", "providers are")
+            did_you_mean(provider_name, providers).replace("choose one of", "providers are")
             + "; `chatstream models` lists them",
         )
     model = model or spec.default_model or ""
@@ -144,16 +164,50 @@ def _in_provider(provider_name: str, model: str, aliases: Mapping[str, str]) -> 
     return ResolvedModel(spec, model)
 
 
-def _default_model(lookup: KeyLookup) -> ResolvedModel:
+def _default_model(lookup: KeyLookup, providers: Mapping[str, ProviderSpec]) -> ResolvedModel:
     for provider_name in ("anthropic", "openai"):
-        spec = PROVIDERS.get(provider_name)
+        spec = providers.get(provider_name)
         if spec and spec.default_model and lookup(spec):
-            return ResolvedModel(spec, spec.default_model)
-    return ResolvedModel(PROVIDERS["builtin"], "poet", notice=BUILTIN_NOTICE)
+            return ResolvedModel(spec, spec.default_model, source="key")
+    return ResolvedModel(providers["builtin"], "poet", notice=BUILTIN_NOTICE, source="fallback")
 
 
-def all_model_names() -> list[str]:
-    return [f"{spec.name}:{model}" for spec in PROVIDERS.values() for model in spec.models]
+def all_model_names(providers: Mapping[str, ProviderSpec] | None = None) -> list[str]:
+    providers = PROVIDERS if providers is None else providers
+    return [f"{spec.name}:{model}" for spec in providers.values() for model in spec.models]
+
+
+def resolve_configured(name: str | None, config: Config, env: Mapping[str, str] | None = None) -> ResolvedModel:
+    """``resolve`` with config.toml's aliases and default_model; a name from the file that fails says so."""
+    try:
+        return resolve(name, aliases=config.aliases, default_model=config.default_model, env=env)
+    except UnknownModelError as exc:
+        location = _config_location_of(name, config, os.environ if env is None else env)
+        if location is None:
+            raise
+        raise UnknownModelError(
+            f"{exc.message}, from {'.'.join(location)} in {config.where(location)}", exc.hint
+        ) from None
+
+
+def _config_location_of(name: str | None, config: Config, env: Mapping[str, str]) -> tuple[str, ...] | None:
+    """The setting of config.toml a name to resolve comes from: default_model, an alias, or none."""
+    if not name and not env.get("CHATSTREAM_MODEL") and config.default_model:
+        return ("default_model",)
+    if name in config.aliases:
+        return ("aliases", name)
+    return None
+
+
+def default_reason(resolved: ResolvedModel, config: Config) -> str:
+    """Why ``chatstream PROMPT`` (no -m) uses ``resolved``, for `models`."""
+    if resolved.source == "CHATSTREAM_MODEL":
+        return "the CHATSTREAM_MODEL environment variable names it"
+    if resolved.source == "config":
+        return f"default_model in {config.where(('default_model',))}"
+    if resolved.source == "key":
+        return f"a key for {resolved.provider.name} is set ({key_source(resolved.provider)})"
+    return "the offline fallback: no key for anthropic or openai, no default_model, no CHATSTREAM_MODEL"
 
 
 def build(resolved: ResolvedModel, settings: Any = None) -> ChatModel:
@@ -167,11 +221,107 @@ def get_model(name: str | None = None, **settings: Any) -> ChatModel:
     As on the command line, config.toml's aliases, ``default_model`` and ``[providers.NAME]`` count;
     the file is read on each call (not at import, which stays cheap).
     """
-    from ..config import active_config
-
-    config = active_config()
-    resolved = resolve(name, aliases=config.aliases, default_model=config.default_model)
+    resolved = resolve_configured(name, active_config())
     return resolved.provider.load()(resolved.model, **resolved.provider.init_args, **settings)
+
+
+# -- config.toml: its providers made known, its names checked ------------------------------------
+
+_REPLACED: dict[
+    str, ProviderSpec | None
+] = {}  # provider name -> the spec a config replaced (None: the config added it)
+
+
+def active_config() -> Config:
+    """Load config.toml and make its providers known: what every command does first."""
+    from ..config import load_config
+
+    config = load_config()
+    activate(config)
+    return config
+
+
+def activate(config: Config) -> None:
+    """Register the config's providers, undoing what an earlier config registered in this process."""
+    base = _built_in()
+    problem = _tables_problem(config, base)
+    if problem is not None:
+        raise config.error_at(*problem)
+    configured = _with_config(config, base)
+    _REPLACED.clear()
+    _REPLACED.update({name: base.get(name) for name in config.providers})
+    PROVIDERS.clear()
+    PROVIDERS.update(configured)
+
+
+def known_provider_names() -> set[str]:
+    """The providers chatstream itself defines (not those a config file added)."""
+    return set(_built_in())
+
+
+def review_config(config: Config, location: tuple[str, ...]) -> Problem:
+    """What `config set` refuses beyond the file's own rules: a table of no known provider, and a
+    default_model or alias (the one at ``location``) that names no model."""
+    base = _built_in()
+    problem = _tables_problem(config, base)
+    if problem is not None or location not in (("default_model",), *(("aliases", name) for name in config.aliases)):
+        return problem
+    name = config.default_model if location == ("default_model",) else config.aliases[location[1]]
+    try:
+        resolve(
+            name, aliases=config.aliases, env={}, key_lookup=lambda spec: None, providers=_with_config(config, base)
+        )
+    except UnknownModelError as exc:
+        return location, str(exc)
+    return None
+
+
+def _built_in() -> dict[str, ProviderSpec]:
+    """The registered providers as they are without any config file."""
+    table = {name: _REPLACED.get(name, spec) for name, spec in PROVIDERS.items()}
+    return {name: spec for name, spec in table.items() if spec is not None}
+
+
+def _tables_problem(config: Config, base: Mapping[str, ProviderSpec]) -> Problem:
+    for provider in config.providers.values():
+        if provider.kind is None and provider.name not in base:
+            hint = 'add kind = "openai" and a base_url to declare an OpenAI-compatible endpoint'
+            return ("providers", provider.name), f"[providers.{provider.name}] names no known provider ({hint})"
+    return None
+
+
+def _with_config(config: Config, base: Mapping[str, ProviderSpec]) -> dict[str, ProviderSpec]:
+    """``base`` with the config's ``[providers.NAME]`` tables applied (nothing is registered)."""
+    table = dict(base)
+    for provider in config.providers.values():
+        table[provider.name] = _spec_for(provider, base.get(provider.name))
+    return table
+
+
+def _spec_for(provider: ProviderConfig, known: ProviderSpec | None) -> ProviderSpec:
+    from ..config import CONFIG_NAME, OPENAI_KIND
+
+    spec = known
+    if provider.kind == OPENAI_KIND or spec is None:
+        spec = openai_compatible(
+            provider.name,
+            base_url=provider.base_url or "",
+            description=f"OpenAI-compatible endpoint from {CONFIG_NAME}",
+            key_env=provider.api_key_env,
+            needs_key=bool(provider.api_key_env),
+        )
+    changes: dict[str, Any] = {}
+    if provider.base_url:
+        changes["base_url"] = provider.base_url
+    if provider.api_key_env:
+        changes["key_env"] = provider.api_key_env
+    if provider.default_model:
+        changes["default_model"] = provider.default_model
+    if provider.models:
+        changes["models"] = provider.models
+    if provider.stream_usage is not None:
+        changes["defaults"] = {**spec.defaults, "stream_usage": provider.stream_usage}
+    return dataclasses.replace(spec, **changes)
 
 
 register(

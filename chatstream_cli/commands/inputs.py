@@ -1,0 +1,45 @@
+"""Text from outside, checked once: arguments and stdin that are not UTF-8 are a usage error (exit 2), never a crash."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import UsageError
+
+#: Variables whose text chatstream sends on (the -m default); a key variable is checked where it is read.
+_TEXT_VARIABLES = ("CHATSTREAM_MODEL",)
+
+
+def check_arguments(args: Sequence[str]) -> None:
+    """Refuse an argument (or text variable) that is not UTF-8: Python hands such bytes on as lone surrogates."""
+    for number, arg in enumerate(args, 1):
+        if not is_utf8(arg):
+            raise UsageError(
+                f"argument {number} is not valid UTF-8 text",
+                "pass arguments in UTF-8, or pipe the text on stdin after converting it, e.g. with iconv -t utf-8",
+            )
+    for name in _TEXT_VARIABLES:
+        if not is_utf8(os.environ.get(name, "")):
+            raise UsageError(f"the environment variable {name} is not valid UTF-8 text", f"set {name} again in UTF-8")
+
+
+def read_stdin() -> str:
+    """All of stdin as text; a UsageError naming the byte when it is not UTF-8 (binary, Latin-1, ...)."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"stdin is not valid UTF-8 text (byte {exc.start + 1} of {len(data)})",
+            "pipe UTF-8 text, e.g. through iconv -f latin1 -t utf-8; chatstream does not read binary files",
+        ) from None
+
+
+def is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
