@@ -16,9 +16,11 @@ def check_arguments(args: Sequence[str]) -> None:
     """Refuse an argument (or text variable) that is not UTF-8: Python hands such bytes on as lone surrogates."""
     for number, arg in enumerate(args, 1):
         if not is_utf8(arg):
+            raw = os.fsencode(arg)
+            shown = repr(raw if len(raw) <= 24 else raw[:24] + b"...")
             raise UsageError(
-                f"argument {number} is not valid UTF-8 text",
-                "pass arguments in UTF-8, or pipe the text on stdin after converting it, e.g. with iconv -t utf-8",
+                f"argument {number} ({shown}) is not UTF-8 text",
+                "pass arguments in UTF-8; convert text from another encoding with iconv -t utf-8",
             )
     for name in _TEXT_VARIABLES:
         if not is_utf8(os.environ.get(name, "")):
@@ -29,10 +31,10 @@ def read_stdin() -> str:
     """All of stdin as text; a UsageError naming the byte when it is not UTF-8 (binary, Latin-1, ...)."""
     data = sys.stdin.buffer.read()
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a byte order mark (Windows tools write one) is not part of the prompt
     except UnicodeDecodeError as exc:
         raise UsageError(
-            f"stdin is not valid UTF-8 text (byte {exc.start + 1} of {len(data)})",
+            f"stdin is not UTF-8 text at byte {exc.start + 1} of {len(data)}",
             "pipe UTF-8 text, e.g. through iconv -f latin1 -t utf-8; chatstream does not read binary files",
         ) from None
 
