@@ -33,6 +33,7 @@ from .commands.options import (
     Model,
     NoStream,
     Option,
+    PlainHelpCommand,
     PromptCommand,
     Quiet,
     Retries,
@@ -187,7 +188,7 @@ def prompt_command(
         run_prompt(request)
 
 
-app.command(name="replay")(replay_command)
+app.command(name="replay", cls=PlainHelpCommand)(replay_command)
 app.command(name="models")(models_command)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")

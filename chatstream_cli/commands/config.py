@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from .options import PlainHelpCommand
+
 app = typer.Typer(
     name="config",
     help="Show or change the config file (config.toml).",
@@ -32,10 +34,14 @@ def show_command() -> None:
 
 
 # A VALUE such as -1 is a value to check, not an unknown option.
-@app.command("set", context_settings={"ignore_unknown_options": True})
+@app.command("set", cls=PlainHelpCommand, context_settings={"ignore_unknown_options": True})
 def set_command(
-    key: Annotated[str, typer.Argument(help="e.g. timeout, default_model, aliases.NAME, providers.NAME.base_url")],
-    value: Annotated[str, typer.Argument(help='The new value, read as TOML when it is TOML: 30, true, ["a", "b"].')],
+    key: Annotated[
+        str, typer.Argument(metavar="KEY", help="e.g. timeout, default_model, aliases.NAME, providers.NAME.base_url")
+    ],
+    value: Annotated[
+        str, typer.Argument(metavar="VALUE", help='The new value, read as TOML when it is TOML: 30, true, ["a", "b"].')
+    ],
 ) -> None:
     """Set KEY to VALUE in the config file (checked before it is written)."""
     from ..config import set_value
@@ -44,8 +50,10 @@ def set_command(
     set_value(key, value, known_providers=known_provider_names(), review=review_config)
 
 
-@app.command("unset")
-def unset_command(key: Annotated[str, typer.Argument(help="The setting to remove, e.g. aliases.NAME.")]) -> None:
+@app.command("unset", cls=PlainHelpCommand)
+def unset_command(
+    key: Annotated[str, typer.Argument(metavar="KEY", help="The setting to remove, e.g. aliases.NAME.")],
+) -> None:
     """Remove KEY from the config file."""
     from ..config import unset_value
     from ..errors import UsageError

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .options import PlainHelpCommand
+
 if TYPE_CHECKING:
     from ..providers import ProviderSpec
 
@@ -16,7 +18,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-ProviderName = Annotated[str, typer.Argument(help="The provider, e.g. openai, anthropic, openrouter.")]
+ProviderName = Annotated[str, typer.Argument(metavar="NAME", help="The provider, e.g. openai, anthropic, openrouter.")]
 
 
 @app.command("path")
@@ -27,7 +29,7 @@ def path_command() -> None:
     print(keys_path())
 
 
-@app.command("set")
+@app.command("set", cls=PlainHelpCommand)
 def set_command(name: ProviderName) -> None:
     """Store the key for NAME: typed without echo on a terminal, or read from stdin when piped."""
     from ..keys import key_source, store_key
@@ -41,7 +43,7 @@ def set_command(name: ProviderName) -> None:
         print(f"note: {spec.key_env} is set and wins over the stored key", file=sys.stderr)
 
 
-@app.command("remove")
+@app.command("remove", cls=PlainHelpCommand)
 def remove_command(name: ProviderName) -> None:
     """Forget the stored key for NAME."""
     from ..errors import UsageError

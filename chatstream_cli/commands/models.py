@@ -22,7 +22,10 @@ def models_command(
         bool, typer.Option("--remote", help="Also ask each usable provider's /v1/models what it serves.")
     ] = False,
     provider: Annotated[
-        str | None, typer.Option("-p", "--provider", help="Only this provider (with --remote: an error if it cannot).")
+        str | None,
+        typer.Option(
+            "-p", "--provider", metavar="NAME", help="Only this provider (with --remote: an error if it cannot)."
+        ),
     ] = None,
 ) -> None:
     """Providers, their models and aliases; which providers have a key."""

@@ -11,13 +11,27 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperArgument, TyperCommand
 
 from ..errors import UsageError
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 
-class PromptCommand(TyperCommand):
+class PlainHelpCommand(TyperCommand):
+    """A command whose --help shows each argument by its metavar (PROMPT, KEY), not also Typer's Python type."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument) and param.metavar:
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class PromptCommand(PlainHelpCommand):
     """The prompt command; ``-o`` takes two values (KEY VALUE), which Typer cannot declare itself,
     so the pair is joined into one value before parsing and split again by ``parse_options``."""
 
@@ -58,14 +72,27 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
-Words = Annotated[list[str] | None, typer.Argument(help="The prompt; '-' reads stdin.", show_default=False)]
-Model = Annotated[
-    str | None, typer.Option("-m", "--model", envvar="CHATSTREAM_MODEL", help="provider:model, name or alias.")
+Words = Annotated[
+    list[str] | None, typer.Argument(metavar="PROMPT", help="The prompt; '-' reads stdin.", show_default=False)
 ]
-System = Annotated[str | None, typer.Option("-s", "--system", help="System prompt.")]
-Temperature = Annotated[float | None, typer.Option("-t", "--temperature", help="Sampling temperature.")]
-MaxTokens = Annotated[int | None, typer.Option("--max-tokens", min=1, help="Reply length limit.")]
-Stop = Annotated[list[str] | None, typer.Option("--stop", help="Stop sequence (repeatable).")]
+Model = Annotated[
+    str | None,
+    typer.Option(
+        "-m",
+        "--model",
+        metavar="MODEL",
+        envvar="CHATSTREAM_MODEL",
+        help="provider:model, a provider (its default model), a name or an alias.",
+    ),
+]
+System = Annotated[str | None, typer.Option("-s", "--system", metavar="TEXT", help="System prompt.")]
+Temperature = Annotated[
+    float | None, typer.Option("-t", "--temperature", metavar="NUMBER", help="Sampling temperature.")
+]
+MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens", min=1, metavar="N", help="Reply length limit, in tokens.")
+]
+Stop = Annotated[list[str] | None, typer.Option("--stop", metavar="TEXT", help="Stop sequence (repeatable).")]
 Option = Annotated[
     list[str] | None,
     typer.Option("-o", "--option", metavar="KEY VALUE", help="Provider setting, e.g. -o delay_ms 0."),
@@ -74,7 +101,10 @@ Thinking = Annotated[bool, typer.Option("--thinking/--no-thinking", help="Ask th
 UseAsync = Annotated[bool, typer.Option("--async", help="Drive astream instead of stream.")]
 NoStream = Annotated[bool, typer.Option("--no-stream", help="Call invoke: the whole reply at once.")]
 Delimiter = Annotated[
-    str | None, typer.Option("-d", "--delimiter", help="Print TEXT after every chunk: Here| is| a| song|")
+    str | None,
+    typer.Option(
+        "-d", "--delimiter", metavar="TEXT", help="Print TEXT after every chunk: -d '|' gives Here| is| a| song|"
+    ),
 ]
 MarkdownFlag = Annotated[
     bool | None,
@@ -88,13 +118,19 @@ Stats = Annotated[
 Timeout = Annotated[
     float | None,
     typer.Option(
-        "--timeout", min=0, help=f"Longest silence allowed, in seconds (0 = none; default {DEFAULT_TIMEOUT:g})."
+        "--timeout",
+        min=0,
+        metavar="SECONDS",
+        help=f"Longest silence allowed, in seconds (0 = none; default {DEFAULT_TIMEOUT:g}).",
     ),
 ]
 Retries = Annotated[
     int | None,
-    typer.Option("--retries", min=0, help=f"Retries before the first token (default {DEFAULT_RETRIES})."),
+    typer.Option("--retries", min=0, metavar="N", help=f"Retries before the first token (default {DEFAULT_RETRIES})."),
 ]
-BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The provider's endpoint.")]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option("--base-url", metavar="URL", help="The provider's endpoint, e.g. http://localhost:11434/v1."),
+]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No notices on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Tracebacks and a request trace on stderr.")]

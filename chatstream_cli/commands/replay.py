@@ -24,6 +24,7 @@ from ..events import END, ERROR, START, STREAM, chunk_from_dict
 from ..messages import ChunkSum, content_text, thinking_text
 from ..render import Renderer
 from ..render.choose import choose_renderer
+from .options import Delimiter
 from .reporting import reporting
 
 PACE_S = 0.025  # the built-in models' default pause between chunks
@@ -33,11 +34,12 @@ _WHAT_TO_DO = "replay reads the JSON lines written by chatstream --events"
 def replay_command(
     source: Annotated[str, typer.Argument(metavar="FILE", help="An --events recording; '-' reads stdin.")],
     speed: Annotated[
-        float, typer.Option("--speed", min=0, help="Pace: 1 = 40 chunks a second, 2 = twice as fast, 0 = at once.")
+        float,
+        typer.Option(
+            "--speed", min=0, metavar="N", help="Pace: 1 = 40 chunks a second, 2 = twice as fast, 0 = at once."
+        ),
     ] = 1.0,
-    delimiter: Annotated[
-        str | None, typer.Option("-d", "--delimiter", help="Print TEXT after every chunk: Here| is| a| song|")
-    ] = None,
+    delimiter: Delimiter = None,
     markdown: Annotated[
         bool, typer.Option("--markdown/--raw", help="On a terminal, render Markdown live or print raw text.")
     ] = True,
