@@ -24,7 +24,7 @@ from chatstream_cli.cli import app
 from chatstream_cli.errors import AuthError, ConfigError, NetworkError, ProviderError, UnknownModelError, UsageError
 from chatstream_cli.messages import AIMessageChunk, thinking_text
 from chatstream_cli.providers import PROVIDERS
-from chatstream_cli.providers.openai import ChatOpenAI, chunk_from_data, usage_metadata_from
+from chatstream_cli.providers.openai import ChatOpenAI, base_url_for, chunk_from_data, usage_metadata_from
 from chatstream_cli.runnable import ModelSettings
 from tests.conftest import CHATSTREAM, FIXTURES, WIRE, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
@@ -509,7 +509,9 @@ def error_reply(status: int, message: str = "nope", headers: list[tuple[str, str
 def test_http_errors_map_to_exit_codes(
     server: LoopbackServer, status: int, error_class: type, code: int, mode: str
 ) -> None:
-    server.default = error_reply(status, message=f"the API says {status}", headers=[("retry-after", "0")])
+    # A 404 about the model (a 404 about anything else is a wrong endpoint, below).
+    message = f"the API says {status}" + (": model 'm' not found" if status == 404 else "")
+    server.default = error_reply(status, message=message, headers=[("retry-after", "0")])
     chunks, error = collect_until_error(make_model(server, retries=1), mode)
     assert chunks == []
     assert type(error) is error_class and error.exit_code == code
@@ -789,3 +791,65 @@ def test_cli_refusal_events_carry_it_as_chatopenai_does(server: LoopbackServer) 
     assert end["event"] == "on_chat_model_end"
     assert (end["data"]["output"]["content"], end["data"]["output"]["additional_kwargs"]) == ("", {"refusal": REFUSAL})
     assert result.stderr == f"chatstream: the model refused: {REFUSAL}\n"
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [
+        (error_reply(404, "Invalid URL (POST /chat/completions)"), "Invalid URL (POST /chat/completions)"),
+        (Reply(status=404, body=b"404 page not found"), "404 page not found"),  # Ollama's own router
+        (Reply.json({"detail": "Not Found"}, status=404), "Not Found"),  # vLLM (FastAPI)
+    ],
+)
+def test_a_404_not_about_the_model_is_a_wrong_endpoint(server: LoopbackServer, reply: Reply, answer: str) -> None:
+    server.default = reply
+    chunks, error = collect_until_error(make_model(server, retries=1), "stream")
+    assert chunks == []
+    assert type(error) is ConfigError and error.exit_code == 3
+    assert error.message == f"OpenAI has no chat endpoint at {server.base_url}/v1/chat/completions (HTTP 404: {answer})"
+    assert "check the base URL" in str(error.hint)
+    assert "does not know the model" not in str(error)
+
+
+def test_a_base_url_without_a_path_gets_v1(server: LoopbackServer) -> None:
+    server.enqueue(Reply.sse(WIRE_TEXT))
+    result = subprocess.run(
+        [*CHATSTREAM, "-m", "ollama:llama3.2", "--base-url", server.base_url, "hi"],
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert server.requests[0].path == "/v1/chat/completions"
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("gpu-box", "http://gpu-box:11434/v1"),
+        ("gpu-box:8080", "http://gpu-box:8080/v1"),
+        ("https://ollama.example", "https://ollama.example:11434/v1"),
+        ("http://10.0.0.2:11434", "http://10.0.0.2:11434/v1"),
+        ("http://10.0.0.2:11434/v1", "http://10.0.0.2:11434/v1"),
+    ],
+)
+def test_ollama_host_is_honoured_as_ollama_reads_it(monkeypatch: pytest.MonkeyPatch, host: str, expected: str) -> None:
+    monkeypatch.setenv("OLLAMA_HOST", host)
+    assert base_url_for(PROVIDERS["ollama"], None) == expected
+    assert base_url_for(PROVIDERS["ollama"], "http://flag:1/v1") == "http://flag:1/v1"  # the flag still wins
+    assert base_url_for(PROVIDERS["vllm"], None) == "http://localhost:8000/v1"  # only Ollama reads it
+
+
+def test_ollama_host_reaches_the_server(server: LoopbackServer) -> None:
+    server.enqueue(Reply.sse(WIRE_TEXT))
+    host = server.base_url.removeprefix("http://")
+    result = subprocess.run(
+        [*CHATSTREAM, "-m", "ollama:llama3.2", "hi"],
+        env=cli_env(OLLAMA_HOST=host),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Hello")

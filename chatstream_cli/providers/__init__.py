@@ -39,6 +39,8 @@ class ProviderSpec:
     closed_catalog: bool = False
     base_url: str | None = None
     base_url_env: str | None = None
+    #: A variable naming the server as ``[scheme://]host[:port]``, as OLLAMA_HOST does (after base_url_env).
+    host_env: str | None = None
     needs_key: bool = True
     temperature_max: float = 2.0
     defaults: dict[str, Any] = field(default_factory=dict)
@@ -401,13 +403,22 @@ register(
     )
 )
 # Local servers need no key (one is sent when given); their model ids are whatever the server serves.
-for _name, _url, _key_env, _what in (
-    ("ollama", "http://localhost:11434/v1", "OLLAMA_API_KEY", "Ollama"),
-    ("lmstudio", "http://localhost:1234/v1", None, "LM Studio"),
-    ("vllm", "http://localhost:8000/v1", "VLLM_API_KEY", "vLLM (vllm serve MODEL)"),
-    ("llamacpp", "http://127.0.0.1:8080/v1", "LLAMA_API_KEY", "llama.cpp's llama-server"),
+for _name, _url, _key_env, _host_env, _what in (
+    ("ollama", "http://localhost:11434/v1", "OLLAMA_API_KEY", "OLLAMA_HOST", "Ollama"),
+    ("lmstudio", "http://localhost:1234/v1", None, None, "LM Studio"),
+    ("vllm", "http://localhost:8000/v1", "VLLM_API_KEY", None, "vLLM (vllm serve MODEL)"),
+    ("llamacpp", "http://127.0.0.1:8080/v1", "LLAMA_API_KEY", None, "llama.cpp's llama-server"),
 ):
-    register(openai_compatible(_name, base_url=_url, description=f"{_what}, local", key_env=_key_env, needs_key=False))
+    register(
+        openai_compatible(
+            _name,
+            base_url=_url,
+            description=f"{_what}, local",
+            key_env=_key_env,
+            host_env=_host_env,
+            needs_key=False,
+        )
+    )
 register(
     openai_compatible(
         "openrouter",

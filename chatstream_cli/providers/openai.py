@@ -23,6 +23,7 @@ import os
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ..errors import (
     ChatstreamError,
@@ -206,6 +207,15 @@ class ChatOpenAI(ChatModel):
 
     # -- failures ---------------------------------------------------------------------------
 
+    def _wrong_endpoint(self, answer: str) -> ConfigError:
+        """A 404 that is not about the model: the path is wrong (a base URL without /v1, say)."""
+        detail = f": {self.service.scrub(answer)}" if answer.strip() else ""
+        return ConfigError(
+            f"{self.service.label} has no chat endpoint at {self.url} (HTTP 404{detail})",
+            "check the base URL: it is the part before /chat/completions, usually ending in /v1, "
+            "e.g. --base-url http://localhost:11434/v1",
+        )
+
     def _policy(self) -> RetryPolicy:
         return RetryPolicy.from_settings(self.settings)
 
@@ -218,6 +228,8 @@ class ChatOpenAI(ChatModel):
         if isinstance(exc, httpx.HTTPStatusError):
             response = exc.response
             message, error_type = api_error_detail(_json_or_none(response.content))
+            if response.status_code == 404 and not _about_a_model(message or response.text):
+                return Failure(self._wrong_endpoint(message or response.text))
             return status_failure(
                 self.service, response.status_code, message=message, error_type=error_type, headers=response.headers
             )
@@ -234,11 +246,28 @@ def provider_spec(name: str) -> ProviderSpec:
 
 
 def base_url_for(spec: ProviderSpec, given: str | None) -> str:
-    """The endpoint: the one given (--base-url), else the provider's environment variable, else its default."""
-    from_env = os.environ.get(spec.base_url_env) if spec.base_url_env else None
+    """The endpoint: the one given (--base-url), else the provider's environment variables, else its default.
+
+    A URL with no path gets the ``/v1`` every OpenAI-compatible server serves: ``http://localhost:11434``
+    means ``http://localhost:11434/v1``.
+    """
+    from_env = _env(spec.base_url_env) or _host_url(_env(spec.host_env), spec.base_url)
     url = (given or from_env or spec.base_url or "").rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"the base URL for {spec.name} must start with http:// or https://", "check --base-url")
+    return url if urlsplit(url).path else f"{url}/v1"
+
+
+def _host_url(host: str | None, default_url: str | None) -> str | None:
+    """A host variable as Ollama reads OLLAMA_HOST: ``[scheme://]host[:port]``, http and the default's port
+    unless given (``gpu-box`` is ``http://gpu-box:11434``)."""
+    if not host:
+        return None
+    url = host if "://" in host else f"http://{host}"
+    parts = urlsplit(url)
+    default_port = urlsplit(default_url or "").port
+    if parts.port is None and default_port and not parts.netloc.endswith("]"):
+        url = parts._replace(netloc=f"{parts.netloc}:{default_port}").geturl()
     return url
 
 
@@ -580,6 +609,11 @@ def remote_models(spec: ProviderSpec, timeout: float | None) -> list[str]:
     if not isinstance(entries, list):
         raise ProviderError(f"{service.label} sent no model list from {url}", "check the base URL")
     return sorted(str(entry["id"]) for entry in entries if isinstance(entry, dict) and entry.get("id"))
+
+
+def _about_a_model(answer: str) -> bool:
+    """Whether a 404's answer is about the model (OpenAI's model_not_found, Ollama's "model ... not found")."""
+    return "model" in answer.lower()
 
 
 def _env(name: str | None) -> str | None:
