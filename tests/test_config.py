@@ -349,7 +349,7 @@ def test_activating_another_config_undoes_the_last_one() -> None:
 
 
 def test_help_reads_no_config(tmp_path: Path) -> None:
-    """`chatstream --help` stays fast: neither tomllib, platformdirs, tomli-w nor httpx is imported."""
+    """`chatstream --help` stays fast: neither tomllib, platformdirs, tomlkit nor httpx is imported."""
     result = subprocess.run(
         [*CHATSTREAM[:1], "-X", "importtime", *CHATSTREAM[1:], "--help"],
         env=cli_env(),
@@ -359,7 +359,7 @@ def test_help_reads_no_config(tmp_path: Path) -> None:
     )
     assert result.returncode == 0
     imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if line.count("|") == 2}
-    assert not imported & {"tomllib", "platformdirs", "tomli_w", "httpx"}
+    assert not imported & {"tomllib", "platformdirs", "tomlkit", "httpx"}
     assert "chatstream_cli.cli" in imported
 
 

@@ -83,7 +83,9 @@ def read_secret(prompt: str) -> str:
 
         value = getpass.getpass(prompt)
     else:
-        value = sys.stdin.read()
+        from .inputs import read_stdin
+
+        value = read_stdin()
     value = value.strip()
     if not value:
         raise UsageError(
