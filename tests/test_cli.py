@@ -193,7 +193,7 @@ def test_bad_flags_exit_2_with_one_line(args: list[str]) -> None:
     ("args", "line"),
     [
         (["keys", "bogus"], "no such command 'bogus' (see chatstream keys --help)"),
-        (["config", "set", "timeout"], "missing argument 'value' (see chatstream config set --help)"),
+        (["config", "set", "timeout"], "missing argument 'VALUE' (see chatstream config set --help)"),
         (["--bogus", "hi"], "no such option: --bogus (see chatstream prompt --help)"),
     ],
 )

@@ -262,7 +262,7 @@ def test_internal_server_error(server: LoopbackServer, wire: Wire) -> None:
 def test_configuration_errors_exit_3_without_retrying(
     server: LoopbackServer, wire: Wire, status: int, kind: str, what: str
 ) -> None:
-    server.enqueue_many([wire.error_reply(status, kind, "No")] * 3)
+    server.enqueue_many([wire.error_reply(status, kind, "No such model")] * 3)
     outcome = chat(server, wire, retries=2)
     assert (outcome.code, outcome.stdout) == (3, "")
     assert what in outcome.error
