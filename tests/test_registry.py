@@ -127,7 +127,11 @@ def test_no_model_and_no_key_is_builtin_poet_with_a_notice() -> None:
 def test_openai_key_picks_openai() -> None:
     resolved = resolve(None, env={}, key_lookup=keys_for("openai"))
     assert resolved.full_name == f"openai:{providers.PROVIDERS['openai'].default_model}"
-    assert resolved.notice is None
+    # The default changed because a key appeared: a person on a terminal is told (stderr notice).
+    assert (
+        resolved.notice is not None and f"using {resolved.full_name}, since a key for openai is set" in resolved.notice
+    )
+    assert resolved.source == "key"
 
 
 def test_anthropic_key_beats_openai_key() -> None:

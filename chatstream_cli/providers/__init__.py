@@ -170,7 +170,11 @@ def _default_model(lookup: KeyLookup, providers: Mapping[str, ProviderSpec]) -> 
     for provider_name in ("anthropic", "openai"):
         spec = providers.get(provider_name)
         if spec and spec.default_model and lookup(spec):
-            return ResolvedModel(spec, spec.default_model, source="key")
+            notice = (
+                f"using {spec.name}:{spec.default_model}, since a key for {spec.name} is set; "
+                "-m or default_model choose another (`chatstream models` says which is used and why)"
+            )
+            return ResolvedModel(spec, spec.default_model, notice=notice, source="key")
     return ResolvedModel(providers["builtin"], "poet", notice=BUILTIN_NOTICE, source="fallback")
 
 
