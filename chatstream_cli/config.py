@@ -346,8 +346,8 @@ def set_value(
     value: str,
     path: Path | None = None,
     *,
-    known_providers: Collection[str] = (),
-    review: Review | None = None,
+    known_providers: Collection[str],
+    review: Review | None,
 ) -> Config:
     """``config set KEY VALUE``: read VALUE for KEY, check the result, write the file (its comments stay).
 
@@ -362,7 +362,7 @@ def set_value(
     if table[0] == "providers" and table[1] not in known_providers and "kind" not in _at(document, table):
         # A new name can only be an OpenAI-compatible endpoint: say so, so that its base_url alone suffices.
         put_value(document, (*table, "kind"), OPENAI_KIND)
-    return _write_checked(document, path, key, location, review)
+    return _write_checked(document, path, f"set {key}", location, review)
 
 
 def unset_value(key: str, path: Path | None = None) -> bool:
@@ -371,7 +371,7 @@ def unset_value(key: str, path: Path | None = None) -> bool:
     document = _document(path)
     if not _remove(document, tuple(key.split("."))):
         return False
-    _write_checked(document, path, key, (), None)
+    _write_checked(document, path, f"unset {key}", (), None)
     return True
 
 
@@ -385,8 +385,9 @@ def _document(path: Path) -> TOMLDocument:
 
 
 def _write_checked(
-    document: TOMLDocument, path: Path, key: str, location: tuple[str, ...], review: Review | None
+    document: TOMLDocument, path: Path, change: str, location: tuple[str, ...], review: Review | None
 ) -> Config:
+    """Write the changed file when it passes every check; a UsageError saying why it cannot ``change``."""
     import tomlkit
 
     text = tomlkit.dumps(document)
@@ -396,7 +397,7 @@ def _write_checked(
     if problem is None and review is not None:
         problem = review(config, location)
     if problem is not None:
-        raise UsageError(f"cannot set {key}: {problem[1]}")
+        raise UsageError(f"cannot {change}: {problem[1]}")
     atomic_write(path, text.encode(), mode=0o644)
     return config
 

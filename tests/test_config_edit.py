@@ -157,3 +157,14 @@ def test_keys_set_keeps_the_comments_of_keys_toml() -> None:
     store_key("openai", "sk-three")
     assert keys_path().read_text() == ('# my keys\nopenai = "sk-three"  # the work account\nanthropic = "sk-ant-two"\n')
     assert stored_keys() == {"openai": "sk-three", "anthropic": "sk-ant-two"}
+
+
+def test_unset_that_would_break_the_file_is_refused() -> None:
+    write_config(COMMENTED)
+    result = run("config", "unset", "providers.work.base_url")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "chatstream: error: cannot unset providers.work.base_url:"
+        ' [providers.work] has kind = "openai" but no base_url\n'
+    )
+    assert config_path().read_text() == COMMENTED
