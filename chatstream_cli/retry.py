@@ -32,8 +32,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
-from .errors import AuthError, ChatstreamError, NetworkError, ProviderError, UnknownModelError
+from .errors import AuthError, ChatstreamError, NetworkError, ProviderError, UnknownModelError, UsageError
 
 T = TypeVar("T")
 
@@ -118,6 +119,26 @@ Classify = Callable[[Exception], "Failure | None"]
 
 
 # -- status codes and transport errors -------------------------------------------------------
+
+
+def checked_endpoint(url: str, where: str) -> str:
+    """``url`` when a request can go to it; a UsageError naming where it came from (``--base-url``, a variable)."""
+    problem = None
+    if not url.startswith(("http://", "https://")):
+        problem = "must start with http:// or https://"
+    else:
+        try:
+            url.encode("utf-8")
+            parts = urlsplit(url)
+            parts.port  # noqa: B018  (reading it checks it)
+            (parts.hostname or "").encode("idna")
+        except (ValueError, UnicodeError):  # lone surrogates, a port that is no number, a host IDNA refuses
+            problem = "is not a valid URL"
+        else:
+            problem = None if parts.hostname else "has no host"
+    if problem:
+        raise UsageError(f"the base URL from {where} {problem}", f"check {where}")
+    return url
 
 
 def parse_retry_after(headers: Mapping[str, str] | None, now: float | None = None) -> float | None:

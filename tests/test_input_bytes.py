@@ -87,3 +87,22 @@ def test_the_python_api_refuses_undecodable_text_with_a_usage_error() -> None:
 
     with pytest.raises(UsageError, match="the human message is not valid UTF-8 text"):
         get_model("builtin:echo").invoke(os.fsdecode(b"caf\xe9"))
+
+
+@pytest.mark.parametrize(
+    ("model", "variable", "value"),
+    [
+        ("openai:gpt-4o-mini", "OPENAI_BASE_URL", b"http://127.0.0.1:9/caf\xe9"),
+        ("anthropic:claude-haiku-4-5", "ANTHROPIC_BASE_URL", b"http://127.0.0.1:9/caf\xe9"),
+        ("ollama:llama3.2", "OLLAMA_HOST", b"caf\xe9"),
+        ("ollama:llama3.2", "OLLAMA_HOST", b"gpu:port"),
+        ("builtin:echo", "CHATSTREAM_MODEL", b"caf\xe9"),
+    ],
+)
+def test_an_endpoint_variable_that_is_no_url_is_a_usage_error(model: str, variable: str, value: bytes) -> None:
+    env = {os.fsencode(k): os.fsencode(v) for k, v in cli_env(OPENAI_API_KEY="sk-x", ANTHROPIC_API_KEY="sk-x").items()}
+    env[os.fsencode(variable)] = value
+    argv = CHATSTREAM if variable == "CHATSTREAM_MODEL" else [*CHATSTREAM, "-m", model]
+    result = subprocess.run([*argv, "hi"], env=env, capture_output=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.decode().startswith("chatstream: error: ") and variable in result.stderr.decode()

@@ -35,6 +35,7 @@ from ..retry import (
     atrace_request,
     atrace_response,
     call_with_retries,
+    checked_endpoint,
     status_failure,
     stream_with_retries,
     timeout_parts,
@@ -81,7 +82,9 @@ class AnthropicChatModel(ChatModel):
         super().__init__(model, settings, **overrides)
         self.settings = _settled(self.settings)
         self.api_key = find_api_key(self.settings.api_key)
-        self.base_url = self.settings.base_url or os.environ.get(BASE_URL_ENV) or None
+        given = self.settings.base_url or os.environ.get(BASE_URL_ENV)
+        where = "--base-url" if self.settings.base_url else BASE_URL_ENV
+        self.base_url = checked_endpoint(given, where) if given else None
         self.service = Service(
             NAME, LABEL, model, (self.base_url or SDK_ENDPOINT).rstrip("/"), KEY_ENV, secret=self.api_key
         )

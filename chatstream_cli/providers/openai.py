@@ -46,6 +46,7 @@ from ..retry import (
     atrace_request,
     atrace_response,
     call_with_retries,
+    checked_endpoint,
     status_failure,
     stream_failure,
     stream_with_retries,
@@ -251,10 +252,14 @@ def base_url_for(spec: ProviderSpec, given: str | None) -> str:
     A URL with no path gets the ``/v1`` every OpenAI-compatible server serves: ``http://localhost:11434``
     means ``http://localhost:11434/v1``.
     """
-    from_env = _env(spec.base_url_env) or _host_url(_env(spec.host_env), spec.base_url)
-    url = (given or from_env or spec.base_url or "").rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"the base URL for {spec.name} must start with http:// or https://", "check --base-url")
+    sources = (
+        (given, "--base-url"),
+        (_env(spec.base_url_env), spec.base_url_env),
+        (_host_url(_env(spec.host_env), spec.base_url), spec.host_env),
+        (spec.base_url, f"providers.{spec.name}.base_url in the config file"),
+    )
+    url, where = next(((url, where) for url, where in sources if url), ("", "--base-url"))
+    url = checked_endpoint(url.rstrip("/"), str(where))
     return url if urlsplit(url).path else f"{url}/v1"
 
 
@@ -264,10 +269,12 @@ def _host_url(host: str | None, default_url: str | None) -> str | None:
     if not host:
         return None
     url = host if "://" in host else f"http://{host}"
-    parts = urlsplit(url)
-    default_port = urlsplit(default_url or "").port
-    if parts.port is None and default_port and not parts.netloc.endswith("]"):
-        url = parts._replace(netloc=f"{parts.netloc}:{default_port}").geturl()
+    try:
+        parts = urlsplit(url)
+        if parts.port is None and not parts.netloc.endswith("]"):
+            url = parts._replace(netloc=f"{parts.netloc}:{urlsplit(default_url or '').port}").geturl()
+    except ValueError:  # a port that is no number: checked_endpoint says so
+        pass
     return url
 
 
