@@ -245,3 +245,9 @@ def test_a_broken_default_is_shown_not_fatal() -> None:
     data = listing()
     assert data["default_model"] is None
     assert f"unknown model 'nonsense', from default_model in {config_path()}, line 2" in data["default_reason"]
+
+
+def test_a_broken_default_from_the_environment_says_so() -> None:
+    data = listing(env={"CHATSTREAM_MODEL": "nonsense"})
+    assert (data["default_model"], data["default_source"]) == (None, "CHATSTREAM_MODEL")
+    assert "unknown model 'nonsense'" in data["default_reason"]

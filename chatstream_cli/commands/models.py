@@ -4,6 +4,7 @@ and the one model ``chatstream PROMPT`` uses now, with why."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -90,8 +91,9 @@ def default_entry(config: Config) -> dict[str, Any]:
 
     try:
         resolved = resolve_configured(None, config)
-    except UnknownModelError as exc:  # a broken default_model: `models` is where one looks into it
-        return {"default_model": None, "default_source": "config", "default_reason": str(exc)}
+    except UnknownModelError as exc:  # a broken default: `models` is where one looks into it
+        source = "CHATSTREAM_MODEL" if os.environ.get("CHATSTREAM_MODEL") else "config"
+        return {"default_model": None, "default_source": source, "default_reason": str(exc)}
     return {
         "default_model": resolved.full_name,
         "default_source": resolved.source,
