@@ -108,12 +108,10 @@ def resolve(
     providers = PROVIDERS if providers is None else providers
     lookup = key_lookup or (lambda spec: key_for(spec, env))
     source = "name"
-    if not name:
-        name, source = (
-            (env.get("CHATSTREAM_MODEL"), "CHATSTREAM_MODEL")
-            if env.get("CHATSTREAM_MODEL")
-            else (default_model, "config")
-        )
+    if not name and env.get("CHATSTREAM_MODEL"):
+        name, source = env["CHATSTREAM_MODEL"], "CHATSTREAM_MODEL"
+    elif not name:
+        name, source = default_model, "config"
     if not name:
         return _default_model(lookup, providers)
     return dataclasses.replace(_named(name, {**ALIASES, **(aliases or {})}, providers), source=source)
