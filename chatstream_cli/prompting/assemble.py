@@ -1,0 +1,54 @@
+"""The prompt as built from its parts, and the messages it becomes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..messages import BaseMessage, HumanMessage, SystemMessage
+
+if TYPE_CHECKING:
+    from .attachments import Attachment
+    from .files import ContextFile
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """What is asked: the text (words or stdin, through a role's template), the system prompt, files, attachments."""
+
+    text: str
+    system: str | None = None
+    files: list[ContextFile] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def words(self) -> str:
+        """The human message's text: each file in its block, then the prompt text."""
+        return "\n\n".join([*(file.block() for file in self.files), *([self.text] if self.text else [])])
+
+    def human_content(self) -> str | list[dict[str, Any]]:
+        """A string, or with attachments LangChain standard content blocks: the attachments, then the text."""
+        if not self.attachments:
+            return self.words()
+        words = self.words()
+        return [item.content_block() for item in self.attachments] + (
+            [{"type": "text", "text": words}] if words else []
+        )
+
+    def messages(self) -> list[BaseMessage]:
+        system: list[BaseMessage] = [SystemMessage(content=self.system)] if self.system else []
+        return [*system, HumanMessage(content=self.human_content())]
+
+    def record(self) -> dict[str, Any]:
+        """What --json reports of the prompt (no file contents, no attachment bytes)."""
+        return {
+            "prompt": self.text,
+            "system": self.system,
+            "files": [{"path": file.path, "size": file.size} for file in self.files],
+            "attachments": [item.record() for item in self.attachments],
+        }
+
+
+def joined_system(system: str | None, appended: list[str]) -> str | None:
+    """``-s`` (or the role's system prompt) with each ``--sf`` file's text after a blank line."""
+    parts = [part.rstrip("\n") for part in (system, *appended) if part]
+    return "\n\n".join(parts) or None
