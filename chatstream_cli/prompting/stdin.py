@@ -47,5 +47,5 @@ def decode_text(data: bytes, name: str, flag: str | None = "-f") -> str:
             ) from None
         raise UsageError(
             f"{name} is not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x})",
-            "convert it first, e.g. iconv -f latin1 -t utf-8; images and PDFs go in with -a",
+            f"convert it first, e.g. iconv -f latin1 -t utf-8; images and PDFs go in with -a{' -' if source == '-' else ''}",
         ) from None

@@ -268,11 +268,34 @@ def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
     """The ``messages`` of the request, with ChatOpenAI's key order (content, then role)."""
     converted = []
     for message in messages:
-        item: dict[str, Any] = {"content": content_text(message.content), "role": _role(message)}
+        item: dict[str, Any] = {"content": _api_content(message.content), "role": _role(message)}
         if message.name:
             item["name"] = message.name
         converted.append(item)
     return converted
+
+
+def _api_content(content: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """The text, or, when the content holds images or files, ChatOpenAI's parts: ``text``, ``image_url``
+    (a data URL or the URL) and ``file`` (a PDF as a data URL with its filename)."""
+    if isinstance(content, str) or not any(block.get("type") in ("image", "file") for block in content):
+        return content_text(content)
+    return [_api_part(block) for block in content if block.get("type") != "text" or block.get("text")]
+
+
+def _api_part(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    if kind == "image":
+        url = block.get("url") or f"data:{block['mime_type']};base64,{block['base64']}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    if kind == "file":
+        if "url" in block:
+            raise UsageError(
+                "OpenAI-compatible servers take PDFs as files, not URLs", "download the PDF and attach the file"
+            )
+        data_url = f"data:{block['mime_type']};base64,{block['base64']}"
+        return {"type": "file", "file": {"filename": block.get("filename") or "file.pdf", "file_data": data_url}}
+    return {"type": "text", "text": block.get("text", "")}
 
 
 def _role(message: BaseMessage) -> str:
