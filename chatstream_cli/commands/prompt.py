@@ -116,19 +116,14 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
 
 
 def check_output_flags(request: PromptRequest) -> None:
-    """At most one of the flags that choose what stdout carries."""
-    chosen = [
-        flag
-        for flag, given in (
-            ("--events", request.events),
-            ("--json", request.json_output),
-            ("-d/--delimiter", request.delimiter is not None),
-            ("-x/--extract" if request.extract == "first" else "--xl/--extract-last", bool(request.extract)),
-        )
-        if given
-    ]
-    if len(chosen) > 1:
-        raise UsageError(f"{chosen[0]} and {chosen[1]} cannot be used together", "choose one of them")
+    """At most one of --events and --json; -x/--xl with neither of them nor -d."""
+    if request.events and request.json_output:
+        raise UsageError("--events and --json cannot be used together", "choose one of them")
+    if request.extract:
+        flag = "-x/--extract" if request.extract == "first" else "--xl/--extract-last"
+        for other, given in (("--events", request.events), ("--json", request.json_output), ("-d", request.delimiter)):
+            if given:
+                raise UsageError(f"{flag} and {other} cannot be used together", f"{flag} prints only code on stdout")
 
 
 def with_role(request: PromptRequest, role: Role) -> PromptRequest:
