@@ -40,6 +40,7 @@ def decode_text(data: bytes, name: str, flag: str | None = "-f") -> str:
 
         media_type = sniff_media_type(data)
         source = "-" if name == "stdin" else name
+        attach_flag = "-a -" if source == "-" else "-a"
         if media_type:
             raise UsageError(
                 f"{name} is {media_label(media_type)}, not text",
@@ -47,5 +48,5 @@ def decode_text(data: bytes, name: str, flag: str | None = "-f") -> str:
             ) from None
         raise UsageError(
             f"{name} is not UTF-8 text (byte {exc.start} is 0x{data[exc.start]:02x})",
-            f"convert it first, e.g. iconv -f latin1 -t utf-8; images and PDFs go in with -a{' -' if source == '-' else ''}",
+            "convert it first, e.g. iconv -f latin1 -t utf-8; images and PDFs go in with " + attach_flag,
         ) from None
