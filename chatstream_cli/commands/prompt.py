@@ -141,8 +141,7 @@ def with_role(request: PromptRequest, role: Role) -> PromptRequest:
 def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
     """The prompt's parts, each read once: attachments and files first (``-a -``, ``-f -`` may take
     stdin), then the words and stdin, through the role's template."""
-    from ..prompting.assemble import Prompt, joined_system
-    from ..prompting.stdin import Stdin, decode_text
+    from ..prompting.assemble import Prompt, Stdin, decode_text, joined_system
 
     stdin = Stdin(sys.stdin.buffer, is_tty=sys.stdin.isatty(), ignored=request.no_stdin)
     attachments, files, system = [], [], request.system

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import NetworkError, UsageError
 
 if TYPE_CHECKING:
-    from .stdin import Stdin
+    from .assemble import Stdin
 
 PDF = "application/pdf"
 _LABELS = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/gif": "a GIF image"}

@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
+from .assemble import decode_text
 from .attachments import sniff_media_type
-from .stdin import decode_text
 
 if TYPE_CHECKING:
-    from .stdin import Stdin
+    from .assemble import Stdin
 
 MAX_EXPANDED_BYTES = 256 * 1024
 """A file found by expanding a directory or glob is left out above this size (a file named alone is not)."""
