@@ -483,3 +483,24 @@ def recipe_output(recipe: str, workdir: Path) -> str | None:
         lines = (workdir / "summaries.jsonl").read_text().splitlines()
         return None if [json.loads(line)["files"][0]["path"] for line in lines] == ["app.py", "test_app.py"] else "!"
     return None
+
+
+@pytest.mark.parametrize("mode", [[], ["--async"], ["--no-stream"]], ids=["stream", "async", "invoke"])
+def test_a_large_attachment_is_sent_in_pieces_with_its_length(
+    mode: list[str],
+    workdir: Path,
+    loopback_server: LoopbackServer,  # noqa: F811
+) -> None:
+    photo = PNG + bytes(range(256)) * 8192  # 2 MB: its base64 is over jsonbody.LARGE
+    (workdir / "photo.png").write_bytes(photo)
+    completion = {
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Big."}, "finish_reason": "stop"}]
+    }
+    reply = Reply.json(completion) if mode == ["--no-stream"] else Reply.sse(openai_sse(reply_events(["Big."])))
+    loopback_server.enqueue(reply)
+    result = run("-m", "ollama:llava", "--base-url", loopback_server.base_url, *mode, "-a", "photo.png", "what?")
+    assert (result.exit_code, result.stdout) == (0, "Big.\n"), result.stderr
+    (request,) = loopback_server.requests
+    assert request.headers["content-length"] == str(len(request.body))
+    assert "transfer-encoding" not in request.headers
+    assert request.json["messages"][0]["content"][0]["image_url"]["url"] == f"data:image/png;base64,{b64(photo)}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,7 @@ PDF = "application/pdf"
 _LABELS = {"image/png": "a PNG image", "image/jpeg": "a JPEG image", "image/gif": "a GIF image"}
 _LABELS |= {"image/webp": "a WebP image", PDF: "a PDF"}
 _SNIFF_BYTES = 1024
+_READ_PIECE = 3 * 1024 * 1024  # a multiple of 3: each piece's base64 joins the next's without padding
 MB = 1024 * 1024
 
 
@@ -93,20 +95,29 @@ def load_attachment(source: str, stdin: Stdin, timeout: float | None) -> Attachm
     """The attachment ``source`` names: a file, ``-`` (stdin) or an http(s) URL."""
     if source.startswith(("http://", "https://")):
         return _url_attachment(source, timeout)
-    data = stdin.take("-a -") if source == "-" else _read(source)
-    media_type = _checked_type(data, "stdin" if source == "-" else source)
-    size, digest = len(data), hashlib.sha256(data).hexdigest()
-    encoded = base64.b64encode(data).decode("ascii")
-    return Attachment(source, media_type, size, digest, base64=encoded)
-
-
-def _read(source: str) -> bytes:
+    if source == "-":
+        return _encoded("-", "stdin", [stdin.take("-a -")])
     try:
-        return Path(source).read_bytes()
+        with open(source, "rb") as file:
+            return _encoded(source, source, iter(lambda: file.read(_READ_PIECE), b""))
     except FileNotFoundError:
         raise UsageError(f"{source}: no such file", "check the path; -a takes a file, - (stdin) or a URL") from None
     except OSError as exc:
         raise UsageError(f"cannot read {source}: {exc.strerror}", "check the path and its permissions") from None
+
+
+def _encoded(source: str, name: str, pieces: Iterable[bytes]) -> Attachment:
+    """Hash and base64-encode the bytes piece by piece, so the whole file is never held beside its base64."""
+    digest, encoded, size, media_type = hashlib.sha256(), [], 0, None
+    for piece in pieces:
+        if media_type is None:
+            media_type = _checked_type(piece, name)
+        digest.update(piece)
+        encoded.append(base64.b64encode(piece).decode("ascii"))
+        size += len(piece)
+    if media_type is None:
+        raise UsageError(f"{name} is empty", "attach a PNG, JPEG, GIF or WebP image or a PDF")
+    return Attachment(source, media_type, size, digest.hexdigest(), base64="".join(encoded))
 
 
 def _checked_type(data: bytes, name: str) -> str:

@@ -33,6 +33,7 @@ from ..errors import (
     UsageError,
     midstream_error,
 )
+from ..jsonbody import async_pieces, has_large_string, streamed_body
 from ..keys import key_for, require_key
 from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
 from ..retry import (
@@ -144,6 +145,14 @@ class ChatOpenAI(ChatModel):
     def url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
+    def payload(self, body: dict[str, Any], *, asynchronous: bool = False) -> dict[str, Any]:
+        """The request's body arguments: ``json=``, or, with an attachment, the JSON in pieces (see jsonbody)."""
+        if tracing() or not has_large_string(body):  # the --debug trace prints the body, so it needs it whole
+            return {"json": body}
+        length, pieces = streamed_body(body)
+        content = async_pieces(pieces()) if asynchronous else pieces()
+        return {"content": content, "headers": {"content-type": "application/json", "content-length": str(length)}}
+
     # -- the ChatModel methods --------------------------------------------------------------
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
@@ -151,7 +160,7 @@ class ChatOpenAI(ChatModel):
         with self._client() as client:
 
             def open_stream() -> Iterator[AIMessageChunk]:
-                with client.stream("POST", self.url, json=body) as response:
+                with client.stream("POST", self.url, **self.payload(body)) as response:
                     if not response.is_success:
                         response.read()
                         response.raise_for_status()
@@ -167,7 +176,7 @@ class ChatOpenAI(ChatModel):
         async with self._async_client() as client:
 
             async def open_stream() -> AsyncIterator[AIMessageChunk]:
-                async with client.stream("POST", self.url, json=body) as response:
+                async with client.stream("POST", self.url, **self.payload(body, asynchronous=True)) as response:
                     if not response.is_success:
                         await response.aread()
                         response.raise_for_status()
@@ -187,7 +196,7 @@ class ChatOpenAI(ChatModel):
         with self._client() as client:
 
             def call() -> AIMessage:
-                response = client.post(self.url, json=body)
+                response = client.post(self.url, **self.payload(body))
                 response.raise_for_status()
                 return message_from_completion(_json_body(response.content, self.service.label), self.service.label)
 
@@ -198,7 +207,7 @@ class ChatOpenAI(ChatModel):
         async with self._async_client() as client:
 
             async def call() -> AIMessage:
-                response = await client.post(self.url, json=body)
+                response = await client.post(self.url, **self.payload(body, asynchronous=True))
                 response.raise_for_status()
                 return message_from_completion(_json_body(response.content, self.service.label), self.service.label)
 
