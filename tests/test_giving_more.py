@@ -89,6 +89,7 @@ def test_a_directory_skips_what_gitignore_excludes_binary_and_large_files(workdi
     (src / "logo.png").write_bytes(PNG)
     (src / "blob.bin").write_bytes(b"abc\0def")
     (src / "big.txt").write_text("x" * (MAX_EXPANDED_BYTES + 1))
+    (src / "dangling.py").symlink_to(src / "gone.py")
     result = echo("-f", "src/", "summarise")
     assert result.exit_code == 0, result.stderr
     paths = re.findall(r'<file path="([^"]+)">', result.stdout)
@@ -137,6 +138,19 @@ def test_file_on_stdin_and_system_file(workdir: Path, loopback_server: LoopbackS
     ]
 
 
+def test_what_a_directory_left_out_is_told_on_a_terminal(workdir: Path) -> None:
+    (workdir / "src").mkdir()
+    (workdir / "src" / "a.py").write_text("A = 1\n")
+    (workdir / "src" / "logo.png").write_bytes(PNG)
+    child = pexpect.spawn(
+        CHATSTREAM[0], [*CHATSTREAM[1:], *ECHO, "--raw", "-f", "src", "hi"], env=cli_env(), timeout=20
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "chatstream: -f left out 1 file: src/logo.png (binary)" in child.before.decode()
+
+
 # -- stdin ---------------------------------------------------------------------------------------
 
 
@@ -177,6 +191,14 @@ def test_no_stdin_leaves_the_loops_input_alone(tmp_path: Path) -> None:
     assert with_flag.stdout.decode() == "one\ntwo\nthree\n"
     without = subprocess.run(["bash", "-c", script.format(flag="")], capture_output=True, env=cli_env())
     assert without.stdout.decode() == "two\nthree\n\none\n"  # the first call swallowed the rest
+
+
+def test_dash_a_on_a_terminal_does_not_wait_for_bytes() -> None:
+    child = pexpect.spawn(CHATSTREAM[0], [*CHATSTREAM[1:], *ECHO, "-a", "-", "hi"], env=cli_env(), timeout=20)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert "-a - reads an image or PDF from stdin, which is a terminal" in child.before.decode()
 
 
 def test_stdin_is_read_once() -> None:

@@ -96,6 +96,10 @@ def load_attachment(source: str, stdin: Stdin, timeout: float | None) -> Attachm
     if source.startswith(("http://", "https://")):
         return _url_attachment(source, timeout)
     if source == "-":
+        if stdin.is_tty:
+            raise UsageError(
+                "-a - reads an image or PDF from stdin, which is a terminal", "pipe it: cat x.png | chatstream -a - ..."
+            )
         return _encoded("-", "stdin", [stdin.take("-a -")])
     try:
         with open(source, "rb") as file:

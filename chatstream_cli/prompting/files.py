@@ -102,10 +102,12 @@ def _read_bytes(path: Path) -> bytes:
 
 def _read_found(path: Path) -> ContextFile | Skipped:
     """A file a directory or glob expanded to: its text, or why it is left out."""
-    size = path.stat().st_size
-    if size > MAX_EXPANDED_BYTES:
-        return Skipped(str(path), f"over {MAX_EXPANDED_BYTES // 1024} KB")
-    data = _read_bytes(path)
+    try:
+        if path.stat().st_size > MAX_EXPANDED_BYTES:
+            return Skipped(str(path), f"over {MAX_EXPANDED_BYTES // 1024} KB")
+        data = path.read_bytes()
+    except OSError:  # a broken link, a file without read permission: the rest of the directory still counts
+        return Skipped(str(path), "unreadable")
     if b"\0" in data[:_BINARY_PROBE]:
         return Skipped(str(path), "binary")
     try:
