@@ -117,7 +117,21 @@ Attach = Annotated[
     list[str] | None,
     typer.Option("-a", "--attach", metavar="PATH|URL", help="An image (PNG, JPEG, GIF, WebP) or PDF; - is stdin."),
 ]
-RoleName = Annotated[str | None, typer.Option("--role", help="Apply a saved role (chatstream roles list).")]
+
+
+def complete_role(incomplete: str) -> list[str]:
+    """Shell completion for ``--role``: the roles whose names start with what was typed."""
+    from ..prompting.roles import all_roles
+
+    return [role.name for role in all_roles() if role.name.startswith(incomplete)]
+
+
+RoleName = Annotated[
+    str | None,
+    typer.Option(
+        "--role", metavar="NAME", autocompletion=complete_role, help="Apply a saved role (chatstream roles list)."
+    ),
+]
 Param = Annotated[
     list[str] | None, typer.Option("-p", "--param", metavar="NAME VALUE", help="Fill {NAME} in the role's template.")
 ]
