@@ -30,6 +30,7 @@ from .reporting import notice
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
     from ..prompting.roles import Role
+    from ..render import Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +132,9 @@ def with_role(request: PromptRequest, role: Role) -> PromptRequest:
     return replace(
         request,
         model=request.model or role.model,
-        system=first_set(request.system, role.system, None),
-        temperature=first_set(request.temperature, role.temperature, None),
-        max_tokens=first_set(request.max_tokens, role.max_tokens, None),
+        system=first_set(request.system, role.system),
+        temperature=first_set(request.temperature, role.temperature),
+        max_tokens=first_set(request.max_tokens, role.max_tokens),
         options={**role.options, **request.options},
     )
 
@@ -180,7 +181,7 @@ def check_attachments(prompt: Prompt, provider: str) -> None:
     check_limits(prompt.attachments, provider)
 
 
-def extract_renderer(last: bool, quiet: bool) -> Any:
+def extract_renderer(last: bool, quiet: bool) -> Renderer:
     """``-x``/``--xl``: the reply streams on stderr when it is a terminal; stdout gets only the code."""
     from ..prompting.extract import extract_code
     from ..render.extract import ExtractRenderer
