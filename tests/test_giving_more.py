@@ -138,6 +138,11 @@ def test_file_on_stdin_and_system_file(workdir: Path, loopback_server: LoopbackS
     ]
 
 
+def test_files_alone_are_a_prompt_and_nothing_at_all_is_not(workdir: Path) -> None:
+    assert echo("-f", "guidelines.md").stdout == '<file path="guidelines.md">\nPrefer small functions.\n</file>\n'
+    assert error_line(echo()).startswith("no prompt given")
+
+
 def test_what_a_directory_left_out_is_told_on_a_terminal(workdir: Path) -> None:
     (workdir / "src").mkdir()
     (workdir / "src" / "a.py").write_text("A = 1\n")
