@@ -20,32 +20,42 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import config as config_commands
 from .commands import keys as keys_commands
+from .commands import roles as roles_commands
 from .commands.inputs import check_arguments
 from .commands.models import models_command
 from .commands.options import (
+    Attach,
     BaseUrl,
     Debug,
     Delimiter,
     Events,
+    Extract,
+    ExtractLast,
+    Files,
     JsonOutput,
     MarkdownFlag,
     MaxTokens,
     Model,
+    NoStdin,
     NoStream,
     Option,
+    Param,
     PlainHelpCommand,
     PromptCommand,
     Quiet,
     Retries,
+    RoleName,
     Stats,
     Stop,
     System,
+    SystemFiles,
     Temperature,
     Thinking,
     Timeout,
     UseAsync,
     Words,
     parse_options,
+    parse_params,
 )
 from .commands.prompt import PromptRequest, run_prompt
 from .commands.replay import replay_command
@@ -159,6 +169,14 @@ def prompt_command(
     base_url: BaseUrl = None,
     quiet: Quiet = False,
     debug: Debug = False,
+    file: Files = None,
+    system_file: SystemFiles = None,
+    attach: Attach = None,
+    role: RoleName = None,
+    param: Param = None,
+    extract: Extract = False,
+    extract_last: ExtractLast = False,
+    no_stdin: NoStdin = False,
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""
@@ -183,6 +201,13 @@ def prompt_command(
         base_url=base_url,
         quiet=quiet,
         debug=debug,
+        files=tuple(file or ()),
+        system_files=tuple(system_file or ()),
+        attachments=tuple(attach or ()),
+        role=role,
+        params=parse_params(param or []),
+        extract="last" if extract_last else "first" if extract else None,
+        no_stdin=no_stdin,
     )
     with reporting(debug):
         run_prompt(request)
@@ -192,6 +217,7 @@ app.command(name="replay", cls=PlainHelpCommand)(replay_command)
 app.command(name="models")(models_command)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")
+app.add_typer(roles_commands.app, name="roles")
 
 
 def main() -> None:

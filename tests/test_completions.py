@@ -76,3 +76,7 @@ def test_bash_completes_an_option_of_the_default_command(bin_dir: Path) -> None:
 def test_bash_completes_an_option_of_the_default_command_as_the_first_word(bin_dir: Path) -> None:
     assert bash_complete(bin_dir, ["chatstream", "--mod"]) == ["--model"]
     assert bash_complete(bin_dir, ["chatstream", "--vers"]) == ["--version"]
+
+
+def test_bash_completes_role_names(bin_dir: Path) -> None:
+    assert bash_complete(bin_dir, ["chatstream", "hello", "--role", "re"]) == ["review"]

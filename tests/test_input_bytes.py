@@ -66,8 +66,8 @@ def test_no_input_is_a_crash(kind_env: tuple[list[str], dict[str, str]], stdin: 
 @pytest.mark.parametrize(
     ("stdin", "argv", "where"),
     [
-        (b"caf\xe9\n", ["translate"], "stdin is not UTF-8 text at byte 4 of 5"),
-        (b"\x89PNG\r\n\x1a\n\0\0", [], "stdin is not UTF-8 text at byte 1 of 10"),
+        (b"caf\xe9\n", ["translate"], "stdin is not UTF-8 text (byte 3 is 0xe9)"),
+        (b"\x89PNG\r\n\x1a\n\0\0", [], "stdin is a PNG image, not text"),
         (b"", [b"caf\xe9"], "argument 6 (b'caf\\xe9') is not UTF-8 text"),
     ],
 )

@@ -27,6 +27,7 @@ from .conftest import CHATSTREAM, REPO, cli_env
 GOLDFISH = "Write me a 1 verse song about goldfish on the moon"
 POET = ["-m", "builtin:poet", "-o", "delay_ms", "0"]
 KEYS = ["model", "provider", "content", "thinking", "stop_reason", "usage", "timing", "run_id", "cid"]
+KEYS += ["prompt", "system", "files", "attachments", "options", "role"]  # what was asked (issue 16)
 
 
 def run(*args: str) -> Result:

@@ -29,14 +29,9 @@ def check_arguments(args: Sequence[str]) -> None:
 
 def read_stdin() -> str:
     """All of stdin as text; a UsageError naming the byte when it is not UTF-8 (binary, Latin-1, ...)."""
-    data = sys.stdin.buffer.read()
-    try:
-        return data.decode("utf-8-sig")  # a byte order mark (Windows tools write one) is not part of the prompt
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"stdin is not UTF-8 text at byte {exc.start + 1} of {len(data)}",
-            "pipe UTF-8 text, e.g. through iconv -f latin1 -t utf-8; chatstream does not read binary files",
-        ) from None
+    from ..prompting.stdin import decode_text
+
+    return decode_text(sys.stdin.buffer.read(), "stdin", flag=None)
 
 
 def is_utf8(text: str) -> bool:

@@ -32,7 +32,7 @@ def _no_type(ctx: Any) -> None:
 
 
 class PromptCommand(PlainHelpCommand):
-    """The prompt command; ``-o`` takes two values (KEY VALUE), which Typer cannot declare itself,
+    """The prompt command; ``-o`` and ``-p`` take two values (KEY VALUE), which Typer cannot declare itself,
     so the pair is joined into one value before parsing and split again by ``parse_options``."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -40,7 +40,8 @@ class PromptCommand(PlainHelpCommand):
 
 
 _PAIR_SEPARATOR = "\x1f"
-_OPTION_FLAGS = ("-o", "--option")
+# The two-value flags, with the example their usage error gives.
+_PAIR_FLAGS = {"-o": "delay_ms 0", "--option": "delay_ms 0", "-p": "lang python", "--param": "lang python"}
 
 
 def join_option_pairs(args: list[str]) -> list[str]:
@@ -52,10 +53,10 @@ def join_option_pairs(args: list[str]) -> list[str]:
             joined.extend(rest)
             break
         joined.append(arg)
-        if arg in _OPTION_FLAGS:
+        if arg in _PAIR_FLAGS:
             pair = [next(rest, None), next(rest, None)]
             if None in pair:
-                raise UsageError(f"{arg} needs a KEY and a VALUE", f"e.g. {arg} delay_ms 0")
+                raise UsageError(f"{arg} needs a KEY and a VALUE", f"e.g. {arg} {_PAIR_FLAGS[arg]}")
             joined.append(_PAIR_SEPARATOR.join(pair))
     return joined
 
@@ -70,6 +71,11 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
         except ValueError:
             options[key] = raw
     return options
+
+
+def parse_params(pairs: Sequence[str]) -> dict[str, str]:
+    """``-p NAME VALUE`` pairs; values stay strings."""
+    return dict(pair.partition(_PAIR_SEPARATOR)[::2] for pair in pairs)
 
 
 Words = Annotated[
@@ -134,3 +140,37 @@ BaseUrl = Annotated[
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No notices on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Tracebacks and a request trace on stderr.")]
+Files = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-f", "--file", metavar="PATH", help="A file, directory or glob as context, with its path; - is stdin."
+    ),
+]
+SystemFiles = Annotated[
+    list[str] | None, typer.Option("--sf", "--system-file", metavar="PATH", help="Append a file to the system prompt.")
+]
+Attach = Annotated[
+    list[str] | None,
+    typer.Option("-a", "--attach", metavar="PATH|URL", help="An image (PNG, JPEG, GIF, WebP) or PDF; - is stdin."),
+]
+
+
+def complete_role(incomplete: str) -> list[str]:
+    """Shell completion for ``--role``: the roles whose names start with what was typed."""
+    from ..prompting.roles import all_roles
+
+    return [role.name for role in all_roles() if role.name.startswith(incomplete)]
+
+
+RoleName = Annotated[
+    str | None,
+    typer.Option(
+        "--role", metavar="NAME", autocompletion=complete_role, help="Apply a saved role (chatstream roles list)."
+    ),
+]
+Param = Annotated[
+    list[str] | None, typer.Option("-p", "--param", metavar="NAME VALUE", help="Fill {NAME} in the role's template.")
+]
+Extract = Annotated[bool, typer.Option("-x", "--extract", help="Print only the reply's first fenced code block.")]
+ExtractLast = Annotated[bool, typer.Option("--xl", "--extract-last", help="Print only its last fenced code block.")]
+NoStdin = Annotated[bool, typer.Option("--no-stdin", help="Ignore a non-terminal stdin (for while-read loops).")]

@@ -13,20 +13,24 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
-from ..messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from ..messages import AIMessageChunk
 from ..providers import ResolvedModel, active_config, build, resolve_configured
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
 from ..runs import uuid7
 from .endnotes import tell_endnotes
-from .inputs import read_stdin
 from .reporting import notice
+
+if TYPE_CHECKING:
+    from ..prompting.assemble import Prompt
+    from ..prompting.roles import Role
+    from ..render import Renderer
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,13 @@ class PromptRequest:
     base_url: str | None = None
     quiet: bool = False
     debug: bool = False
+    files: tuple[str, ...] = ()
+    system_files: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    role: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    extract: str | None = None  # "first" or "last": print only that code block
+    no_stdin: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -61,12 +72,21 @@ class PromptRequest:
 
 def run_prompt(request: PromptRequest) -> AIMessageChunk:
     """Send the request's prompt and show the reply on stdout; errors propagate for ``reporting``."""
-    if request.events and request.json_output:
-        raise UsageError("--events and --json cannot be used together", "choose one of them")
-    text = read_prompt(request.words, sys.stdin.isatty(), read_stdin)
+    check_output_flags(request)
+    role = None
+    if request.role:
+        from ..prompting.roles import find_role
+
+        role = find_role(request.role)
+        request = with_role(request, role)
+    elif request.params:
+        raise UsageError("-p fills a role's template", "use it with --role NAME")
+    prompt = gather_prompt(request, role)
     config = active_config()
     resolved = resolve_configured(request.model, config)
     check_settings(resolved, request.temperature)
+    if prompt.attachments:
+        check_attachments(prompt, resolved.provider.name)
     if resolved.notice:
         notice(resolved.notice, request.quiet)
     spinner = make_spinner(resolved.full_name, request.quiet)
@@ -76,11 +96,13 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
 
         show_http_trace()
     chat = build(resolved, settings)
-    messages: list[BaseMessage] = [SystemMessage(content=request.system)] if request.system else []
-    messages.append(HumanMessage(content=text))
+    messages = prompt.messages()
     run_id = uuid7()
     if request.json_output:
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id)
+        asked = {**prompt.record(), "options": request.options, "role": request.role}
+        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked)
+    elif request.extract:
+        renderer = extract_renderer(request.extract == "last", request.quiet)
     else:
         streaming = not request.no_stream
         event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
@@ -90,6 +112,87 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         reply = run_reply(chat, messages, renderer, request.mode, run_id=run_id)
     tell_endnotes(reply)
     return reply
+
+
+def check_output_flags(request: PromptRequest) -> None:
+    """At most one of --events and --json; -x/--xl with neither of them nor -d."""
+    if request.events and request.json_output:
+        raise UsageError("--events and --json cannot be used together", "choose one of them")
+    if request.extract:
+        flag = "-x/--extract" if request.extract == "first" else "--xl/--extract-last"
+        for other, given in (("--events", request.events), ("--json", request.json_output), ("-d", request.delimiter)):
+            if given:
+                raise UsageError(f"{flag} and {other} cannot be used together", f"{flag} prints only code on stdout")
+
+
+def with_role(request: PromptRequest, role: Role) -> PromptRequest:
+    """The request with the role's settings where the command line gave none (flags win, -o key by key)."""
+    return replace(
+        request,
+        model=request.model or role.model,
+        system=first_set(request.system, role.system),
+        temperature=first_set(request.temperature, role.temperature),
+        max_tokens=first_set(request.max_tokens, role.max_tokens),
+        options={**role.options, **request.options},
+    )
+
+
+def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
+    """The prompt's parts, each read once: attachments and files first (``-a -``, ``-f -`` may take
+    stdin), then the words and stdin, through the role's template."""
+    from ..prompting.assemble import Prompt, joined_system
+    from ..prompting.stdin import Stdin, decode_text
+
+    stdin = Stdin(sys.stdin.buffer, is_tty=sys.stdin.isatty(), ignored=request.no_stdin)
+    attachments, files, system = [], [], request.system
+    if request.attachments:
+        from ..prompting.attachments import load_attachments
+
+        attachments = load_attachments(request.attachments, stdin, first_set(request.timeout, DEFAULT_TIMEOUT) or None)
+    if request.files:
+        from ..prompting.files import gather_files, skipped_notice
+
+        files, skipped = gather_files(request.files, stdin)
+        if skipped:
+            notice(skipped_notice(skipped), request.quiet)
+    if request.system_files:
+        from ..prompting.files import system_file_text
+
+        system = joined_system(system, [system_file_text(path, stdin) for path in request.system_files])
+    needs_words = not (files or attachments) and (role is None or role.needs_input)
+    text = read_prompt(
+        request.words,
+        not stdin.piped,
+        lambda: decode_text(stdin.take("a prompt of -"), "stdin", flag=None),
+        required=needs_words,
+    )
+    if role is not None:
+        text = role.fill(text, request.params)
+    return Prompt(text, system, files, attachments)
+
+
+def check_attachments(prompt: Prompt, provider: str) -> None:
+    """Exit 2 before sending when the provider cannot take an attachment, or one breaks its limits."""
+    from ..prompting.attachments import check_accepted, check_limits
+    from ..providers import PROVIDERS
+
+    check_accepted(prompt.attachments, provider, {name: spec.attachment_kinds for name, spec in PROVIDERS.items()})
+    check_limits(prompt.attachments, provider)
+
+
+def extract_renderer(last: bool, quiet: bool) -> Renderer:
+    """``-x``/``--xl``: the reply streams on stderr when it is a terminal; stdout gets only the code."""
+    from ..prompting.extract import extract_code
+    from ..render.extract import ExtractRenderer
+    from ..render.safe import neutralise
+
+    return ExtractRenderer(
+        sys.stdout.buffer,
+        lambda text: extract_code(text, last=last),
+        on_notice=lambda text: notice(text, quiet),
+        echo=None if quiet or not sys.stderr.isatty() else sys.stderr.buffer,
+        clean=neutralise if sys.stdout.isatty() else None,
+    )
 
 
 def model_settings(request: PromptRequest, config: Any, on_notice: Callable[[str], None]) -> ModelSettings:
@@ -108,11 +211,10 @@ def model_settings(request: PromptRequest, config: Any, on_notice: Callable[[str
     )
 
 
-def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Callable[[], str]) -> str:
+def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Any, *, required: bool = True) -> str:
     """Combine prompt words and stdin as cli.md says: stdin, a blank line, then the words.
 
-    ``read_stdin`` is ``inputs.read_stdin`` outside tests: stdin that is not UTF-8 is exit 2.
-    """
+    ``required=False`` when files or attachments are the prompt: then it may be empty."""
     words = list(words)
     wants_stdin = words == ["-"]
     if wants_stdin:
@@ -122,7 +224,7 @@ def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Callable[[
     if piped.strip() and text:
         return f"{piped.rstrip()}\n\n{text}"
     prompt = text or piped
-    if not prompt.strip():
+    if required and not prompt.strip():
         raise UsageError("no prompt given", 'pass it as arguments, e.g. chatstream "hello", or pipe it on stdin')
     return prompt
 
@@ -140,7 +242,7 @@ def check_settings(resolved: ResolvedModel, temperature: float | None) -> None:
 
 def first_set(*values: Any) -> Any:
     """The first value that is not None: a flag, else the config file's value, else the default."""
-    return next(value for value in values if value is not None)
+    return next((value for value in values if value is not None), None)
 
 
 @contextmanager

@@ -44,6 +44,8 @@ class ProviderSpec:
     needs_key: bool = True
     temperature_max: float = 2.0
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: The kinds of attachment (-a) the provider takes: "image", "pdf".
+    attachment_kinds: frozenset[str] = frozenset({"image"})
     #: Keyword arguments for the model class, e.g. which OpenAI-compatible preset it talks to.
     init_args: dict[str, Any] = field(default_factory=dict)
 
@@ -337,6 +339,7 @@ register(
         default_model="poet",
         closed_catalog=True,
         needs_key=False,
+        attachment_kinds=frozenset({"image", "pdf"}),
     ),
     aliases={"poet": "poet", "echo": "echo"},
 )
@@ -350,6 +353,7 @@ register(
         key_env="ANTHROPIC_API_KEY",
         base_url_env="ANTHROPIC_BASE_URL",
         temperature_max=1.0,
+        attachment_kinds=frozenset({"image", "pdf"}),
         default_model="claude-haiku-5-5",
         models=(
             "claude-haiku-5-5",
@@ -400,6 +404,7 @@ register(
         base_url_env="OPENAI_BASE_URL",
         description="OpenAI Chat Completions over httpx",
         key_env="OPENAI_API_KEY",
+        attachment_kinds=frozenset({"image", "pdf"}),
         default_model="gpt-4o-mini",
         models=("gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3", "o4-mini"),
     )
@@ -427,5 +432,6 @@ register(
         base_url="https://openrouter.ai/api/v1",
         description="OpenRouter (models named vendor/model)",
         key_env="OPENROUTER_API_KEY",
+        attachment_kinds=frozenset({"image", "pdf"}),
     )
 )

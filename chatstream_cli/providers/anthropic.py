@@ -305,15 +305,28 @@ def to_anthropic_messages(messages: list[BaseMessage]) -> tuple[str | None, list
 
 
 def _api_content(content: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """Content for the API: stream bookkeeping (``index``, ``partial_json``) and empty text removed."""
+    """Content for the API: stream bookkeeping (``index``, ``partial_json``) and empty text removed,
+    LangChain standard image and file blocks as ``image`` and ``document`` blocks."""
     if isinstance(content, str):
         return content
     blocks = []
     for block in content:
         if block.get("type") == "text" and not block.get("text"):
             continue
+        if block.get("type") in ("image", "file") and "source" not in block:
+            blocks.append(_media_block(block))
+            continue
         blocks.append({key: value for key, value in block.items() if key not in ("index", "partial_json")})
     return blocks
+
+
+def _media_block(block: dict[str, Any]) -> dict[str, Any]:
+    """A standard ``image``/``file`` block (``base64`` + ``mime_type``, or ``url``) as the API's block."""
+    if "url" in block:
+        source = {"type": "url", "url": block["url"]}
+    else:
+        source = {"type": "base64", "media_type": block["mime_type"], "data": block["base64"]}
+    return {"type": "image" if block["type"] == "image" else "document", "source": source}
 
 
 def _wants_blocks(arguments: dict[str, Any]) -> bool:

@@ -135,7 +135,9 @@ class BuiltinChatModel(ChatModel):
     def _compose(self, messages: list[BaseMessage]) -> Reply:
         prompt = _last_prompt(messages)
         if self.model == "echo":
-            return Reply(thinking="The user wants their words back, unchanged.", text=prompt)
+            return Reply(
+                thinking="The user wants their words back, unchanged.", text=_attachment_lines(messages) + prompt
+            )
         seed = _number(self.settings.options, "seed", 0)
         verses = _number(self.settings.options, "verses", _verses_asked(prompt))
         return compose_verse(prompt, verses=int(verses), seed=int(seed))
@@ -232,6 +234,17 @@ def _last_prompt(messages: list[BaseMessage]) -> str:
         if isinstance(message, HumanMessage):
             return content_text(message.content)
     return ""
+
+
+def _attachment_lines(messages: list[BaseMessage]) -> str:
+    """A line per attachment of the last human message, ``[attached image/png]``: what echo says of them."""
+    human = next((m for m in reversed(messages) if isinstance(m, HumanMessage)), None)
+    blocks = human.content if human is not None and isinstance(human.content, list) else []
+    return "".join(
+        f"[attached {block.get('mime_type', block['type'])}]\n"
+        for block in blocks
+        if block.get("type") in ("image", "file")
+    )
 
 
 def _number(options: dict[str, Any], key: str, default: float) -> float:

@@ -34,6 +34,7 @@ from ..errors import (
     UsageError,
     midstream_error,
 )
+from ..jsonbody import async_pieces, has_large_string, streamed_body
 from ..keys import key_for, require_key
 from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
 from ..retry import (
@@ -146,6 +147,14 @@ class ChatOpenAI(ChatModel):
     def url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
+    def payload(self, body: dict[str, Any], *, asynchronous: bool = False) -> dict[str, Any]:
+        """The request's body arguments: ``json=``, or, with an attachment, the JSON in pieces (see jsonbody)."""
+        if tracing() or not has_large_string(body):  # the --debug trace prints the body, so it needs it whole
+            return {"json": body}
+        length, pieces = streamed_body(body)
+        content = async_pieces(pieces()) if asynchronous else pieces()
+        return {"content": content, "headers": {"content-type": "application/json", "content-length": str(length)}}
+
     # -- the ChatModel methods --------------------------------------------------------------
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
@@ -153,7 +162,7 @@ class ChatOpenAI(ChatModel):
         with self._client() as client:
 
             def open_stream() -> Iterator[AIMessageChunk]:
-                with client.stream("POST", self.url, json=body) as response:
+                with client.stream("POST", self.url, **self.payload(body)) as response:
                     if not response.is_success:
                         response.read()
                         response.raise_for_status()
@@ -169,7 +178,7 @@ class ChatOpenAI(ChatModel):
         async with self._async_client() as client:
 
             async def open_stream() -> AsyncIterator[AIMessageChunk]:
-                async with client.stream("POST", self.url, json=body) as response:
+                async with client.stream("POST", self.url, **self.payload(body, asynchronous=True)) as response:
                     if not response.is_success:
                         await response.aread()
                         response.raise_for_status()
@@ -189,7 +198,7 @@ class ChatOpenAI(ChatModel):
         with self._client() as client:
 
             def call() -> AIMessage:
-                response = client.post(self.url, json=body)
+                response = client.post(self.url, **self.payload(body))
                 response.raise_for_status()
                 return message_from_completion(_json_body(response.content, self.service.label), self.service.label)
 
@@ -200,7 +209,7 @@ class ChatOpenAI(ChatModel):
         async with self._async_client() as client:
 
             async def call() -> AIMessage:
-                response = await client.post(self.url, json=body)
+                response = await client.post(self.url, **self.payload(body, asynchronous=True))
                 response.raise_for_status()
                 return message_from_completion(_json_body(response.content, self.service.label), self.service.label)
 
@@ -304,11 +313,34 @@ def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
     """The ``messages`` of the request, with ChatOpenAI's key order (content, then role)."""
     converted = []
     for message in messages:
-        item: dict[str, Any] = {"content": content_text(message.content), "role": _role(message)}
+        item: dict[str, Any] = {"content": _api_content(message.content), "role": _role(message)}
         if message.name:
             item["name"] = message.name
         converted.append(item)
     return converted
+
+
+def _api_content(content: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """The text, or, when the content holds images or files, ChatOpenAI's parts: ``text``, ``image_url``
+    (a data URL or the URL) and ``file`` (a PDF as a data URL with its filename)."""
+    if isinstance(content, str) or not any(block.get("type") in ("image", "file") for block in content):
+        return content_text(content)
+    return [_api_part(block) for block in content if block.get("type") != "text" or block.get("text")]
+
+
+def _api_part(block: dict[str, Any]) -> dict[str, Any]:
+    kind = block.get("type")
+    if kind == "image":
+        url = block.get("url") or f"data:{block['mime_type']};base64,{block['base64']}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    if kind == "file":
+        if "url" in block:
+            raise UsageError(
+                "OpenAI-compatible servers take PDFs as files, not URLs", "download the PDF and attach the file"
+            )
+        data_url = f"data:{block['mime_type']};base64,{block['base64']}"
+        return {"type": "file", "file": {"filename": block.get("filename") or "file.pdf", "file_data": data_url}}
+    return {"type": "text", "text": block.get("text", "")}
 
 
 def _role(message: BaseMessage) -> str:

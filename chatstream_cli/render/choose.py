@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import Renderer
 
@@ -69,8 +69,8 @@ def make_spinner(label: str, quiet: bool) -> Spinner | None:
     return Spinner(label) if not quiet and stderr_is_terminal() else None
 
 
-def json_renderer(model: str, provider: str, run_id: str) -> Renderer:
-    """The ``--json`` writer: one object on stdout when the reply is complete."""
+def json_renderer(model: str, provider: str, run_id: str, asked: dict[str, Any] | None = None) -> Renderer:
+    """The ``--json`` writer: one object on stdout when the reply is complete (``asked``: what was asked)."""
     from .json import JsonRenderer
 
-    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id)
+    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id, asked=asked)

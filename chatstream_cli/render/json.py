@@ -1,7 +1,9 @@
 """``--json``: one JSON object on stdout when the reply is complete (cli.md "Where the output goes").
 
 ``{"model", "provider", "content", "thinking", "stop_reason", "usage": {...}, "timing": {...},
-"run_id", "cid"}``, null where unknown. A reply that stops early (an error, Ctrl-C) still gets
+"run_id", "cid"}``, null where unknown, then what was asked (``prompt``, ``system``, ``files``,
+``attachments``, ``options``, ``role``) so results from a loop can be matched to their inputs.
+A reply that stops early (an error, Ctrl-C) still gets
 its object, with what arrived and ``stop_reason`` null, so no partial reply is lost.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from ..messages import AIMessageChunk, Pieces, content_text, thinking_text
@@ -33,6 +36,7 @@ def reply_record(
     clock: ReplyClock,
     run_id: str | None,
     cid: str | None = None,
+    asked: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The --json object, keys in cli.md's order; ``reply`` is None when the reply did not complete."""
     usage = usage_of(reply)
@@ -51,14 +55,25 @@ def reply_record(
         },
         "run_id": run_id,
         "cid": cid,
+        **(asked or {}),
     }
 
 
 class JsonRenderer:
     """Collects the reply and writes its JSON object, on one line, at the end."""
 
-    def __init__(self, out: BinaryIO, *, model: str, provider: str, run_id: str | None, cid: str | None = None) -> None:
+    def __init__(
+        self,
+        out: BinaryIO,
+        *,
+        model: str,
+        provider: str,
+        run_id: str | None,
+        cid: str | None = None,
+        asked: Mapping[str, Any] | None = None,
+    ) -> None:
         self.out = out
+        self.asked = asked
         self.model = model
         self.provider = provider
         self.run_id = run_id
@@ -98,6 +113,7 @@ class JsonRenderer:
             clock=self.clock,
             run_id=self.run_id,
             cid=self.cid,
+            asked=self.asked,
         )
         line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
         self.out.write(to_utf8(line + "\n"))

@@ -1,0 +1,89 @@
+"""``chatstream roles list | show NAME | save NAME [options] | remove NAME | path``: saved roles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .options import MaxTokens, Model, Option, Param, PromptCommand, System, Temperature, parse_options, parse_params
+
+app = typer.Typer(
+    name="roles",
+    help="Saved roles: a model, system prompt, settings and prompt template, applied with --role NAME.",
+    rich_markup_mode=None,
+)
+
+RoleArgument = Annotated[str, typer.Argument(metavar="NAME", help="The role's name.")]
+Template = Annotated[
+    str | None, typer.Option("--template", help="The prompt template: {input} is the words or stdin, {NAME} a -p.")
+]
+Description = Annotated[str | None, typer.Option("--description", help="One line that says what the role is for.")]
+
+
+@app.command("path")
+def path_command() -> None:
+    """Print the folder that holds the saved roles (one NAME.toml each; it may not exist yet)."""
+    from ..prompting.roles import roles_folder
+
+    print(roles_folder())
+
+
+@app.command("list")
+def list_command() -> None:
+    """List the roles: name, where it comes from, what it is for."""
+    from ..prompting.roles import all_roles
+
+    roles = all_roles()
+    width = max(len(role.name) for role in roles)
+    for role in roles:
+        origin = "built-in" if role.builtin else "saved"
+        print(f"{role.name:<{width}}  {origin:<8}  {role.description or role.model or ''}".rstrip())
+
+
+@app.command("show")
+def show_command(name: RoleArgument) -> None:
+    """Print a role as its TOML file holds it."""
+    from ..prompting.roles import find_role
+
+    print(find_role(name).to_toml(), end="")
+
+
+@app.command("save", cls=PromptCommand)
+def save_command(
+    name: RoleArgument,
+    model: Model = None,
+    system: System = None,
+    temperature: Temperature = None,
+    max_tokens: MaxTokens = None,
+    option: Option = None,
+    template: Template = None,
+    param: Param = None,
+    description: Description = None,
+) -> None:
+    """Save (or replace) role NAME; -p NAME VALUE gives a template variable its default."""
+    from ..errors import UsageError
+    from ..prompting.roles import Role, save_role
+
+    role = Role(
+        name=name,
+        description=description,
+        model=model,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        options=parse_options(option or []),
+        template=template,
+        params=parse_params(param or []),
+    )
+    if not role.table():
+        raise UsageError(f"role {name} would hold nothing", "give it settings, e.g. -m MODEL -s TEXT --template TEXT")
+    print(f"saved role {name} in {save_role(role)}")
+
+
+@app.command("remove")
+def remove_command(name: RoleArgument) -> None:
+    """Remove the saved role NAME."""
+    from ..prompting.roles import remove_role
+
+    print(f"removed role {name} ({remove_role(name)})")
