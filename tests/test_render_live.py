@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from chatstream_cli.messages import AIMessageChunk
-from chatstream_cli.render.live import BlockSplitter, Lines, LiveMarkdownRenderer, render_markdown
+from chatstream_cli.render.blocks import BlockSplitter
+from chatstream_cli.render.layout import Lines, render_markdown
+from chatstream_cli.render.live import LiveMarkdownRenderer
 
 REPLY = """# Streaming replies
 

@@ -18,7 +18,7 @@ import pyte
 import pytest
 from rich.console import Console
 
-from chatstream_cli.render.live import Lines, render_markdown
+from chatstream_cli.render.layout import Lines, render_markdown
 
 from .conftest import CHATSTREAM, REPO, cli_env
 
