@@ -155,7 +155,7 @@ def test_ctrl_c_keeps_the_partial_reply_ends_the_line_and_exits_130() -> None:
     terminal = Terminal(40, 80).feed(output)
     lines = terminal.lines
     assert lines[: len(rendered("# Release notes", 80))] == rendered("# Release notes", 80)
-    assert any(line.startswith(" 1 Blocks that") for line in lines)
+    assert any(line.startswith("  1 Blocks that") for line in lines)
     assert "The end." not in lines
     assert terminal.screen.cursor.x == 0  # the line was ended
     assert b"Traceback" not in output

@@ -2,8 +2,9 @@
 
 What differs from Rich's own Markdown, on purpose (the README lists it): code keeps its fences
 as written, HTML is shown as written, table cells fold long words instead of ending them in
-"…", the model's line breaks are kept, and a word longer than the line (an address) is left
-whole for the terminal to wrap, so it can be copied and clicked.
+"…", the model's line breaks are kept, a word longer than the line (an address) is left whole
+for the terminal to wrap, so it can be copied and clicked, and list numbers always take two
+digits' room. A table may be given the column widths it keeps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rich.containers import Lines as TextLines
 from rich.markdown import (
     CodeBlock,
     Heading,
+    ListElement,
     Markdown,
     MarkdownContext,
     Paragraph,
@@ -165,6 +167,20 @@ class KeptWidthTable(TableElement):
             yield table
 
 
+class SteadyNumberList(ListElement):
+    """A list whose numbers take two digits' room from the first item (Rich's from the ninth), so
+    its items do not move when more arrive: a long list printed in part still lines up."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.list_type == "bullet_list_open":
+            yield from super().__rich_console__(console, options)
+            return
+        number = 1 if self.list_start is None else self.list_start
+        room = max(number + len(self.items), 10)  # Rich's last number, which sets the width
+        for index, item in enumerate(self.items):
+            yield from item.render_number(console, options, number + index, room)
+
+
 class TerminalMarkdown(Markdown):
     """Rich's Markdown with copyable code blocks, HTML and table cells kept whole, tables that may
     keep given column widths, and the model's line breaks kept, as chat apps show them: a verse
@@ -178,6 +194,8 @@ class TerminalMarkdown(Markdown):
         "code_block": FencedCode,
         "html_block": HtmlBlock,
         "table_open": KeptWidthTable,
+        "bullet_list_open": SteadyNumberList,
+        "ordered_list_open": SteadyNumberList,
         "td_open": TableCell,
         "th_open": TableCell,
     }

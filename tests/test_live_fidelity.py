@@ -1,0 +1,101 @@
+"""Fidelity of the live view: a document streamed through it ends, in a terminal emulator, as the
+same document rendered whole, at the same width, in the same terminal, after the README's
+documented choices (code fences and HTML as written, table cells folded, line breaks kept, long
+addresses whole, CRLF as a line ending and a lone CR shown as ␍, a table printed in part keeping
+its column widths, a link reference definition applying within its own block).
+
+The bulk runs in-process into pyte (which, like tmux 3.3a and wcwidth, counts each code point of
+an emoji sequence on its own, where Rich counts the grapheme); a few cases run the real CLI in tmux.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rich.console import Console
+
+from chatstream_cli.messages import AIMessageChunk
+from chatstream_cli.render.layout import Lines, TableWidths, render_markdown
+from chatstream_cli.render.live import LiveMarkdownRenderer
+from chatstream_cli.render.safe import neutralise
+
+from .test_terminal_pty import Terminal
+
+DATA = Path(__file__).parent / "data"
+SPEC_EXAMPLES = json.loads((DATA / "commonmark_examples.json").read_text())
+DOCUMENTS = sorted((DATA / "fidelity").glob("*.md"))
+
+
+def console_for(width: int, height: int) -> Console:
+    return Console(file=io.StringIO(), width=width, height=height, force_terminal=True, color_system="truecolor")
+
+
+def as_shown(output: str, width: int, height: int) -> list[str]:
+    """What a terminal that received ``output`` shows, its scrollback first (LF as the pty's CRLF)."""
+    return Terminal(height, width).feed(output.replace("\n", "\r\n").encode()).lines
+
+
+def whole(text: str, width: int, height: int, table_widths: TableWidths = ()) -> list[str]:
+    """The document rendered whole after the documented choices, as the same terminal shows it."""
+    console = console_for(width, height)
+    document = neutralise(text.replace("\r\n", "\n"))
+    console.print(Lines(render_markdown(console, document, width, table_widths).lines), crop=False)
+    return as_shown(console.file.getvalue(), width, height)
+
+
+def kept_width_layouts(text: str, width: int) -> list[TableWidths]:
+    """The column widths a table printed in part may keep: those its complete lines had, at each line."""
+    console = console_for(width, 24)
+    ends = [n + 1 for n, character in enumerate(text) if character == "\n"]
+    layouts = {render_markdown(console, neutralise(text[:end]), width).table_widths for end in ends}
+    return sorted(layout for layout in layouts if layout)
+
+
+def assert_streams_as_whole(text: str, width: int, height: int, **stream: int) -> None:
+    shown = streamed(text, width, height, **stream)
+    if "|" in text and shown != whole(text, width, height):
+        kept = [whole(text, width, height, widths) for widths in kept_width_layouts(text, width)]
+        if shown in kept:
+            return
+    assert shown == whole(text, width, height)
+
+
+def streamed(text: str, width: int, height: int, seed: int = 0, largest_chunk: int = 7) -> list[str]:
+    """The document streamed in random chunks through the live view, as the terminal shows it."""
+    console = console_for(width, height)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None, reflows=False)
+    rng = random.Random(seed)
+    renderer.start()
+    position = 0
+    while position < len(text):
+        size = rng.randint(1, largest_chunk)
+        renderer.chunk(AIMessageChunk(content=text[position : position + size]))
+        position += size
+    renderer.finish(AIMessageChunk(content=text))
+    return as_shown(console.file.getvalue(), width, height)
+
+
+# -- CommonMark's examples -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "example", SPEC_EXAMPLES, ids=[f"{n}-{e['section']}" for n, e in enumerate(SPEC_EXAMPLES, 1)]
+)
+@pytest.mark.parametrize(("width", "height"), [(40, 8), (24, 5)])
+def test_commonmark_examples_stream_as_rendered_whole(example: dict[str, str], width: int, height: int) -> None:
+    assert_streams_as_whole(example["markdown"], width, height)
+
+
+# -- documents -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=[path.stem for path in DOCUMENTS])
+@pytest.mark.parametrize(("width", "height", "largest_chunk"), [(60, 20, 7), (80, 24, 40), (33, 12, 3)])
+def test_documents_stream_as_rendered_whole(document: Path, width: int, height: int, largest_chunk: int) -> None:
+    assert_streams_as_whole(document.read_bytes().decode(), width, height, largest_chunk=largest_chunk)
