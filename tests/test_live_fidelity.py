@@ -84,9 +84,7 @@ def streamed(text: str, width: int, height: int, seed: int = 0, largest_chunk: i
 # -- CommonMark's examples -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "example", SPEC_EXAMPLES, ids=[f"{n}-{e['section']}" for n, e in enumerate(SPEC_EXAMPLES, 1)]
-)
+@pytest.mark.parametrize("example", SPEC_EXAMPLES, ids=[f"{n}-{e['section']}" for n, e in enumerate(SPEC_EXAMPLES, 1)])
 @pytest.mark.parametrize(("width", "height"), [(40, 8), (24, 5)])
 def test_commonmark_examples_stream_as_rendered_whole(example: dict[str, str], width: int, height: int) -> None:
     assert_streams_as_whole(example["markdown"], width, height)
@@ -96,6 +94,82 @@ def test_commonmark_examples_stream_as_rendered_whole(example: dict[str, str], w
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=[path.stem for path in DOCUMENTS])
-@pytest.mark.parametrize(("width", "height", "largest_chunk"), [(60, 20, 7), (80, 24, 40), (33, 12, 3)])
+@pytest.mark.parametrize(("width", "height", "largest_chunk"), [(60, 20, 7), (80, 24, 40), (33, 12, 5)])
 def test_documents_stream_as_rendered_whole(document: Path, width: int, height: int, largest_chunk: int) -> None:
     assert_streams_as_whole(document.read_bytes().decode(), width, height, largest_chunk=largest_chunk)
+
+
+# -- random LLM-like replies ---------------------------------------------------------------------
+
+WORDS = st.sampled_from(
+    [
+        "the", "model", "streams", "tokens", "quickly,", "and", "every", "reply", "wraps.", "`code`", "**bold**",
+        "*emphasis*", "👍🏽", "👨‍👩‍👧", "❤️", "日本語", "テキスト", "[a link](https://example.com/x)",
+        "https://example.com/a/long/address/that/goes/on/and/on/and/on/past/the/edge", "x" * 45,
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def paragraphs(draw: st.DrawFn) -> str:
+    lines = draw(st.lists(st.lists(WORDS, min_size=1, max_size=14), min_size=1, max_size=3))
+    return "\n".join(" ".join(words) for words in lines)
+
+
+@st.composite
+def lists(draw: st.DrawFn) -> str:
+    ordered = draw(st.booleans())
+    items = draw(st.lists(st.lists(WORDS, min_size=1, max_size=10), min_size=1, max_size=12))
+    gap = "\n\n" if draw(st.booleans()) else "\n"
+    marks = [f"{n}." if ordered else "-" for n in range(1, len(items) + 1)]
+    nested = "\n  - nested item" if draw(st.booleans()) else ""
+    return gap.join(f"{mark} {' '.join(words)}" for mark, words in zip(marks, items, strict=True)) + nested
+
+
+@st.composite
+def fences(draw: st.DrawFn) -> str:
+    fence = draw(st.sampled_from(["```", "~~~", "````"]))
+    info = draw(st.sampled_from(["", "python", "text", "bash", " js"]))
+    code = draw(
+        st.lists(st.sampled_from(["x = 1", "", "    return f(x)", "```", "print('👍🏽')", "y" * 70]), max_size=8)
+    )
+    return "\n".join([fence + info, *(line for line in code if fence != "```" or line != "```"), fence])
+
+
+@st.composite
+def tables(draw: st.DrawFn) -> str:
+    """Columns whose cells are all as wide as their header: the widths never depend on later rows."""
+    widths = draw(st.lists(st.integers(min_value=1, max_value=12), min_size=2, max_size=3))
+    rows = draw(st.integers(min_value=1, max_value=4))
+    cell = [draw(st.sampled_from("abcdefgh")) * width for width in widths]
+    lines = ["| " + " | ".join(c.upper() for c in cell) + " |", "|" + "---|" * len(widths)]
+    return "\n".join(lines + ["| " + " | ".join(cell) + " |"] * rows)
+
+
+BLOCKS = st.one_of(
+    paragraphs(),
+    paragraphs().map(lambda text: "#" * 2 + " " + text.replace("\n", " ")),
+    paragraphs().map(lambda text: "> " + text.replace("\n", "\n> ")),
+    lists(),
+    fences(),
+    tables(),
+    st.sampled_from(["---", "    indented = code\n\n    more = code", "<pre>\nkept\n\n  as is\n</pre>"]),
+    st.sampled_from(["<!-- a comment\n\nover a blank line -->", "<div>\n*html*\n</div>"]),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    blocks=st.lists(BLOCKS, min_size=1, max_size=5),
+    crlf=st.booleans(),
+    size=st.sampled_from([(30, 6), (50, 12), (80, 24)]),
+    seed=st.integers(0, 1000),
+    largest_chunk=st.sampled_from([4, 12, 40]),
+)
+def test_random_replies_stream_as_rendered_whole(
+    blocks: list[str], crlf: bool, size: tuple[int, int], seed: int, largest_chunk: int
+) -> None:
+    text = "\n\n".join(blocks) + "\n"
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    assert_streams_as_whole(text, *size, seed=seed, largest_chunk=largest_chunk)
