@@ -67,10 +67,11 @@ class FencedCode(CodeBlock):
         return block
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        code = str(self.text).rstrip("\n")
-        fence = self.fence or fence_for(code)
+        content = str(self.text)  # its lines as written, blank ones at the end included
+        fence = self.fence or fence_for(content)
         yield Text(fence + self.info, style="dim")
-        if code:
+        if content:
+            code = content.removesuffix("\n")
             yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, background_color="default")
         yield Text(fence, style="dim")
 
