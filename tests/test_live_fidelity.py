@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from chatstream_cli.render.layout import Lines, TableWidths, render_markdown
 from chatstream_cli.render.live import LiveMarkdownRenderer
 from chatstream_cli.render.safe import neutralise
 
-from .test_terminal_pty import Terminal
+from .test_terminal_pty import Terminal, Tmux, needs_tmux, reply_in_tmux, wait_done
 
 DATA = Path(__file__).parent / "data"
 SPEC_EXAMPLES = json.loads((DATA / "commonmark_examples.json").read_text())
@@ -173,3 +174,71 @@ def test_random_replies_stream_as_rendered_whole(
     if crlf:
         text = text.replace("\n", "\r\n")
     assert_streams_as_whole(text, *size, seed=seed, largest_chunk=largest_chunk)
+
+
+# -- the real CLI in tmux ------------------------------------------------------------------------
+
+WHOLE_SCRIPT = """
+from chatstream_cli.render.layout import Lines, render_markdown
+from chatstream_cli.render.safe import neutralise
+from chatstream_cli.render.terminal import terminal_console
+
+console = terminal_console()
+text = open("reply.md", newline="").read().rstrip("\\n")  # as "$(cat reply.md)" gives it
+document = neutralise(text.replace("\\r\\n", "\\n"))
+console.print(Lines(render_markdown(console, document, console.width).lines), crop=False)
+"""
+MARK = "=== whole ==="
+
+
+def in_tmux(tmp_path: Path, text: str, width: int, height: int, delay_ms: int) -> tuple[list[str], list[str]]:
+    """The reply streamed by the CLI in a tmux pane, and the same reply rendered whole after it in
+    the same pane; wrapped rows joined, as a copy from the pane gives them."""
+    (tmp_path / "reply.md").write_bytes(text.encode())
+    (tmp_path / "whole.py").write_text(WHOLE_SCRIPT)
+    command = reply_in_tmux(tmp_path, text, "clear;", delay_ms).replace(
+        "; touch done", f"; echo '{MARK}'; {sys.executable} whole.py; touch done"
+    )
+    tmux = Tmux(tmp_path, command, width, height)
+    try:
+        assert wait_done(tmp_path)
+        shown = tmux.shown(history=10_000).rstrip("\n").split("\n")
+    finally:
+        tmux.kill()
+    lines = [line.rstrip() for line in shown]
+    while lines and not lines[-1]:
+        lines.pop()
+    mark = lines.index(MARK)
+    return lines[:mark], lines[mark + 1 :]
+
+
+@needs_tmux
+@pytest.mark.parametrize("delay_ms", [20, 2])
+def test_in_tmux_emoji_the_terminal_measures_wider_leave_no_line_twice(tmp_path: Path, delay_ms: int) -> None:
+    """tmux counts 👍🏽 as 4 cells, Rich as 2: a line ending in it wraps where Rich expects none."""
+    line = "x" * 57 + " 👍🏽"
+    text = f"Intro.\n\n{line} " + " ".join(f"w{i}" for i in range(40)) + f" {line} end {line}"
+    streamed, rendered_whole = in_tmux(tmp_path, text, 60, 20, delay_ms)
+    assert streamed == rendered_whole
+    assert sum(line.endswith("👍🏽") for line in streamed) == 3
+
+
+@needs_tmux
+def test_in_tmux_crlf_html_fences_and_long_addresses_stream_as_rendered_whole(tmp_path: Path) -> None:
+    names = ["crlf", "html_blocks", "nested_fences", "long_urls", "emoji_and_wide"]
+    text = "\r\n\r\n".join((DATA / "fidelity" / f"{name}.md").read_bytes().decode() for name in names)
+    streamed, rendered_whole = in_tmux(tmp_path, text, 50, 16, delay_ms=1)
+    assert streamed == rendered_whole
+    assert "</pre>" in streamed and "````markdown" in streamed and "~~~js" in streamed
+    address = "(https://github.com/example-organisation/chatstream-command-line-interface/blob/main/README.md)"
+    assert any(address in line for line in streamed)  # one line, as the terminal wraps it
+
+
+@needs_tmux
+@pytest.mark.parametrize("delay_ms", [20, 2])
+def test_in_tmux_a_table_taller_than_the_screen_keeps_its_column_widths(tmp_path: Path, delay_ms: int) -> None:
+    text = (DATA / "fidelity" / "comparison_table.md").read_text()
+    streamed, rendered_whole = in_tmux(tmp_path, text, 60, 14, delay_ms)
+    layouts = [whole(text, 60, 14, widths) for widths in kept_width_layouts(text, 60)]
+    assert streamed == rendered_whole or streamed in layouts, "\n".join(streamed)
+    assert len(rendered_whole) > 14  # the table is taller than the screen
