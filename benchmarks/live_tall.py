@@ -53,13 +53,14 @@ sleep 600
 """
 
 
-def run_once(folder: Path, width: int, height: int) -> tuple[float, bool]:
+def run_once(folder: Path, width: int, height: int, run: int) -> tuple[float, bool]:
     """The wall time of one reply in a fresh tmux pane, and whether the pane shows it whole."""
     for name in ("done", "elapsed"):
         (folder / name).unlink(missing_ok=True)
     (folder / "run.sh").write_text(RUN.format(python=sys.executable, mark=MARK))
     (folder / "tmux.conf").write_text("set -g history-limit 100000\n")
-    socket = ["tmux", "-L", f"chatstream-bench-{folder.name}", "-f", str(folder / "tmux.conf")]
+    # A server of its own for each run: a server just killed may still hold its socket.
+    socket = ["tmux", "-L", f"chatstream-bench-{folder.name}-{run}", "-f", str(folder / "tmux.conf")]
     size = ["-x", str(width), "-y", str(height)]
     subprocess.run([*socket, "new-session", "-d", *size, "-c", str(folder), "bash run.sh"], check=True)
     try:
@@ -91,7 +92,7 @@ def main() -> None:
         text = reply(args.lines)
         (folder / "reply.md").write_text(text)
         (folder / "whole.py").write_text(WHOLE)
-        runs = [run_once(folder, width, height) for _ in range(args.repeat)]
+        runs = [run_once(folder, width, height, run) for run in range(args.repeat)]
     times = sorted(elapsed for elapsed, _ in runs)
     whole = all(same for _, same in runs)
     print(f"{text.count(chr(10)) + 1:,} lines, {len(text):,} characters; tmux pane {width} x {height}")

@@ -14,6 +14,7 @@ import io
 import json
 import random
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -242,3 +243,20 @@ def test_in_tmux_a_table_taller_than_the_screen_keeps_its_column_widths(tmp_path
     layouts = [whole(text, 60, 14, widths) for widths in kept_width_layouts(text, 60)]
     assert streamed == rendered_whole or streamed in layouts, "\n".join(streamed)
     assert len(rendered_whole) > 14  # the table is taller than the screen
+
+
+@needs_tmux
+def test_in_tmux_narrowing_early_in_an_open_code_block_leaves_no_line_twice(tmp_path: Path) -> None:
+    """The issue's seventh case: a narrowing 0.2 s into a stream, the reply at the top of the screen."""
+    code = "\n".join(f"    value_{i} = compute(value_{i - 1}, factor={i})  # step {i}" for i in range(1, 40))
+    text = f"Here is the code:\n\n```python\n{code}\n```\n\nDone."
+    (tmp_path / "reply.md").write_text(text)
+    tmux = Tmux(tmp_path, reply_in_tmux(tmp_path, text, "clear;", delay_ms=2), 90, 24)
+    try:
+        time.sleep(0.2)  # decides when the resize happens, not the outcome
+        tmux.resize(45)
+        assert wait_done(tmp_path)
+        shown = [line for line in tmux.shown(history=3000).split("\n") if line.strip()]
+    finally:
+        tmux.kill()
+    assert [line.split()[0] for line in shown if "compute(" in line] == [f"value_{i}" for i in range(1, 40)]
