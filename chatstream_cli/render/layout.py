@@ -54,8 +54,9 @@ def fence_for(code: str) -> str:
 
 class FencedCode(CodeBlock):
     """A code block between dim fences, highlighted in the terminal's palette, with no padding:
-    copied from the scrollback it is the model's Markdown again (its fence and info string as
-    written), and it looks right on any background."""
+    copied from the scrollback it is the model's Markdown again (its fence, info string and
+    lines as written: one too long for the screen is left for the terminal to wrap), and it
+    looks right on any background."""
 
     fence: str | None = None  # None: an indented code block, which gets a fence of its own
     info = ""
@@ -72,7 +73,8 @@ class FencedCode(CodeBlock):
         yield Text(fence + self.info, style="dim")
         if content:
             code = content.removesuffix("\n")
-            yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, background_color="default")
+            syntax = Syntax(code, self.lexer_name, theme=self.theme, background_color="default")
+            yield from console.render(syntax, options.update(overflow="ignore"))  # long lines whole
         yield Text(fence, style="dim")
 
 
