@@ -357,7 +357,8 @@ class LiveMarkdownRenderer:
         if overflow and len(rendered.table_widths) > len(self._table_widths):
             complete = text[: text.rfind("\n") + 1]
             pinned = render_markdown(self.console, complete, self._pinned_width or width, self._table_widths)
-            self._table_widths = pinned.table_widths
+            # A table whose complete lines are not one yet keeps what it has, its line still arriving included.
+            self._table_widths = pinned.table_widths + rendered.table_widths[len(pinned.table_widths) :]
             lines, rendered = self._block_lines(text, width)
             overflow = self._overflow(lines, rendered, screen)
         self._open_width = self._pinned_width or width
