@@ -15,9 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
+from rich.segment import Segment
 
 from chatstream_cli.messages import AIMessageChunk
-from chatstream_cli.render.live import BlockSplitter, Lines, LiveMarkdownRenderer, render_markdown
+from chatstream_cli.render.blocks import BlockSplitter, LineEndings
+from chatstream_cli.render.layout import Lines, render_markdown
+from chatstream_cli.render.live import LiveMarkdownRenderer, LiveRegion
 
 REPLY = """# Streaming replies
 
@@ -170,6 +173,33 @@ def test_indented_code_keeps_its_blank_lines() -> None:
     assert split("    a = 1\n\n    b = 2\n\nText", [3]) == ["    a = 1\n\n    b = 2\n", "Text"]
 
 
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<pre>\na\n\n    b\n</pre>\n",
+        "<SCRIPT>\nx\n\ny\n</SCRIPT>\n",
+        '<style\n  type="text/css">\n\np {}\n</style>\n',
+        "<textarea>\n\n*foo*\n\n</textarea>\n",
+        "<!-- a\n\nb -->\n",
+        "<?php\n\n?>\n",
+        "<!DOCTYPE\n\nhtml>\n",
+        "<![CDATA[\n\n]]>\n",
+    ],
+)
+def test_html_blocks_of_kinds_1_to_5_go_on_over_blank_lines(html: str) -> None:
+    assert split(f"Before\n\n{html}After", [2]) == ["Before\n", html, "After"]
+
+
+def test_other_html_blocks_end_at_a_blank_line() -> None:
+    assert split("<div>\na\n\nb\n</div>", [3]) == ["<div>\na\n", "b\n</div>"]
+
+
+def test_crlf_is_a_line_ending_even_split_between_chunks_and_a_lone_cr_stays() -> None:
+    endings = LineEndings()
+    pieces = [endings.feed(piece) for piece in ("a\r", "\nb\r\n", "c\rd\r")]
+    assert "".join(pieces) + endings.close() == "a\nb\nc\rd\r"
+
+
 # -- the renderer on a recorded console ----------------------------------------------------------
 
 
@@ -188,7 +218,7 @@ def test_the_rendering_itself() -> None:
     assert lines[0].strip() == "Streaming replies"
     assert "Some emphasis, strong text and inline" in lines  # no Markdown marks left, wrapped at 40
     assert " • first item" in lines
-    assert " 1 one" in lines
+    assert "  1 one" in lines  # numbers take two digits' room
     fence = lines.index("```python")
     assert lines[fence : fence + 5] == ["```python", "def greet(name):", "", '    return f"hello {name}"', "```"]
     quote = lines.index("▌ quoted")
@@ -215,6 +245,32 @@ def test_table_cells_too_narrow_for_their_words_keep_every_character() -> None:
     assert " Identi  Descri\n fier    ption\n" in shown  # folded across rows
     letters = re.sub(r"[^a-z]", "", shown, flags=re.IGNORECASE)
     assert sorted(letters) == sorted("IdentifierDescriptiontransmogrificationx")
+
+
+def test_fences_and_info_strings_are_shown_as_written() -> None:
+    text = "````markdown\n```text\nx\n```\n````\n\n~~~ js\nlet a;\n\n~~~\n\n    indented\n    ```"
+    lines = [line.rstrip() for line in one_go(text, 40).splitlines()]
+    assert lines == [
+        *["````markdown", "```text", "x", "```", "````", ""],
+        *["~~~ js", "let a;", "", "~~~", ""],
+        *["````", "indented", "```", "````"],
+    ]
+
+
+def test_a_word_longer_than_the_line_is_not_cut() -> None:
+    address = "https://example.com/a/long/path/that/does/not/fit"
+    for text in (f"See {address} here", f"- see {address}", f"> see {address}", f"```\ncurl {address}\n```"):
+        assert any(address in line for line in one_go(text, 20).splitlines()), text
+
+
+def test_the_region_is_drawn_without_wrap_in_rows_of_the_screen_width() -> None:
+    console = recorded_console(10)
+    region = LiveRegion(console, reflows=False)
+    line = [Segment("0123456789abcdef")]
+    drawn = region.draw([line, [Segment("short")]], 10)
+    assert drawn.startswith("\x1b[?7l") and drawn.endswith("\x1b[?7h")
+    assert drawn.removeprefix("\x1b[?7l").removesuffix("\x1b[?7h") == "0123456789\nabcdef\nshort\n"
+    assert region.rows(10) == 3
 
 
 def test_code_is_highlighted_and_the_fences_are_dim() -> None:

@@ -18,7 +18,7 @@ import pyte
 import pytest
 from rich.console import Console
 
-from chatstream_cli.render.live import Lines, render_markdown
+from chatstream_cli.render.layout import Lines, render_markdown
 
 from .conftest import CHATSTREAM, REPO, cli_env
 
@@ -155,7 +155,7 @@ def test_ctrl_c_keeps_the_partial_reply_ends_the_line_and_exits_130() -> None:
     terminal = Terminal(40, 80).feed(output)
     lines = terminal.lines
     assert lines[: len(rendered("# Release notes", 80))] == rendered("# Release notes", 80)
-    assert any(line.startswith(" 1 Blocks that") for line in lines)
+    assert any(line.startswith("  1 Blocks that") for line in lines)
     assert "The end." not in lines
     assert terminal.screen.cursor.x == 0  # the line was ended
     assert b"Traceback" not in output

@@ -1,14 +1,20 @@
 """Live Markdown on a terminal, at a cost per token that does not grow with the reply.
 
-The streamed text is cut into top-level Markdown blocks (``BlockSplitter``). A block that is
-complete is rendered once and printed into the scrollback; only the block still open is
-redrawn, in a small region at the bottom of the output (``LiveRegion``), at most
-``refresh_per_second`` times a second by a render thread. When the open block grows taller
-than half the screen, its top lines are printed for good (later text does not change them,
-except in tables, which may take the whole screen), so the region always fits, even after the
-terminal narrows, and nothing is duplicated or lost. Near the top of the screen a narrowing may
-push the region's top lines into the history all the same; those that may be out of reach are
-left where they are, for good (``LiveRegion.stranded``).
+The streamed text is cut into top-level Markdown blocks (``BlockSplitter``, render/blocks.py).
+A block that is complete is rendered once (render/layout.py) and printed into the scrollback;
+only the block still open is redrawn, in a small region at the bottom of the output
+(``LiveRegion``), at most ``refresh_per_second`` times a second by a render thread. When the
+open block grows taller than half the screen, its top lines are printed for good (later text
+does not change them), so the region always fits, even after the terminal narrows, and nothing
+is duplicated or lost. A table may take the whole screen; once it is printed in part, its
+columns keep the widths they had, so its later rows line up with the first. Near the top of
+the screen a narrowing may push the region's top lines into the history all the same; those
+that may be out of reach are left where they are, for good (``LiveRegion.stranded``).
+
+The region is drawn with the terminal's line wrap turned off, each line cut into rows of the
+screen's width by Rich's measure: a grapheme Rich and the terminal measure differently (an
+emoji with a skin tone, a ZWJ family) may clip a row's end while it is open, but never makes
+the region take more rows than are erased. Printed for good, lines wrap as the terminal likes.
 
 Every byte for the terminal is written by the render thread, so a Ctrl-C (which Python raises
 in the main thread) never cuts a redraw in half. This module imports ``rich.markdown``; the CLI
@@ -19,300 +25,27 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
-from typing import Any, ClassVar
 
-from rich.console import Console, ConsoleOptions, RenderResult
-from rich.markdown import CodeBlock, Markdown, MarkdownContext, TableDataElement, TextElement
+from rich.cells import chop_cells
+from rich.console import Console
 from rich.segment import Segment
-from rich.style import Style
-from rich.syntax import Syntax
-from rich.text import Text
 
 from ..messages import AIMessageChunk, content_text, thinking_text
+from .blocks import BlockSplitter, LineEndings
+from .layout import Line, Lines, RenderedBlock, TableWidths, cell_length, render_markdown, rows_for
 from .safe import neutralise
 from .terminal import ThinkingSection
-from .tty import echo_off
+from .tty import drain, echo_off
 
-Line = list[Segment]
-
-CODE_THEME = "ansi_dark"  # the terminal's own palette: readable on dark and light backgrounds
 REFRESH_PER_SECOND = 20.0
 _SYNC_START = "\x1b[?2026h"  # synchronized output: the terminal shows the redraw in one piece
 _SYNC_END = "\x1b[?2026l"
-
-
-# -- cutting the text into blocks -------------------------------------------------------------
-
-
-class Kind(Enum):
-    """What decides whether a blank line ends a block."""
-
-    LIST = "list"  # may go on after blank lines (loose items, indented continuations)
-    INDENTED = "indented"  # an indented code block, which may contain blank lines
-    OTHER = "other"  # paragraphs, headings, tables, quotes: a blank line ends them
-
-
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_LIST_MARKER = r" {0,3}(?:[-*+]|\d{1,9}[.)])"
-_LIST_ITEM = re.compile(rf"^{_LIST_MARKER}(?:[ \t]|$)")  # a complete line
-_LIST_ITEM_BEGUN = re.compile(rf"^{_LIST_MARKER}[ \t]")  # a line still arriving
-_LIST_ITEM_PREFIX = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)]?)")  # could still become a list item
-_HEADING = re.compile(r"^ {0,3}#{1,6}(?:[ \t]|$)")
-
-
-def _indented(line: str) -> bool:
-    return line.startswith(("    ", "\t"))
-
-
-def _closes_fence(fence: str, line: str) -> bool:
-    mark = line.strip()
-    return len(mark) >= len(fence) and mark == fence[0] * len(mark)
-
-
-def continues_after_blank(kind: Kind | None, line: str, complete: bool) -> bool | None:
-    """Whether ``line``, after blank lines, still belongs to a block of ``kind``; None: not known yet."""
-    if kind is Kind.LIST:
-        if line[0] in " \t" or (_LIST_ITEM if complete else _LIST_ITEM_BEGUN).match(line):
-            return True
-        return None if not complete and _LIST_ITEM_PREFIX.fullmatch(line) else False
-    if kind is Kind.INDENTED:
-        if _indented(line):
-            return True
-        return None if not complete and not line.strip(" ") else False
-    return False
-
-
-class BlockSplitter:
-    """Cuts streamed Markdown into top-level blocks that render alone as they do in the whole text.
-
-    Blank lines outside code fences end a block, except in lists and indented code, where the
-    next line decides (an indented line or another item continues the list). A closing fence
-    and a heading line end a block at once. When in doubt a block is kept open: rendering two
-    blocks together is always right, cutting one in two is not.
-    """
-
-    def __init__(self) -> None:
-        self._lines: list[str] = []  # the open block's complete lines
-        self._partial: list[str] = []  # pieces of the line still arriving
-        self._kind: Kind | None = None
-        self._fence: str | None = None
-        self._after_blank = False  # blank lines were kept in the block; the next line decides
-
-    @property
-    def open_text(self) -> str:
-        """The text of the block still open, including the line still arriving."""
-        return "".join(self._lines) + "".join(self._partial)
-
-    def feed(self, text: str) -> list[str]:
-        """Take more text; return the blocks it completed, in order."""
-        done: list[str] = []
-        first, *rest = text.split("\n")
-        self._partial.append(first)
-        for piece in rest:
-            line = "".join(self._partial) + "\n"
-            self._partial = [piece]
-            self._take_line(line, done)
-        if self._after_blank:
-            self._decide_early(done)
-        return done
-
-    def close(self) -> str | None:
-        """The reply ended (or stopped): the open block, complete as it is."""
-        if self._partial:
-            self._lines.append("".join(self._partial))
-            self._partial = []
-        done: list[str] = []
-        self._emit(done)
-        return done[0] if done else None
-
-    def _take_line(self, line: str, done: list[str]) -> None:
-        if self._fence:
-            self._lines.append(line)
-            if _closes_fence(self._fence, line):
-                self._fence = None
-                if self._kind is not Kind.LIST:
-                    self._emit(done)
-            return
-        if not line.strip():
-            if self._kind in (Kind.LIST, Kind.INDENTED):
-                self._lines.append(line)
-                self._after_blank = True
-            else:
-                self._emit(done)
-            return
-        if self._after_blank:
-            self._after_blank = False
-            if not continues_after_blank(self._kind, line.rstrip("\n"), complete=True):
-                self._emit(done)
-        self._lines.append(line)
-        self._classify(line)
-        fence = _FENCE.match(line)
-        if fence and (self._kind is Kind.LIST or not _indented(line)):
-            self._fence = fence.group(1)
-        elif _HEADING.match(line) and not (self._kind is Kind.LIST and line[0] in " \t"):
-            self._emit(done)
-
-    def _classify(self, line: str) -> None:
-        if _LIST_ITEM.match(line):
-            self._kind = Kind.LIST
-        elif self._kind is None:
-            self._kind = Kind.INDENTED if _indented(line) else Kind.OTHER
-        elif self._kind is Kind.INDENTED and not _indented(line):
-            self._kind = Kind.OTHER
-
-    def _decide_early(self, done: list[str]) -> None:
-        """Decide as soon as the first characters of the next line tell, not at its end."""
-        partial = "".join(self._partial)
-        if not partial.strip():
-            return
-        verdict = continues_after_blank(self._kind, partial, complete=False)
-        if verdict is None:
-            return
-        self._after_blank = False
-        if not verdict:
-            self._emit(done)
-
-    def _emit(self, done: list[str]) -> None:
-        while self._lines and not self._lines[-1].strip():
-            self._lines.pop()
-        if self._lines:
-            done.append("".join(self._lines))
-        self._lines = []
-        self._kind = None
-        self._fence = None
-        self._after_blank = False
-
-
-# -- rendering a block ----------------------------------------------------------------------
-
-
-class FencedCode(CodeBlock):
-    """A code block between dim fences, highlighted in the terminal's palette, with no padding:
-    copied from the scrollback it is Markdown again, and it looks right on any background."""
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        label = "" if self.lexer_name == "text" else self.lexer_name
-        yield Text("```" + label, style="dim")
-        code = str(self.text).rstrip("\n")
-        if code:
-            yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, background_color="default")
-        yield Text("```", style="dim")
-
-
-class HtmlBlock(TextElement):
-    """HTML outside a code block, shown as written: Rich drops it, and the text in it with it."""
-
-    def on_text(self, context: MarkdownContext, text: str | Text) -> None:
-        super().on_text(context, text.rstrip("\n") if isinstance(text, str) else text)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield self.text
-
-
-class TableCell(TableDataElement):
-    """A table cell whose words too long for their column fold onto the next row instead of
-    ending in "…": the scrollback keeps the whole text."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.content.overflow = "fold"
-
-
-class TerminalMarkdown(Markdown):
-    """Rich's Markdown with copyable code blocks, HTML and table cells kept whole, and the model's
-    line breaks kept, as chat apps show them: a verse stays a verse."""
-
-    elements: ClassVar = {
-        **Markdown.elements,
-        "fence": FencedCode,
-        "code_block": FencedCode,
-        "html_block": HtmlBlock,
-        "td_open": TableCell,
-        "th_open": TableCell,
-    }
-
-    def __init__(self, markup: str, **options: Any) -> None:
-        super().__init__(markup, **options)
-        for token in self.parsed:
-            for child in token.children or ():
-                if child.type == "softbreak":
-                    child.type = "hardbreak"
-
-
-# Rich starts these with a blank line of their own, even alone; other blocks get one from the
-# block above them (unless that was a horizontal rule), which a block rendered alone lacks.
-_OWN_BLANK_LINE = {"bullet_list_open", "ordered_list_open", "table_open", "blockquote_open"}
-
-
-@dataclass(frozen=True, slots=True)
-class RenderedBlock:
-    lines: list[Line]
-    #: Rendered within the whole reply, a blank line would precede it (after any block but a rule).
-    wants_blank_above: bool
-    #: A horizontal rule brings its own blank line below it.
-    ends_with_rule: bool
-    #: A table: its first lines change (column widths) as rows arrive.
-    has_table: bool = False
-
-
-def render_markdown(console: Console, text: str, width: int) -> RenderedBlock:
-    """``text`` as Markdown in lines of at most ``width`` cells, trailing blanks trimmed."""
-    document = TerminalMarkdown(text, code_theme=CODE_THEME, hyperlinks=False)
-    lines = console.render_lines(document, console.options.update_width(width), pad=False)
-    tokens = document.parsed
-    return RenderedBlock(
-        [trim(line) for line in lines],
-        wants_blank_above=bool(tokens) and tokens[0].type not in _OWN_BLANK_LINE,
-        ends_with_rule=bool(tokens) and tokens[-1].type == "hr",
-        has_table=any(token.type == "table_open" for token in tokens),
-    )
-
-
-def _shows_when_blank(style: Style | None) -> bool:
-    return style is not None and bool(style.bgcolor or style.underline or style.reverse or style.strike)
-
-
-def trim(line: Line) -> Line:
-    """Drop the padding spaces Rich adds up to the width: they would be copied with the text and,
-    when a terminal narrows, wrap into rows of nothing."""
-    segments = list(line)
-    while segments:
-        text, style, control = segments[-1]
-        if control or _shows_when_blank(style):
-            break
-        kept = text.rstrip(" ")
-        if kept:
-            segments[-1] = Segment(kept, style)
-            break
-        segments.pop()
-    return segments
-
-
-class Lines:
-    """Pre-rendered lines as a renderable: each line, then a newline."""
-
-    def __init__(self, lines: Iterable[Line]) -> None:
-        self.lines = lines
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        for line in self.lines:
-            yield from line
-            yield Segment.line()
-
-
-def cell_length(line: Line) -> int:
-    return sum(segment.cell_length for segment in line)
-
-
-def rows_for(cells: int, width: int) -> int:
-    """Rows a line of ``cells`` cells takes on a terminal ``width`` cells wide."""
-    return max(1, math.ceil(cells / max(width, 1)))
+_WRAP_OFF = "\x1b[?7l"  # DECAWM: a row too long for the terminal is clipped, not wrapped
+_WRAP_ON = "\x1b[?7h"
 
 
 # -- the region redrawn in place ------------------------------------------------------------------
@@ -334,6 +67,17 @@ def terminal_reflows() -> bool:
     return bool(os.environ.get("TMUX")) or not os.environ.get("XTERM_VERSION")
 
 
+def screen_rows(line: Line, width: int) -> list[Line]:
+    """``line`` cut into rows of at most ``width`` cells, as a terminal would wrap it."""
+    if cell_length(line) <= width:
+        return [line]
+    cuts, position = [], 0
+    for piece in chop_cells("".join(segment.text for segment in line), max(width, 2)):
+        position += cell_length([Segment(piece)])
+        cuts.append(position)
+    return [row for row in Segment.divide(line, cuts) if row]
+
+
 class LiveRegion:
     """The rows below the scrollback that are redrawn in place; the cursor waits at the start of
     the row after them, so an echoed ``^C`` or a resize never lands inside them."""
@@ -341,7 +85,7 @@ class LiveRegion:
     def __init__(self, console: Console, reflows: bool) -> None:
         self.console = console
         self.reflows = reflows
-        self._shown: list[tuple[int, int]] = []  # per line: cells, rows it took when written
+        self._shown: list[list[int]] = []  # per line: the cells of each row it was drawn in
 
     def rows(self, width: int) -> int:
         """Rows the region takes now, at ``width``: after a resize the terminal may have rewrapped it."""
@@ -349,8 +93,8 @@ class LiveRegion:
 
     def _rows_now(self, width: int) -> list[int]:
         if self.reflows:
-            return [rows_for(cells, width) for cells, _ in self._shown]
-        return [rows for _, rows in self._shown]
+            return [sum(rows_for(cells, width) for cells in line) for line in self._shown]
+        return [len(line) for line in self._shown]
 
     def stranded(self, width: int, lines_above: int, height: int) -> int:
         """How many of the region's top lines a narrower terminal may have put out of reach.
@@ -361,7 +105,7 @@ class LiveRegion:
         rows plus ``lines_above`` (ours, above it), or the screen's last; only the bottom lines
         sure to fit there are erased. The last line always is, as it may still grow.
         """
-        room = min(sum(rows for _, rows in self._shown) + lines_above, height - 1)
+        room = min(sum(map(len, self._shown)) + lines_above, height - 1)
         rows = self._rows_now(width)
         fitting, used = 1, rows[-1] if rows else 0
         while fitting < len(rows) and used + rows[-fitting - 1] <= room:
@@ -378,10 +122,11 @@ class LiveRegion:
         return "\r" + "\x1b[1A\x1b[2K" * rows if rows else ""
 
     def draw(self, lines: list[Line], width: int) -> str:
-        self._shown = [(cells, rows_for(cells, width)) for cells in map(cell_length, lines)]
+        rows = [screen_rows(line, width) for line in lines]
+        self._shown = [[cell_length(row) for row in line_rows] for line_rows in rows]
         with self.console.capture() as capture:
-            self.console.print(Lines(lines), crop=False)
-        return capture.get()
+            self.console.print(Lines(row for line_rows in rows for row in line_rows), crop=False)
+        return _WRAP_OFF + capture.get() + _WRAP_ON
 
 
 # -- the renderer ---------------------------------------------------------------------------------
@@ -426,6 +171,7 @@ class LiveMarkdownRenderer:
         self.region = LiveRegion(console, terminal_reflows() if reflows is None else reflows)
         self.thinking = ThinkingSection(console)
         self._splitter = BlockSplitter()
+        self._line_endings = LineEndings()
         self._outputs: list[_Output] = []
         self._changed = threading.Condition()
         self._dirty = False
@@ -437,10 +183,13 @@ class LiveMarkdownRenderer:
         self._separate = False  # a block above asks for a blank line before the next
         self._frozen = 0  # lines of the open block already printed for good
         self._pinned_width: int | None = None  # the width those lines were rendered at
+        self._table_widths: TableWidths = ()  # the column widths its tables keep since then
+        self._open_table_widths: TableWidths = ()  # those of the open block's last rendering
         self._open_width = 0  # the width the open block was last rendered at
         self._lines_printed = 0  # lines printed for good so far, all above the region
         self._drawn_height = 0  # the screen's height at the last draw
         self._restore_echo: Callable[[], None] = lambda: None
+        self._drain = drain(console.file) if live else lambda: None
 
     # -- the Renderer protocol (called by the driver, in the main thread) --
 
@@ -457,9 +206,9 @@ class LiveMarkdownRenderer:
             if self._error is not None:
                 raise self._error
             if thinking:
-                self._add_thinking(neutralise(thinking))
+                self._add_thinking(neutralise(thinking.replace("\r\n", "\n")))
             if text:
-                self._outputs.extend(_Output(block) for block in self._splitter.feed(neutralise(text)))
+                self._add_text(self._line_endings.feed(text))
             self._dirty = True
             self._changed.notify()
         if self.interval is None:
@@ -483,7 +232,11 @@ class LiveMarkdownRenderer:
             text = self._outputs.pop().text + text
         self._outputs.append(_Output(text, thinking=True))
 
+    def _add_text(self, text: str) -> None:
+        self._outputs.extend(_Output(block) for block in self._splitter.feed(neutralise(text)))
+
     def _close_open_block(self) -> None:
+        self._add_text(self._line_endings.close())
         tail = self._splitter.close()
         if tail:
             self._outputs.append(_Output(tail))
@@ -543,8 +296,8 @@ class LiveMarkdownRenderer:
     # -- drawing (one thread at a time) --
 
     def _draw(self, frame: _Frame) -> None:
-        width = self.console.width
         screen = screen_size(self.console)
+        width = self.console.width
         keep = self._leave_stranded_lines(screen)
         self._write(_SYNC_START + self.region.erase(screen[0], keep))
         for output in frame.outputs:
@@ -557,6 +310,7 @@ class LiveMarkdownRenderer:
         elif self.live and frame.open_text.strip():
             self._draw_open_block(frame.open_text, width, screen)
         self._write(_SYNC_END)
+        self._drain()  # the next frame's erase counts on a terminal that has taken this one in
         self._drawn_height = screen[1]
 
     def _leave_stranded_lines(self, screen: tuple[int, int]) -> int:
@@ -566,6 +320,7 @@ class LiveMarkdownRenderer:
         if stranded:
             self._frozen += stranded
             self._pinned_width = self._pinned_width or self._open_width
+            self._table_widths = self._open_table_widths
             self._lines_printed += stranded
         return stranded
 
@@ -578,7 +333,7 @@ class LiveMarkdownRenderer:
         """The block's lines with the blank line that separates it from the one above."""
         if self.thinking.close():
             self._separate = False
-        rendered = render_markdown(self.console, text, self._pinned_width or width)
+        rendered = render_markdown(self.console, text, self._pinned_width or width, self._table_widths)
         lines = [[], *rendered.lines] if self._separate and rendered.wants_blank_above else rendered.lines
         return lines, rendered
 
@@ -588,29 +343,43 @@ class LiveMarkdownRenderer:
         self._separate = not rendered.ends_with_rule
         self._frozen = 0
         self._pinned_width = None
+        self._table_widths = ()
 
     def _draw_open_block(self, text: str, width: int, screen: tuple[int, int]) -> None:
         """Redraw the open block; print its top lines for good when it would not fit the screen.
 
         The region keeps to half the screen, so that it still fits above the cursor when a
-        terminal that rewraps (tmux) is narrowed to half its width; tables, whose first lines
-        change as rows arrive, may use all of it.
+        terminal that rewraps (tmux) is narrowed to half its width; tables may use all of it.
+        A table printed in part keeps the column widths its complete rows had then.
         """
         lines, rendered = self._block_lines(text, width)
+        overflow = self._overflow(lines, rendered, screen)
+        if overflow and len(rendered.table_widths) > len(self._table_widths):
+            complete = text[: text.rfind("\n") + 1]
+            pinned = render_markdown(self.console, complete, self._pinned_width or width, self._table_widths)
+            # A table whose complete lines are not one yet keeps what it has, its line still arriving included.
+            self._table_widths = pinned.table_widths + rendered.table_widths[len(pinned.table_widths) :]
+            lines, rendered = self._block_lines(text, width)
+            overflow = self._overflow(lines, rendered, screen)
         self._open_width = self._pinned_width or width
+        self._open_table_widths = rendered.table_widths
         visible = lines[self._frozen :]
-        screen_width, screen_height = screen
-        room = max(1, screen_height - 1 if rendered.has_table else screen_height // 2)
-        rows = [rows_for(cell_length(line), screen_width) for line in visible]
-        keep = len(visible)
-        while keep > 1 and sum(rows[len(visible) - keep :]) > room:
-            keep -= 1
-        overflow = len(visible) - keep
         if overflow:
             self._print_lines(visible[:overflow])
             self._frozen += overflow
             self._pinned_width = self._pinned_width or width
-        self._write(self.region.draw(visible[overflow:], screen_width))
+        self._write(self.region.draw(visible[overflow:], screen[0]))
+
+    def _overflow(self, lines: list[Line], rendered: RenderedBlock, screen: tuple[int, int]) -> int:
+        """How many of the open block's top lines must be printed for good for the rest to fit."""
+        visible = lines[self._frozen :]
+        screen_width, screen_height = screen
+        room = max(1, screen_height - 1 if rendered.table_widths else screen_height // 2)
+        rows = [len(screen_rows(line, screen_width)) for line in visible]
+        keep = len(visible)
+        while keep > 1 and sum(rows[len(visible) - keep :]) > room:
+            keep -= 1
+        return len(visible) - keep
 
     def _print_lines(self, lines: list[Line]) -> None:
         if lines:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import suppress
-from typing import TextIO
+from typing import Any, TextIO
 
 try:
     import termios
@@ -17,15 +17,23 @@ def _nothing() -> None:
     pass
 
 
-def saved_modes(file: TextIO) -> Callable[[], None]:
-    """What puts the terminal's modes back as they are now; does nothing when ``file`` is not a terminal."""
+def _modes(file: TextIO) -> tuple[int, list[Any]] | None:
+    """The terminal's file descriptor and modes; None when ``file`` is not a terminal."""
     if termios is None:
-        return _nothing
+        return None
     try:
         fd = file.fileno()
-        saved = termios.tcgetattr(fd)
+        return fd, termios.tcgetattr(fd)
     except (AttributeError, ValueError, OSError, termios.error):
+        return None
+
+
+def saved_modes(file: TextIO) -> Callable[[], None]:
+    """What puts the terminal's modes back as they are now; does nothing when ``file`` is not a terminal."""
+    terminal = _modes(file)
+    if terminal is None:
         return _nothing
+    fd, saved = terminal
 
     def restore() -> None:
         with suppress(OSError, termios.error):  # the terminal went away
@@ -44,3 +52,17 @@ def echo_off(file: TextIO) -> Callable[[], None]:
         modes[3] &= ~termios.ECHO  # the local modes
         termios.tcsetattr(file.fileno(), termios.TCSANOW, modes)
     return restore
+
+
+def drain(file: TextIO) -> Callable[[], None]:
+    """What waits until the terminal has read all that was written to ``file``; nothing when it is no terminal."""
+    terminal = _modes(file)
+    if terminal is None:
+        return _nothing
+    fd, _ = terminal
+
+    def wait() -> None:
+        with suppress(OSError, termios.error):
+            termios.tcdrain(fd)
+
+    return wait
