@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .partial_json import parse_partial_json
-from .usage import Report, added, later_report
+from .usage import Report, added, in_declared_order, later_report
 
 Content = str | list[dict[str, Any]]
 
@@ -83,7 +83,7 @@ _AI_FIELDS = tuple(AIMessage.__dataclass_fields__)
 class AIMessageChunk(AIMessage):
     tool_call_chunks: list[dict[str, Any]] = field(default_factory=list)
     chunk_position: str | None = None
-    #: What the provider reported so far, counted once (chatstream's own; not part of LangChain's chunk).
+    #: What the provider reported, counted once (chatstream's own; not part of LangChain's chunk).
     report: Report | None = None
 
     type = "AIMessageChunk"
@@ -329,11 +329,11 @@ def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_usage(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any] | None:
-    if left is None:
-        return right
-    if right is None:
-        return left
-    return added(left, right)
+    """The usage of a sum of chunks: added up, in the key order LangChain's validation gives a built chunk."""
+    if left is None or right is None:
+        usage = right if left is None else left
+        return None if usage is None else in_declared_order(usage)
+    return in_declared_order(added(left, right))
 
 
 def tool_call_chunk(name: str | None, args: str | None, ident: str | None, index: int | None) -> dict[str, Any]:

@@ -208,7 +208,7 @@ class _RunChunks:
     def stamp(self, chunk: AIMessageChunk) -> AIMessageChunk:
         chunk.id = self.ident
         self.closed = self.closed or chunk.chunk_position == "last"
-        self.list_content = self.list_content or isinstance(chunk.content, list)
+        self.list_content = isinstance(chunk.content, list)  # the closing chunk's content is like the last one's
         return chunk
 
     def closing(self) -> tuple[AIMessageChunk, ...]:

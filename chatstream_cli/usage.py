@@ -4,50 +4,64 @@ LangChain's chunks add up every ``usage_metadata`` they carry and concatenate ev
 which is right for a server that reports usage once and wrong for the others (a running total on
 every chunk, an Anthropic ``message_start`` whose input count the final ``message_delta`` leaves
 out, a stop reason repeated in the usage chunk). The translators keep LangChain's chunks exactly
-and hang a :class:`Report` beside them: the truth so far, which ``--json``, ``--stats`` and the
-other views read instead of the merged ``usage_metadata``.
+and hang a :class:`Report` beside them, which ``--json``, ``--stats`` and the other views read
+instead of the merged ``usage_metadata``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 Usage = dict[str, Any]  # usage_metadata's shape: input_tokens, output_tokens, total_tokens, *_token_details
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Report:
-    """The usage and the stop reason the provider reported so far (None: not reported yet)."""
+    """The usage and the stop reason the provider reported (None: not reported yet).
+
+    One report per response, shared by all its chunks and filled in as the stream goes: so a chunk that
+    LangChain emits nothing for (a choice without a delta that says why the reply stopped) still counts.
+    """
 
     usage: Usage | None = None
     stop_reason: str | None = None
     choices: int = 1  # how many choices the stream carried (more than one only when a server sends n > 1)
 
-
-def later_report(left: Report | None, right: Report | None) -> Report | None:
-    """Reports are snapshots of the truth so far: the later one wins."""
-    return right if right is not None else left
-
-
-class UsageTally:
-    """Folds a stream's usage reports into one count, whatever the server's style.
-
-    A report that repeats the previous report's (non-zero) input count is a running total and
-    replaces it (Perplexity sends one on every chunk; OpenRouter's error chunk repeats the usage);
-    any other report adds to what came before (a server that reports per-chunk deltas).
-    """
-
-    def __init__(self) -> None:
-        self.usage: Usage | None = None
-
-    def add(self, usage: Usage) -> Usage:
+    def count(self, usage: Usage) -> None:
+        """Take one usage report. One that repeats the previous report's (non-zero) input count is a
+        running total and replaces it (Perplexity sends one on every chunk, OpenRouter's error chunk
+        repeats it); any other adds to what came before (a server reporting per-chunk deltas)."""
         previous = self.usage
         if previous is None or (usage["input_tokens"] and usage["input_tokens"] == previous["input_tokens"]):
             self.usage = usage
         else:
             self.usage = added(previous, usage)
-        return self.usage
+
+    def stopped(self, reason: Any) -> None:
+        """Note why the reply stopped, when a chunk says it (repeats count once)."""
+        if isinstance(reason, str) and reason:
+            self.stop_reason = reason
+
+
+def later_report(left: Report | None, right: Report | None) -> Report | None:
+    """The report a sum of two chunks carries (the same one, unless only one has it)."""
+    return right if right is not None else left
+
+
+_DECLARED_ORDER = {
+    "": ("input_tokens", "output_tokens", "total_tokens", "input_token_details", "output_token_details"),
+    "input_token_details": ("audio", "cache_creation", "cache_read"),
+    "output_token_details": ("audio", "reasoning"),
+}
+
+
+def in_declared_order(usage: Usage, where: str = "") -> Usage:
+    """Usage as LangChain's pydantic validation leaves it when a chunk is built with it: the TypedDicts'
+    declared keys first, in their order, then the others as they came."""
+    order = _DECLARED_ORDER.get(where, ())
+    keys = [key for key in order if key in usage] + [key for key in usage if key not in order]
+    return {key: in_declared_order(usage[key], key) if isinstance(usage[key], dict) else usage[key] for key in keys}
 
 
 def added(left: Usage, right: Usage) -> Usage:
@@ -61,8 +75,3 @@ def added(left: Usage, right: Usage) -> Usage:
         else:
             total[key] = value
     return total
-
-
-def with_stop(report: Report, stop_reason: Any) -> Report:
-    """The report with a new stop reason, when the chunk gave one."""
-    return replace(report, stop_reason=stop_reason) if isinstance(stop_reason, str) and stop_reason else report

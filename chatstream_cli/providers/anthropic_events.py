@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from ..errors import NetworkError, ProviderError, midstream_error
@@ -49,6 +50,7 @@ class StreamTranslator:
         self.started = False
         self.finished = False
         self.start_usage: dict[str, Any] = {}
+        self.report = Report()
 
     def chunks(self, events: Iterable[dict[str, Any]]) -> Iterator[AIMessageChunk]:
         """Every chunk for ``events``; complains if the stream ends before the reply does."""
@@ -74,6 +76,7 @@ class StreamTranslator:
             self.started = True
             message = event.get("message") or {}
             self.start_usage = message.get("usage") or {}
+            self.report.usage = usage_metadata(self.start_usage)
             chunk = AIMessageChunk(content=self._empty(), response_metadata={"model_name": message.get("model")})
         elif kind == "content_block_start":
             chunk = self._block_start(event.get("index", 0), event.get("content_block") or {})
@@ -87,6 +90,7 @@ class StreamTranslator:
             raise stream_error(event)
         if chunk is not None:
             chunk.response_metadata["model_provider"] = PROVIDER
+            chunk.report = self.report
         return chunk
 
     def check_complete(self) -> None:
@@ -157,7 +161,7 @@ class StreamTranslator:
             calls = [tool_call_chunk(None, partial, None, index)] if self.block_types.get(index) == "tool_use" else []
             return AIMessageChunk(content=[block], tool_call_chunks=calls)
         if kind == "compaction_delta":
-            block = {**delta, "type": "compaction", "index": index}
+            block = {**as_dumped_delta(delta), "type": "compaction", "index": index}
             if "encrypted_content" in block and block["encrypted_content"] is None:
                 del block["encrypted_content"]
             return AIMessageChunk(content=[block])
@@ -175,18 +179,19 @@ class StreamTranslator:
             metadata["context_management"] = event["context_management"]
         container = delta.get("container")
         if isinstance(container, dict):
-            metadata["container"] = {name: container.get(name) for name in _CONTAINER_FIELDS} | container
+            dumped = {name: container.get(name) for name in _CONTAINER_FIELDS} | container
+            metadata["container"] = dumped | {"expires_at": json_datetime(dumped["expires_at"])}
         finished = bool(metadata["stop_reason"])
         self.finished = self.finished or finished
         usage = event.get("usage") or {}
         counted = {**self.start_usage, **{key: value for key, value in usage.items() if value is not None}}
-        stop_reason = metadata["stop_reason"] if isinstance(metadata["stop_reason"], str) else None
+        self.report.usage = usage_metadata(counted)
+        self.report.stopped(metadata["stop_reason"])
         return AIMessageChunk(
             content=self._empty(),
             response_metadata=metadata,
             usage_metadata=usage_metadata(usage),
             chunk_position="last" if finished else None,
-            report=Report(usage_metadata(counted), stop_reason),
         )
 
 
@@ -224,6 +229,23 @@ def as_dumped_block(block: dict[str, Any]) -> dict[str, Any]:
             dumped[name] = default
     dumped.update((name, value) for name, value in block.items() if name not in dumped)
     return dumped
+
+
+def as_dumped_delta(delta: dict[str, Any]) -> dict[str, Any]:
+    """A delta as the SDK dumps it; one it does not know dumps as its fallback, a text delta (``text`` first)."""
+    return as_dumped_block(delta) if delta.get("type") in FIELDS else {"text": None, **delta}
+
+
+def json_datetime(value: Any) -> Any:
+    """An ISO timestamp as pydantic writes a datetime in JSON: ``Z`` for UTC, no zero microseconds."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    text = moment.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 def _dumped(value: Any) -> Any:

@@ -11,9 +11,10 @@ role chunk, one chunk per delta, the finish chunk (``finish_reason``, ``model_na
 class appends the closing ``chunk_position="last"`` chunk. Like ChatOpenAI, a chunk reads the first choice
 it carries (a server sending several choices interleaves them) and skips a choice without a ``delta``
 (Azure's content-filter results); list content (Mistral's thinking and text blocks) passes through as it
-came. Beside the chunks a :class:`~chatstream_cli.usage.Report` counts the usage once (see
-:class:`~chatstream_cli.usage.UsageTally`) and keeps one stop reason. Reasoning deltas (``reasoning_content`` or
-``reasoning``), which ChatOpenAI drops, are kept in ``additional_kwargs["reasoning_content"]``;
+came. Beside the chunks a :class:`~chatstream_cli.usage.Report` counts the usage once (a running total
+replaces, see :meth:`~chatstream_cli.usage.Report.count`) and keeps one stop reason.
+Reasoning deltas (``reasoning_content`` or ``reasoning``), which ChatOpenAI drops, are kept in
+``additional_kwargs["reasoning_content"]``;
 a refusal (``refusal`` deltas, or the message's ``refusal``) in ``additional_kwargs["refusal"]``, as
 ChatOpenAI keeps a reply's refusal, with the content left empty.
 The translation is pure functions over plain dicts (:func:`chunk_from_data`, :func:`message_from_completion`);
@@ -60,7 +61,7 @@ from ..retry import (
 )
 from ..runnable import ChatModel, as_chunk
 from ..sse import ServerSentEvent, aiter_sse, is_done, iter_sse
-from ..usage import Report, UsageTally, with_stop
+from ..usage import Report, in_declared_order
 
 if TYPE_CHECKING:
     import httpx
@@ -307,7 +308,6 @@ class StreamTranslator:
         self.done = False
         self.finished = False  # a choice said why it stopped
         self.report = Report()
-        self.usage = UsageTally()
         self.choice_indexes: set[Any] = set()
 
     def translate(self, event: ServerSentEvent) -> AIMessageChunk | None:
@@ -330,17 +330,14 @@ class StreamTranslator:
     def _note(self, data: dict[str, Any]) -> None:
         """Update the report with what one chunk says: its usage, and why a choice stopped."""
         usage = data.get("usage")
-        report = self.report
         if usage and isinstance(usage, dict):
-            report = Report(self.usage.add(usage_metadata_from(usage, data.get("service_tier"))), report.stop_reason)
+            self.report.count(usage_metadata_from(usage, data.get("service_tier")))
         for choice in data.get("choices") or ():
             if isinstance(choice, dict):
                 self.choice_indexes.add(choice.get("index", 0))
-                report = with_stop(report, choice.get("finish_reason"))
+                self.report.stopped(choice.get("finish_reason"))
                 self.finished = self.finished or bool(choice.get("finish_reason"))
-        if len(self.choice_indexes) > report.choices:
-            report = Report(report.usage, report.stop_reason, len(self.choice_indexes))
-        self.report = report
+        self.report.choices = max(1, len(self.choice_indexes))
 
     def check_complete(self) -> None:
         """At the end of the body: a stream without a single event is not an answer, and one that ends
@@ -394,7 +391,8 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
     usage_metadata = usage_metadata_from(usage, data.get("service_tier")) if usage and isinstance(usage, dict) else None
     choices = data.get("choices") or []
     if not choices:
-        return AIMessageChunk(content="", usage_metadata=usage_metadata)
+        # Built with its usage, so LangChain's validation puts the usage keys in their declared order.
+        return AIMessageChunk(content="", usage_metadata=in_declared_order(usage_metadata) if usage_metadata else None)
     choice = choices[0]
     delta = choice.get("delta")
     if not isinstance(delta, dict):
