@@ -9,8 +9,10 @@ Where ``../shared/real_streams`` exists (the recorded corpus), its streams go th
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,12 @@ def run_cli(
     return CliRunner().invoke(app, [*argv, *flags, "--", cli["prompt"]])
 
 
+@pytest.fixture
+def cli(loopback_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:  # noqa: F811
+    """``run_cli`` bound to this test's server and environment: ``cli(path, *flags, split=...)``."""
+    return functools.partial(run_cli, loopback_server, monkeypatch)
+
+
 def test_the_fixture_folder_is_walked() -> None:
     assert len(CASES) >= 14
     for path in CASES:
@@ -62,14 +70,9 @@ def test_the_fixture_folder_is_walked() -> None:
 
 @pytest.mark.parametrize("split", ["event", 7], ids=["per-event", "7-byte"])
 @pytest.mark.parametrize("path", CASES, ids=case_id)
-def test_the_text_and_the_notes(
-    loopback_server: LoopbackServer,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    path: Path,
-    split: Any,
-) -> None:
+def test_the_text_and_the_notes(cli: Callable[..., Result], path: Path, split: Any) -> None:
     expect = meta_of(path)["expect"]
-    result = run_cli(loopback_server, monkeypatch, path, split=split)
+    result = cli(path, split=split)
     text = expect["text"]
     assert result.stdout == (text + "\n" if text and not text.endswith("\n") else text)
     assert result.exit_code == expect["exit"], result.stderr
@@ -81,13 +84,9 @@ def test_the_text_and_the_notes(
 
 
 @pytest.mark.parametrize("path", CASES, ids=case_id)
-def test_json_and_stats_tell_what_the_stream_reports(
-    loopback_server: LoopbackServer,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    path: Path,
-) -> None:
+def test_json_and_stats_tell_what_the_stream_reports(cli: Callable[..., Result], path: Path) -> None:
     expect = meta_of(path)["expect"]
-    result = run_cli(loopback_server, monkeypatch, path, "--json", "--stats")
+    result = cli(path, "--json", "--stats")
     record = json.loads(result.stdout)
     no_usage = {"input_tokens": None, "output_tokens": None, "total_tokens": None}
     assert record["usage"] == (expect["usage"] or no_usage)
@@ -102,13 +101,9 @@ def test_json_and_stats_tell_what_the_stream_reports(
 
 
 @pytest.mark.parametrize("path", CASES, ids=case_id)
-def test_events_are_langchains(
-    loopback_server: LoopbackServer,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
-    path: Path,
-) -> None:
+def test_events_are_langchains(cli: Callable[..., Result], path: Path) -> None:
     meta = meta_of(path)
-    result = run_cli(loopback_server, monkeypatch, path, "--events")
+    result = cli(path, "--events")
     ours = [json.loads(line) for line in result.stdout.splitlines()]
     theirs = list(meta["langchain_events"])
     if theirs[-1].get("kind") == "exception":  # LangChain raised where chatstream reports the error as an event
@@ -135,7 +130,7 @@ def test_the_recorded_corpus_reports_its_own_usage_and_stop_reason() -> None:
     from chatstream_cli.messages import sum_chunks
     from chatstream_cli.render.stats import stop_reason_of, usage_of
 
-    wrong = []
+    wrong, checked = [], 0
     for path in corpus_streams():
         meta = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
         want = recorded_truth(path.read_bytes(), meta["wire"])
@@ -146,9 +141,11 @@ def test_the_recorded_corpus_reports_its_own_usage_and_stop_reason() -> None:
         except Exception:
             continue
         got = (usage_of(reply), stop_reason_of(reply))
+        checked += 1
         if got != want:
             wrong.append(f"{path.parent.name}/{path.stem}: {got} != {want}")
     assert not wrong, "\n".join(wrong)
+    assert checked >= 80  # of the 123 streams, those that report usage and end without an error
 
 
 def translated(body: bytes, wire: str, thinking: bool | None) -> list[Any]:
