@@ -350,6 +350,16 @@ def test_asking_for_several_choices_is_refused(server: LoopbackServer) -> None:
     assert make_model(server, options={"n": 1}).extra_body == {"n": 1}
 
 
+def test_several_choices_are_refused_on_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789")
+    result = CliRunner().invoke(app, ["-m", "openai:gpt-4o-mini", "-o", "n", "2", "hi"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "chatstream: error: -o n 2 asks for 2 replies, and chatstream shows one (run it 2 times instead)\n"
+    )
+
+
 def test_several_choices_sent_anyway_are_read_as_chatopenai_reads_them(server: LoopbackServer) -> None:
     """Each chunk is its first choice's delta (so the replies mix, as in ChatOpenAI); the report says how many
     there were and gives one stop reason, where the merged metadata says "stopstop"."""
