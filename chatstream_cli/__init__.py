@@ -9,6 +9,20 @@ The Python API mirrors LangChain's Runnable chat models::
         print(chunk.content, end="|", flush=True)
 
 Importing this package is cheap: providers are imported when a model is built.
+
+The house, top to bottom. A module imports only from its own layer or the layers below it, nothing
+but ``__main__`` imports ``cli``, and there are no circles, not even through a lazy import
+(tests/test_architecture.py draws the graph from the source, function-level and TYPE_CHECKING
+imports included, and reads the layers from this list)::
+
+    __main__, cli  -- the command line: the one module with Typer's app (commands declare the flags)
+    commands  -- one module per subcommand: flags in, plain objects to the layers below; options they share
+    chatstream_cli, providers, render, driver, history, prompting, batch  -- models, output, features; the API
+    config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
+    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json  -- the core
+
+``providers`` is the registry (``providers/__init__.py``) and one module per provider; ``render``
+one module per output mode; ``driver`` runs one reply into a renderer.
 """
 
 from __future__ import annotations
