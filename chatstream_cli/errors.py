@@ -19,6 +19,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .usage import Report
 
 
 class ExitCode(IntEnum):
@@ -81,6 +85,8 @@ class UnknownModelError(ConfigError):
 class ProviderError(ChatstreamError):
     exit_code = ExitCode.PROVIDER
     error_type = "api_error"
+    #: What the provider reported before it failed mid-stream (an error chunk may carry the usage), for --json.
+    report: Report | None = None
 
 
 def midstream_error(label: str, message: str | None, error_type: str | None) -> ProviderError:

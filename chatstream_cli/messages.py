@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .errors import UsageError
+from .partial_json import parse_partial_json
+from .usage import Report, added, in_declared_order, later_report
 
 Content = str | list[dict[str, Any]]
 
@@ -82,8 +84,19 @@ _AI_FIELDS = tuple(AIMessage.__dataclass_fields__)
 class AIMessageChunk(AIMessage):
     tool_call_chunks: list[dict[str, Any]] = field(default_factory=list)
     chunk_position: str | None = None
+    #: What the provider reported, counted once (chatstream's own; not part of LangChain's chunk).
+    report: Report | None = None
 
     type = "AIMessageChunk"
+
+    def __post_init__(self) -> None:
+        """Tool calls follow the tool-call chunks, as langchain-core's ``init_tool_calls`` makes them."""
+        if self.tool_call_chunks:
+            self.tool_calls, self.invalid_tool_calls = tool_calls_from_chunks(self.tool_call_chunks)
+        elif self.tool_calls or self.invalid_tool_calls:
+            self.tool_call_chunks = [
+                tool_call_chunk(call["name"], json.dumps(call["args"]), call["id"], None) for call in self.tool_calls
+            ] + [tool_call_chunk(call["name"], call["args"], call["id"], None) for call in self.invalid_tool_calls]
 
     def to_dict(self) -> dict[str, Any]:
         data = AIMessage.to_dict(self)
@@ -105,13 +118,10 @@ class AIMessageChunk(AIMessage):
             response_metadata=merge_dicts(self.response_metadata, other.response_metadata),
             name=self.name or other.name,
             id=self.id or other.id,
-            tool_calls=tool_calls_from_chunks(tool_call_chunks)
-            if tool_call_chunks
-            else self.tool_calls + other.tool_calls,
-            invalid_tool_calls=self.invalid_tool_calls + other.invalid_tool_calls,
             usage_metadata=add_usage(self.usage_metadata, other.usage_metadata),
             tool_call_chunks=tool_call_chunks,
             chunk_position="last" if "last" in (self.chunk_position, other.chunk_position) else None,
+            report=later_report(self.report, other.report),
         )
 
     def to_message(self) -> AIMessage:
@@ -137,12 +147,18 @@ class ChunkSum:
     __slots__ = ("_pieces", "_sum", "_text")
 
     def __init__(self) -> None:
-        self._sum = AIMessageChunk()
+        self._sum: AIMessageChunk | None = None  # the first chunk starts the sum, as in LangChain (no "" before it)
         self._text = Pieces()
         self._pieces: dict[int, dict[str, Pieces]] = {}
 
     def add(self, chunk: AIMessageChunk) -> None:
         current = self._sum
+        if current is None:
+            if isinstance(chunk.content, str):
+                self._text.append(chunk.content)
+                chunk = replace(chunk, content="")
+            self._sum = chunk
+            return
         if isinstance(current.content, str):
             if isinstance(chunk.content, str):
                 if chunk.content:
@@ -159,6 +175,8 @@ class ChunkSum:
 
     def total(self) -> AIMessageChunk:
         """The sum of the chunks added so far (adding may go on)."""
+        if self._sum is None:
+            return AIMessageChunk()
         if isinstance(self._sum.content, str):
             return replace(self._sum, content=self._text.join())
         self._apply_pieces()
@@ -226,16 +244,30 @@ def sum_chunks(chunks: Iterable[AIMessageChunk]) -> AIMessageChunk:
 
 
 def content_text(content: Content) -> str:
-    return content if isinstance(content, str) else _blocks_text(content, "text")
+    """The text of string content, or of a list's strings and text blocks."""
+    if isinstance(content, str):
+        return content
+    return "".join(item if isinstance(item, str) else _blocks_text([item], "text") for item in content)
 
 
 def content_thinking(content: Content) -> str:
     return "" if isinstance(content, str) else _blocks_text(content, "thinking")
 
 
-def _blocks_text(blocks: list[dict[str, Any]], kind: str) -> str:
-    """The ``kind`` field of every ``kind`` block, joined: text blocks carry ``text``, thinking blocks ``thinking``."""
-    return "".join(block.get(kind, "") for block in blocks if block.get("type") == kind)
+def _blocks_text(blocks: list[Any], kind: str) -> str:
+    """The ``kind`` field of every ``kind`` block, joined: text blocks carry ``text``, thinking blocks ``thinking``
+    (a string, or, from Mistral's reasoning models, a list of text parts)."""
+    return "".join(
+        _field_text(block.get(kind)) for block in blocks if isinstance(block, dict) and block.get("type") == kind
+    )
+
+
+def _field_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return content_text(value)
+    return ""
 
 
 def thinking_text(message: BaseMessage) -> str:
@@ -246,13 +278,15 @@ def thinking_text(message: BaseMessage) -> str:
 
 
 def merge_content(left: Content, right: Content) -> Content:
-    if isinstance(left, str) and isinstance(right, str):
-        return left + right
+    """langchain-core's ``merge_content``, quirks included: text before blocks stays a string item (even
+    ``""``), text after them extends a trailing string item or is appended, and is lost on an empty list."""
     if isinstance(left, str):
-        return ([{"type": "text", "text": left}] if left else []) + list(right)
-    if isinstance(right, str):
-        return merge_lists(left, [{"type": "text", "text": right}] if right else [])
-    return merge_lists(left, right)
+        return left + right if isinstance(right, str) else [left, *right]
+    if isinstance(right, list):
+        return merge_lists(left, right)
+    if left and isinstance(left[-1], str):
+        return [*left[:-1], left[-1] + right]
+    return [*left, right] if left and right else list(left)
 
 
 def merge_lists(left: list[Any], right: list[Any]) -> list[Any]:
@@ -296,37 +330,33 @@ def merge_dicts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
 
 
 def add_usage(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any] | None:
-    if left is None:
-        return right
-    if right is None:
-        return left
-    return _add_counts(left, right)
+    """The usage of a sum of chunks: added up, in the key order LangChain's validation gives a built chunk."""
+    if left is None or right is None:
+        usage = right if left is None else left
+        return None if usage is None else in_declared_order(usage)
+    return in_declared_order(added(left, right))
 
 
-def _add_counts(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
-    total = dict(left)
-    for key, value in right.items():
-        if isinstance(value, dict):
-            total[key] = _add_counts(total.get(key) or {}, value)
-        elif isinstance(value, int | float) and isinstance(total.get(key), int | float):
-            total[key] = total[key] + value
-        else:
-            total[key] = value
-    return total
+def tool_call_chunk(name: str | None, args: str | None, ident: str | None, index: int | None) -> dict[str, Any]:
+    return {"name": name, "args": args, "id": ident, "index": index, "type": "tool_call_chunk"}
 
 
-def tool_calls_from_chunks(chunks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Complete tool calls from merged tool-call chunks (arguments parsed as JSON)."""
-    calls = []
+def tool_calls_from_chunks(chunks: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tool calls and invalid tool calls that tool-call chunks make so far (partial JSON arguments
+    completed, as LangChain parses them while they stream)."""
+    calls, invalid = [], []
     for chunk in chunks:
-        raw = chunk.get("args") or ""
+        raw = chunk.get("args")
         try:
-            args = json.loads(raw) if raw else {}
-        except json.JSONDecodeError:
-            continue
+            args = parse_partial_json(raw) if raw else {}
+        except (ValueError, TypeError):
+            args = None
         if isinstance(args, dict):
             calls.append({"name": chunk.get("name") or "", "args": args, "id": chunk.get("id"), "type": "tool_call"})
-    return calls
+        else:
+            name, ident = chunk.get("name"), chunk.get("id")
+            invalid.append({"name": name, "args": raw, "id": ident, "error": None, "type": "invalid_tool_call"})
+    return calls, invalid
 
 
 MessageInput = str | list[Any] | tuple[Any, ...]

@@ -91,13 +91,16 @@ class Service:
         if not (self.secret and len(self.secret) >= _SECRET_MIN and self.secret in error.message):
             return error
         api_message = error.api_message.replace(self.secret, "<redacted>") if error.api_message else None
-        return type(error)(
+        redacted = type(error)(
             error.message.replace(self.secret, "<redacted>"),
             error.hint,
             error_type=error.error_type,
             status=error.status,
             api_message=api_message,
         )
+        if isinstance(error, ProviderError):
+            redacted.report = error.report
+        return redacted
 
     @property
     def key_hint(self) -> str:

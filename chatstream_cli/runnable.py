@@ -53,6 +53,9 @@ class ChatModel:
     provider: ClassVar[str] = "base"
     #: The LangChain class that would have produced the same events.
     event_name: ClassVar[str] = "ChatModel"
+    #: Whether the events' ``ls_stop`` shows ``--stop``: ChatOpenAI's does, ChatAnthropic's leaves out a stop
+    #: given to the model rather than to the call.
+    ls_stop_shown: ClassVar[bool] = True
 
     def __init__(self, model: str, settings: ModelSettings | None = None, **overrides: Any) -> None:
         self.model = model
@@ -105,7 +108,7 @@ class ChatModel:
         }
         if self.settings.max_tokens is not None:
             params["ls_max_tokens"] = self.settings.max_tokens
-        if self.settings.stop:
+        if self.settings.stop and self.ls_stop_shown:
             params["ls_stop"] = list(self.settings.stop)
         return params
 
@@ -208,7 +211,7 @@ class _RunChunks:
     def stamp(self, chunk: AIMessageChunk) -> AIMessageChunk:
         chunk.id = self.ident
         self.closed = self.closed or chunk.chunk_position == "last"
-        self.list_content = self.list_content or isinstance(chunk.content, list)
+        self.list_content = isinstance(chunk.content, list)  # the closing chunk's content is like the last one's
         return chunk
 
     def closing(self) -> tuple[AIMessageChunk, ...]:

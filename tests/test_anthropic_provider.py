@@ -189,6 +189,7 @@ def test_invoke_equals_the_langchain_fixture(server: LoopbackServer, use_async: 
 
 
 def test_ls_params_always_carry_max_tokens(server: LoopbackServer) -> None:
+    """And never ``ls_stop``: ChatAnthropic(stop=...) leaves it out (it reads only a stop given to the call)."""
     params = claude(server, stop=("END",)).ls_params()
     assert params == {
         "ls_provider": "anthropic",
@@ -196,7 +197,6 @@ def test_ls_params_always_carry_max_tokens(server: LoopbackServer) -> None:
         "ls_model_type": "chat",
         "ls_temperature": None,
         "ls_max_tokens": 1024,
-        "ls_stop": ["END"],
     }
     assert list(params)[3:5] == ["ls_temperature", "ls_max_tokens"]  # LangChain's order
     assert claude(server, max_tokens=50).ls_params()["ls_max_tokens"] == 50

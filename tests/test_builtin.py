@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
+import operator
 import re
 from types import SimpleNamespace
 from typing import Any
@@ -32,10 +34,7 @@ def texts(model: Any, prompt: Any = GOLDFISH) -> list[str]:
 
 
 def reply(model: Any, prompt: Any = GOLDFISH) -> AIMessageChunk:
-    total = AIMessageChunk()
-    for chunk in model.stream(prompt):
-        total = total + chunk
-    return total
+    return functools.reduce(operator.add, model.stream(prompt))
 
 
 def verse_body(text: str) -> str:

@@ -26,6 +26,7 @@ from chatstream_cli.messages import AIMessageChunk, thinking_text
 from chatstream_cli.providers import PROVIDERS
 from chatstream_cli.providers.openai import ChatOpenAI, base_url_for, chunk_from_data, usage_metadata_from
 from chatstream_cli.runnable import ModelSettings
+from chatstream_cli.usage import Report
 from tests.conftest import CHATSTREAM, FIXTURES, WIRE, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 
@@ -343,7 +344,26 @@ def test_reasoning_fields_stay_out_of_the_content(server: LoopbackServer, field:
     assert thinking_text(total) == "2 plus 2 is 4."
 
 
-def test_only_the_first_of_several_choices_is_the_reply(server: LoopbackServer) -> None:
+def test_asking_for_several_choices_is_refused(server: LoopbackServer) -> None:
+    with pytest.raises(UsageError, match="-o n 2 asks for 2 replies"):
+        make_model(server, options={"n": 2})
+    assert make_model(server, options={"n": 1}).extra_body == {"n": 1}
+
+
+def test_several_choices_are_refused_on_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789")
+    result = CliRunner().invoke(app, ["-m", "openai:gpt-4o-mini", "-o", "n", "2", "hi"])
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == "chatstream: error: -o n 2 asks for 2 replies, and chatstream shows one (run it 2 times instead)\n"
+    )
+
+
+def test_several_choices_sent_anyway_are_read_as_chatopenai_reads_them(server: LoopbackServer) -> None:
+    """Each chunk is its first choice's delta (so the replies mix, as in ChatOpenAI); the report says how many
+    there were and gives one stop reason, where the merged metadata says "stopstop"."""
+
     def choice(index: int, content: str | None = None, finish: str | None = None) -> dict[str, Any]:
         return {"index": index, "delta": {"content": content} if content else {}, "finish_reason": finish}
 
@@ -351,10 +371,15 @@ def test_only_the_first_of_several_choices_is_the_reply(server: LoopbackServer) 
         {"id": "c", "model": "m", "choices": [choice(1, "Other "), choice(0, "One ")]},
         {"id": "c", "model": "m", "choices": [choice(1, "answer")]},
         {"id": "c", "model": "m", "choices": [choice(0, "reply")]},
-        {"id": "c", "model": "m", "choices": [choice(0, finish="stop"), choice(1, finish="stop")]},
+        {"id": "c", "model": "m", "choices": [choice(0, finish="stop")]},
+        {"id": "c", "model": "m", "choices": [choice(1, finish="stop")]},
     ]
     server.enqueue(Reply.sse(sse(events)))
-    assert text_of(list(make_model(server, options={"n": 2}).stream("hi"))) == "One reply"
+    chunks = list(make_model(server).stream("hi"))
+    total = sum(chunks[1:], chunks[0])
+    assert total.text == "Other answerreply"
+    assert total.response_metadata["finish_reason"] == "stopstop"
+    assert total.report == Report(None, "stop", choices=2)
 
 
 def test_tool_call_deltas_become_tool_call_chunks(server: LoopbackServer) -> None:

@@ -6,11 +6,17 @@ import sys
 
 from ..messages import AIMessageChunk
 from ..render.safe import neutralise
+from ..render.stats import stop_reason_of
+
+CONTENT_FILTER = "content_filter"
 
 
 def tell_endnotes(reply: AIMessageChunk) -> None:
     """Every note the finished reply calls for, each one line on stderr."""
     tell_refusal(reply)
+    tell_content_filter(reply)
+    tell_tool_calls(reply)
+    tell_mixed_choices(reply)
 
 
 def tell_refusal(reply: AIMessageChunk) -> None:
@@ -21,4 +27,29 @@ def tell_refusal(reply: AIMessageChunk) -> None:
         details = reply.response_metadata.get("stop_details") or {}
         refusal = details.get("explanation") or details.get("category") or "no reason given"
     if isinstance(refusal, str) and refusal.strip():
-        print(f"chatstream: the model refused: {neutralise(' '.join(refusal.split()))}", file=sys.stderr)
+        _say(f"the model refused: {neutralise(' '.join(refusal.split()))}")
+
+
+def tell_content_filter(reply: AIMessageChunk) -> None:
+    """An OpenAI-compatible server (Azure, mostly) cut the reply with its content filter: the text stops short."""
+    if stop_reason_of(reply) == CONTENT_FILTER:
+        _say("the provider's content filter refused the rest of the reply (finish_reason content_filter)")
+
+
+def tell_tool_calls(reply: AIMessageChunk) -> None:
+    """The reply ended by asking for tools, which chatstream does not run: say so, or it looks cut short."""
+    names = [neutralise(str(call.get("name") or "?")) for call in reply.tool_calls]
+    if names:
+        calls = "a tool call" if len(names) == 1 else f"{len(names)} tool calls"
+        _say(f"the reply ended in {calls} ({', '.join(names)}), which chatstream does not run; --json shows them")
+
+
+def tell_mixed_choices(reply: AIMessageChunk) -> None:
+    """A server sent several replies (choices) in one stream: they are shown mixed, as ChatOpenAI mixes them."""
+    choices = reply.report.choices if reply.report is not None else 1
+    if choices > 1:
+        _say(f"the server sent {choices} replies (choices) in one stream; they are shown mixed as they arrived")
+
+
+def _say(note: str) -> None:
+    print(f"chatstream: {note}", file=sys.stderr)

@@ -77,6 +77,7 @@ class AnthropicChatModel(ChatModel):
 
     provider = NAME
     event_name = "ChatAnthropic"
+    ls_stop_shown = False
 
     def __init__(self, model: str, settings: Any = None, **overrides: Any) -> None:
         super().__init__(model, settings, **overrides)

@@ -9,29 +9,36 @@ protocols.md §4:
   ``index``) when the request asked for thinking or tools;
 * ``message_delta`` -> the last chunk: ``stop_reason``, ``stop_sequence``, ``usage_metadata``
   (cache tokens added to ``input_tokens``) and ``chunk_position="last"``;
-* ``content_block_stop``, ``ping``, ``message_stop`` and unknown events -> nothing;
+* ``content_block_stop``, ``ping``, ``message_stop``, unknown events, and the start of a block that is
+  neither text, thinking, a tool use, a tool result, a document nor redacted thinking -> nothing;
 * ``error`` -> :class:`~chatstream_cli.errors.ProviderError` (HTTP status 200, the event's type).
+
+Blocks are dumped as the SDK's models dump them (``anthropic_blocks.FIELDS``). Beside the chunks, a
+:class:`~chatstream_cli.usage.Report` carries the usage counted once: ``message_delta``'s counts, and
+``message_start``'s for every count the delta leaves out (older API versions send only ``output_tokens``
+there, so LangChain's ``usage_metadata`` says 0 input tokens).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from ..errors import NetworkError, ProviderError, midstream_error
-from ..messages import AIMessage, AIMessageChunk
+from ..messages import AIMessage, AIMessageChunk, tool_call_chunk
+from ..usage import Report
+from .anthropic_blocks import FIELDS
 
 PROVIDER = "anthropic"
 
-# Field order of the SDK's pydantic blocks (and refusal stop details), so they dump as ``model_dump()`` would.
-_BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
-    "tool_use": ("id", "caller", "input", "name", "type", "toolset_name"),
-    "server_tool_use": ("id", "caller", "input", "name", "type"),
-    "redacted_thinking": ("data", "type"),
-    "refusal": ("category", "explanation", "type"),
-}
 _TEXT_LIKE = ("text", "thinking")
+# langchain-anthropic emits a chunk at the start of a block whose type contains one of these (and text, thinking).
+_EMITTED_STARTS = ("tool_result", "tool_use", "document", "redacted_thinking")
+# An advisor result keeps only these keys, in this order (langchain-anthropic).
+_ADVISOR_KEYS = ("type", "tool_use_id", "content", "cache_control")
+_CONTAINER_FIELDS = ("id", "expires_at", "skills")
 
 
 class StreamTranslator:
@@ -42,6 +49,8 @@ class StreamTranslator:
         self.block_types: dict[int, str] = {}
         self.started = False
         self.finished = False
+        self.start_usage: dict[str, Any] = {}
+        self.report = Report()
 
     def chunks(self, events: Iterable[dict[str, Any]]) -> Iterator[AIMessageChunk]:
         """Every chunk for ``events``; complains if the stream ends before the reply does."""
@@ -65,8 +74,10 @@ class StreamTranslator:
         chunk: AIMessageChunk | None = None
         if kind == "message_start":
             self.started = True
-            model = (event.get("message") or {}).get("model")
-            chunk = AIMessageChunk(content=self._empty(), response_metadata={"model_name": model})
+            message = event.get("message") or {}
+            self.start_usage = message.get("usage") or {}
+            self.report.usage = usage_metadata(self.start_usage)
+            chunk = AIMessageChunk(content=self._empty(), response_metadata={"model_name": message.get("model")})
         elif kind == "content_block_start":
             chunk = self._block_start(event.get("index", 0), event.get("content_block") or {})
         elif kind == "content_block_delta":
@@ -79,6 +90,7 @@ class StreamTranslator:
             raise stream_error(event)
         if chunk is not None:
             chunk.response_metadata["model_provider"] = PROVIDER
+            chunk.report = self.report
         return chunk
 
     def check_complete(self) -> None:
@@ -95,13 +107,15 @@ class StreamTranslator:
         kind = block.get("type", "")
         self.block_types[index] = kind
         if kind in _TEXT_LIKE:
-            initial = block.get(kind) or ""
-            if not initial:
-                return None
-            if kind == "text" and not self.list_content:
-                return AIMessageChunk(content=initial)
-            return AIMessageChunk(content=[{kind: initial, "type": kind, "index": index}])
-        dumped = as_dumped_block(block)
+            return self._text_start(index, block)
+        if not any(part in kind for part in _EMITTED_STARTS):
+            return None
+        # The SDK dumps a block type it does not know as its fallback, a text block: citations and text first.
+        dumped = as_dumped_block(block) if kind in FIELDS else {"citations": None, "text": None, **block}
+        if kind == "advisor_tool_result":
+            dumped = {key: dumped[key] for key in _ADVISOR_KEYS if key in dumped}
+        if "caller" in dumped and dumped["caller"] is None:
+            del dumped["caller"]
         dumped["index"] = index
         tool_call_chunks = []
         if kind == "tool_use":
@@ -111,6 +125,21 @@ class StreamTranslator:
             )
         return AIMessageChunk(content=[dumped], tool_call_chunks=tool_call_chunks)
 
+    def _text_start(self, index: int, block: dict[str, Any]) -> AIMessageChunk | None:
+        """Text or thinking a block starts with (a reply after a tool result often does), else nothing."""
+        if block["type"] == "text":
+            if not block.get("text"):
+                return None
+            if not self.list_content:
+                return AIMessageChunk(content=block["text"])
+        elif not (block.get("thinking") or block.get("signature")):
+            return None
+        dumped = as_dumped_block(block)
+        if dumped.get("citations", "") is None:
+            del dumped["citations"]
+        dumped["index"] = index
+        return AIMessageChunk(content=[dumped])
+
     def _delta(self, index: int, delta: dict[str, Any]) -> AIMessageChunk | None:
         kind = delta.get("type")
         if kind == "text_delta":
@@ -119,7 +148,8 @@ class StreamTranslator:
                 return AIMessageChunk(content=text)
             return AIMessageChunk(content=[{"text": text, "type": "text", "index": index}])
         if kind == "citations_delta":
-            return AIMessageChunk(content=[{"citations": [delta.get("citation")], "type": "text", "index": index}])
+            citation = as_dumped_block(delta.get("citation") or {})
+            return AIMessageChunk(content=[{"type": "text", "index": index, "citations": [citation]}])
         if kind == "thinking_delta":
             return AIMessageChunk(content=[{"thinking": delta.get("thinking", ""), "type": "thinking", "index": index}])
         if kind == "signature_delta":
@@ -130,6 +160,11 @@ class StreamTranslator:
             block = {"partial_json": partial, "type": "input_json_delta", "index": index}
             calls = [tool_call_chunk(None, partial, None, index)] if self.block_types.get(index) == "tool_use" else []
             return AIMessageChunk(content=[block], tool_call_chunks=calls)
+        if kind == "compaction_delta":
+            block = {**as_dumped_delta(delta), "type": "compaction", "index": index}
+            if "encrypted_content" in block and block["encrypted_content"] is None:
+                del block["encrypted_content"]
+            return AIMessageChunk(content=[block])
         return None
 
     def _message_delta(self, event: dict[str, Any]) -> AIMessageChunk:
@@ -140,16 +175,22 @@ class StreamTranslator:
         }
         if isinstance(delta.get("stop_details"), dict):
             metadata["stop_details"] = as_dumped_block(delta["stop_details"])
-        if delta.get("container") is not None:
-            metadata["container"] = delta["container"]
         if event.get("context_management") is not None:
             metadata["context_management"] = event["context_management"]
+        container = delta.get("container")
+        if isinstance(container, dict):
+            dumped = {name: container.get(name) for name in _CONTAINER_FIELDS} | container
+            metadata["container"] = dumped | {"expires_at": json_datetime(dumped["expires_at"])}
         finished = bool(metadata["stop_reason"])
         self.finished = self.finished or finished
+        usage = event.get("usage") or {}
+        counted = {**self.start_usage, **{key: value for key, value in usage.items() if value is not None}}
+        self.report.usage = usage_metadata(counted)
+        self.report.stopped(metadata["stop_reason"])
         return AIMessageChunk(
             content=self._empty(),
             response_metadata=metadata,
-            usage_metadata=usage_metadata(event.get("usage") or {}),
+            usage_metadata=usage_metadata(usage),
             chunk_position="last" if finished else None,
         )
 
@@ -174,18 +215,46 @@ def not_anthropic(what: str) -> ProviderError:
     )
 
 
-def tool_call_chunk(name: str | None, args: str, ident: str | None, index: int) -> dict[str, Any]:
-    return {"name": name, "args": args, "id": ident, "index": index, "type": "tool_call_chunk"}
-
-
 def as_dumped_block(block: dict[str, Any]) -> dict[str, Any]:
-    """A content block as the SDK's ``model_dump()`` gives it: known fields in order, a null caller dropped."""
-    order = _BLOCK_FIELDS.get(block.get("type", ""), ())
-    dumped = {name: block.get(name) for name in order}
+    """A content block as the SDK's ``model_dump()`` gives it: its model's fields in order (absent optional
+    ones filled in, the blocks inside dumped alike), then the keys the model does not know."""
+    fields = FIELDS.get(block.get("type", ""))
+    if fields is None:
+        return dict(block)
+    dumped: dict[str, Any] = {}
+    for name, default, required, holds_blocks in fields:
+        if name in block:
+            dumped[name] = _dumped(block[name]) if holds_blocks else block[name]
+        elif not required:
+            dumped[name] = default
     dumped.update((name, value) for name, value in block.items() if name not in dumped)
-    if "caller" in dumped and dumped["caller"] is None:
-        del dumped["caller"]
     return dumped
+
+
+def as_dumped_delta(delta: dict[str, Any]) -> dict[str, Any]:
+    """A delta as the SDK dumps it; one it does not know dumps as its fallback, a text delta (``text`` first)."""
+    return as_dumped_block(delta) if delta.get("type") in FIELDS else {"text": None, **delta}
+
+
+def json_datetime(value: Any) -> Any:
+    """An ISO timestamp as pydantic writes a datetime in JSON: ``Z`` for UTC, no zero microseconds."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    text = moment.isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
+
+
+def _dumped(value: Any) -> Any:
+    """A field that holds blocks: a block, a list of them, or something else kept as it is."""
+    if isinstance(value, list):
+        return [_dumped(item) for item in value]
+    if isinstance(value, dict) and value.get("type") in FIELDS:
+        return as_dumped_block(value)
+    return value
 
 
 def usage_metadata(usage: dict[str, Any], *, streamed: bool = True) -> dict[str, Any]:

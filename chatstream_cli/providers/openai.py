@@ -8,8 +8,13 @@ into the body as given (``-o top_p 0.9``, ``-o reasoning_effort high``).
 Chunks are what langchain-openai's ChatOpenAI yields for the same stream (protocols.md §2, §4): the
 role chunk, one chunk per delta, the finish chunk (``finish_reason``, ``model_name``,
 ``system_fingerprint``, ``service_tier``), the usage chunk from the ``choices: []`` chunk; the base
-class appends the closing ``chunk_position="last"`` chunk. Reasoning deltas (``reasoning_content`` or
-``reasoning``), which ChatOpenAI drops, are kept in ``additional_kwargs["reasoning_content"]``;
+class appends the closing ``chunk_position="last"`` chunk. Like ChatOpenAI, a chunk reads the first choice
+it carries (a server sending several choices interleaves them) and skips a choice without a ``delta``
+(Azure's content-filter results); list content (Mistral's thinking and text blocks) passes through as it
+came. Beside the chunks a :class:`~chatstream_cli.usage.Report` counts the usage once (a running total
+replaces, see :meth:`~chatstream_cli.usage.Report.count`) and keeps one stop reason.
+Reasoning deltas (``reasoning_content`` or ``reasoning``), which ChatOpenAI drops, are kept in
+``additional_kwargs["reasoning_content"]``;
 a refusal (``refusal`` deltas, or the message's ``refusal``) in ``additional_kwargs["refusal"]``, as
 ChatOpenAI keeps a reply's refusal, with the content left empty.
 The translation is pure functions over plain dicts (:func:`chunk_from_data`, :func:`message_from_completion`);
@@ -59,6 +64,7 @@ from ..retry import (
 )
 from ..runnable import ChatModel, as_chunk
 from ..sse import ServerSentEvent, aiter_sse, is_done, iter_sse
+from ..usage import Report, in_declared_order
 
 if TYPE_CHECKING:
     import httpx
@@ -93,6 +99,7 @@ class ChatOpenAI(ChatModel):
         self.spec = provider_spec(provider)
         options = {**self.spec.defaults, **self.settings.options}
         self.stream_usage = _flag("stream_usage", options.pop("stream_usage", True))
+        _check_one_choice(options.get("n"))
         reserved = sorted(RESERVED_OPTIONS & set(options))
         if reserved:
             raise UsageError(f"-o {reserved[0]} cannot be set", "chatstream sets model, messages and stream itself")
@@ -300,6 +307,12 @@ def _flag(name: str, value: Any) -> bool:
     return value
 
 
+def _check_one_choice(n: Any) -> None:
+    """chatstream shows one reply: ``-o n`` above 1 would mix several in one stream, as ChatOpenAI does."""
+    if isinstance(n, int) and not isinstance(n, bool) and n > 1:
+        raise UsageError(f"-o n {n} asks for {n} replies, and chatstream shows one", f"run it {n} times instead")
+
+
 def _user_agent() -> str:
     from .. import __version__
 
@@ -362,6 +375,8 @@ class StreamTranslator:
         self.events = 0
         self.done = False
         self.finished = False  # a choice said why it stopped
+        self.report = Report()
+        self.choice_indexes: set[Any] = set()
 
     def translate(self, event: ServerSentEvent) -> AIMessageChunk | None:
         self.events += 1
@@ -369,11 +384,28 @@ class StreamTranslator:
             self.done = True
             return None
         data = _event_json(event, self.label)
+        self._note(data)
         error = error_in(data)
         if event.event == "error" or error is not None:
-            raise stream_error(data if error is None else error, self.label)
-        self.finished = self.finished or any(choice.get("finish_reason") for choice in data.get("choices") or ())
-        return chunk_from_data(data)
+            failure = stream_error(data if error is None else error, self.label)
+            failure.report = self.report  # OpenRouter's error chunk carries the usage so far
+            raise failure
+        chunk = chunk_from_data(data)
+        if chunk is not None:
+            chunk.report = self.report
+        return chunk
+
+    def _note(self, data: dict[str, Any]) -> None:
+        """Update the report with what one chunk says: its usage, and why a choice stopped."""
+        usage = data.get("usage")
+        if usage and isinstance(usage, dict):
+            self.report.count(usage_metadata_from(usage, data.get("service_tier")))
+        for choice in data.get("choices") or ():
+            if isinstance(choice, dict):
+                self.choice_indexes.add(choice.get("index", 0))
+                self.report.stopped(choice.get("finish_reason"))
+                self.finished = self.finished or bool(choice.get("finish_reason"))
+        self.report.choices = max(1, len(self.choice_indexes))
 
     def check_complete(self) -> None:
         """At the end of the body: a stream without a single event is not an answer, and one that ends
@@ -421,16 +453,17 @@ def chunks_from_json(body: bytes, label: str) -> list[AIMessageChunk]:
 
 
 def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
-    """One ``chat.completion.chunk`` as ChatOpenAI's AIMessageChunk (None for a choice without a delta)."""
+    """One ``chat.completion.chunk`` as ChatOpenAI's AIMessageChunk: its first choice (None for a choice
+    without a delta)."""
     usage = data.get("usage")
-    usage_metadata = usage_metadata_from(usage, data.get("service_tier")) if isinstance(usage, dict) else None
+    usage_metadata = usage_metadata_from(usage, data.get("service_tier")) if usage and isinstance(usage, dict) else None
     choices = data.get("choices") or []
     if not choices:
-        return AIMessageChunk(content="", usage_metadata=usage_metadata)
-    # With ``-o n 2`` the choices interleave; only the first one is the reply (ChatOpenAI mixes them).
-    choice = next((choice for choice in choices if choice.get("index", 0) == 0), None)
-    delta = choice.get("delta", {}) if choice else None
-    if delta is None:
+        # Built with its usage, so LangChain's validation puts the usage keys in their declared order.
+        return AIMessageChunk(content="", usage_metadata=in_declared_order(usage_metadata) if usage_metadata else None)
+    choice = choices[0]
+    delta = choice.get("delta")
+    if not isinstance(delta, dict):
         return None
     metadata: dict[str, Any] = {}
     finish_reason = choice.get("finish_reason")
@@ -445,20 +478,13 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
         metadata["logprobs"] = choice["logprobs"]
     metadata["model_provider"] = MODEL_PROVIDER
     return AIMessageChunk(
-        content=_text(delta.get("content")),
+        content=delta.get("content") or "",
         additional_kwargs={**_reasoning(delta), **_refusal(delta)},
         response_metadata=metadata,
         id=delta.get("id"),
         usage_metadata=usage_metadata,
         tool_call_chunks=_tool_call_chunks(delta.get("tool_calls")),
     )
-
-
-def _text(value: Any) -> str:
-    """Delta or message content as text: a string, or the text parts of a list of parts."""
-    if isinstance(value, list):
-        return "".join(part.get("text", "") for part in value if isinstance(part, dict))
-    return value if isinstance(value, str) else ""
 
 
 def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
@@ -505,6 +531,7 @@ def usage_metadata_from(usage: dict[str, Any], service_tier: str | None = None) 
     input_details = {
         "audio": prompt_details.get("audio_tokens"),
         f"{prefix}cache_read": prompt_details.get("cached_tokens"),
+        f"{prefix}cache_creation": prompt_details.get("cache_write_tokens"),
     }
     output_details = {
         "audio": completion_details.get("audio_tokens"),
@@ -546,7 +573,7 @@ def message_from_completion(data: dict[str, Any], label: str) -> AIMessage:
     if "logprobs" in choice:
         metadata["logprobs"] = choice["logprobs"]
     return AIMessage(
-        content=_text(message.get("content")),
+        content=message.get("content") or "",
         additional_kwargs=additional_kwargs,
         response_metadata=metadata,
         usage_metadata=usage_metadata_from(usage, data.get("service_tier")) if isinstance(usage, dict) else None,

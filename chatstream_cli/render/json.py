@@ -3,8 +3,9 @@
 ``{"model", "provider", "content", "thinking", "stop_reason", "usage": {...}, "timing": {...},
 "run_id", "cid"}``, null where unknown, then what was asked (``prompt``, ``system``, ``files``,
 ``attachments``, ``options``, ``role``) so results from a loop can be matched to their inputs.
-A reply that stops early (an error, Ctrl-C) still gets
-its object, with what arrived and ``stop_reason`` null, so no partial reply is lost.
+A reply that stops early (an error, Ctrl-C) still gets its object, with what arrived, the usage
+reported so far and ``stop_reason`` null, so no partial reply is lost. Usage and stop reason are
+the provider's, counted once (render/stats.py).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import re
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
+from ..errors import ProviderError
 from ..messages import AIMessageChunk, Pieces, content_text, thinking_text
-from .stats import ReplyClock, model_of, usage_of
+from ..usage import Report, later_report
+from .stats import ReplyClock, model_of, stop_reason_of, usage_of
 from .utf8 import to_utf8
 
 # C1 controls and DEL, which json.dumps leaves raw: a terminal showing the object could obey them.
@@ -37,16 +40,17 @@ def reply_record(
     run_id: str | None,
     cid: str | None = None,
     asked: Mapping[str, Any] | None = None,
+    report: Report | None = None,
 ) -> dict[str, Any]:
-    """The --json object, keys in cli.md's order; ``reply`` is None when the reply did not complete."""
-    usage = usage_of(reply)
-    metadata = reply.response_metadata if reply is not None else {}
-    return {
+    """The --json object, keys in cli.md's order; ``reply`` is None when the reply did not complete
+    (``report`` then says what the provider reported before it stopped)."""
+    usage = usage_of(reply, report)
+    record = {
         "model": model_of(reply, model),
         "provider": provider,
         "content": content,
         "thinking": thinking or None,
-        "stop_reason": metadata.get("stop_reason") or metadata.get("finish_reason"),
+        "stop_reason": stop_reason_of(reply) if reply is not None else None,
         "usage": usage,
         "timing": {
             "first_token_ms": _rounded(clock.first_token_ms),
@@ -57,6 +61,16 @@ def reply_record(
         "cid": cid,
         **(asked or {}),
     }
+    if reply is not None and reply.tool_calls:  # chatstream does not run tools: the caller may
+        record = with_key_after(record, "stop_reason", "tool_calls", reply.tool_calls)
+    return record
+
+
+def with_key_after(record: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
+    """``record`` with ``key`` inserted right after ``after``."""
+    items = list(record.items())
+    position = [name for name, _ in items].index(after) + 1
+    return dict([*items[:position], (key, value), *items[position:]])
 
 
 class JsonRenderer:
@@ -81,12 +95,14 @@ class JsonRenderer:
         self.clock = ReplyClock()
         self._text = Pieces()  # kept for a reply that stops early; joined in batches, so memory stays small
         self._thinking = Pieces()
+        self._report: Report | None = None
 
     def start(self) -> None:
         self.clock.start()
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
+        self._report = later_report(self._report, chunk.report)
         text, thinking = content_text(chunk.content), thinking_text(chunk)
         if text:
             self._text.append(text)
@@ -100,6 +116,8 @@ class JsonRenderer:
     def abort(self, error: BaseException) -> None:
         self.clock.stop()
         text, thinking = self._text.join(), self._thinking.join()
+        if isinstance(error, ProviderError):
+            self._report = later_report(self._report, error.report)
         if (text or thinking) and not isinstance(error, BrokenPipeError):
             self._write(None, text, thinking)
 
@@ -114,6 +132,7 @@ class JsonRenderer:
             run_id=self.run_id,
             cid=self.cid,
             asked=self.asked,
+            report=self._report if reply is None else None,
         )
         line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
         self.out.write(to_utf8(line + "\n"))

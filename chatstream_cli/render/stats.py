@@ -3,7 +3,8 @@
 ``claude-haiku-4-5 · 16 in · 142 out · first token 412 ms · 63.1 tok/s · 2.25 s``: time to
 first token runs from just before the request is sent (``start``) to the first token of text
 or thinking; tokens per second are the output tokens over the time from the first token to
-the last.
+the last. The token counts are the ones the provider reported, counted once (the chunks' ``report``),
+where LangChain's merged ``usage_metadata`` would add up running totals or miss a count.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from typing import Any, TextIO
 
 from ..messages import AIMessageChunk, content_text, thinking_text
+from ..usage import Report
 from . import Renderer
 
 
@@ -57,10 +59,21 @@ class ReplyClock:
         return output_tokens / span if span > 0 else None
 
 
-def usage_of(reply: AIMessageChunk | None) -> dict[str, Any]:
-    """Input, output and total tokens as the provider reported them (None where it did not)."""
-    usage = (reply.usage_metadata if reply is not None else None) or {}
-    return {key: usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+def usage_of(reply: AIMessageChunk | None, report: Report | None = None) -> dict[str, Any]:
+    """Input, output and total tokens as the provider reported them, counted once (None where it did not):
+    the report's, else (a provider without one) the sum of the chunks' ``usage_metadata``."""
+    report = report or (reply.report if reply is not None else None)
+    usage = (report.usage if report is not None else None) or (reply.usage_metadata if reply is not None else None)
+    return {key: (usage or {}).get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+
+
+def stop_reason_of(reply: AIMessageChunk | None, report: Report | None = None) -> str | None:
+    """Why the reply stopped, once: the report's reason, else the merged metadata's."""
+    report = report or (reply.report if reply is not None else None)
+    if report is not None and report.stop_reason:
+        return report.stop_reason
+    metadata = reply.response_metadata if reply is not None else {}
+    return metadata.get("stop_reason") or metadata.get("finish_reason")
 
 
 def model_of(reply: AIMessageChunk | None, requested: str) -> str:
