@@ -546,5 +546,26 @@ async def atrace_request(request: Any) -> None:
     trace_request(request)
 
 
+def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False) -> dict[str, list[Any]] | None:
+    """Event hooks for an httpx/httpx2 client: the --debug trace, and ``on_request`` as each request goes out."""
+    request_hooks: list[Any] = []
+    response_hooks: list[Any] = []
+    if tracing():
+        request_hooks.append(atrace_request if is_async else trace_request)
+        response_hooks.append(atrace_response if is_async else trace_response)
+    if on_request is not None:
+
+        def sent(request: Any) -> None:
+            on_request()
+
+        async def asent(request: Any) -> None:
+            on_request()
+
+        request_hooks.append(asent if is_async else sent)
+    if not (request_hooks or response_hooks):
+        return None
+    return {"request": request_hooks, "response": response_hooks}
+
+
 async def atrace_response(response: Any) -> None:
     trace_response(response)

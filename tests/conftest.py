@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SPEC = REPO.parent / "shared" / "spec"
-WIRE = SPEC / "wire"
-FIXTURES = SPEC / "fixtures"
+DATA = REPO / "tests" / "data"  # copied from the spec (see its README); nothing reads ../shared
+WIRE = DATA / "wire"
+FIXTURES = DATA / "fixtures"
 
 # Variables that would make a test depend on the developer's machine.
 _LEAKY_ENV = (
@@ -45,3 +46,18 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 CHATSTREAM = [sys.executable, "-m", "chatstream_cli"]
+
+ANTHROPIC_TRANSPORTS = ("httpx", "sdk")
+
+
+@pytest.fixture(params=ANTHROPIC_TRANSPORTS)
+def anthropic_transport(request: pytest.FixtureRequest, isolated_env: Path) -> Iterator[str]:
+    """Each transport of the anthropic provider in turn, chosen as a user does: config.toml's
+    ``[providers.anthropic] transport``, which CLI runs, subprocesses and models built here all read."""
+    from chatstream_cli.config import Config, activate, active_config
+
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(f'[providers.anthropic]\ntransport = "{request.param}"\n')
+    active_config()
+    yield request.param
+    activate(Config())

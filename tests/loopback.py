@@ -50,8 +50,8 @@ from urllib.parse import urlsplit
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-WIRE_DIR = REPO_ROOT.parent / "shared" / "spec" / "wire"
-"""Recorded wire files; the spec lives beside the repository (``../shared/spec``), also in CI."""
+WIRE_DIR = REPO_ROOT / "tests" / "data" / "wire"
+"""Recorded wire files, copied from the spec into tests/data (see its README)."""
 
 SSE_CONTENT_TYPE = "text/event-stream; charset=utf-8"
 
@@ -439,7 +439,7 @@ def loopback_server() -> Iterator[LoopbackServer]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.loopback", description=__doc__.splitlines()[0])
-    parser.add_argument("--wire", required=True, help="file in shared/spec/wire/ served for every request")
+    parser.add_argument("--wire", required=True, help="file in tests/data/wire/ served for every request")
     parser.add_argument("--port", type=int, default=0, help="port to listen on (default: any free port)")
     args = parser.parse_args(argv)
     with LoopbackServer(args.port) as server:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from chatstream_cli.sse import ServerSentEvent, SSEDecoder, aiter_sse, is_done, iter_sse
 
-WIRE = Path(__file__).resolve().parents[1].parent / "shared" / "spec" / "wire"
+WIRE = Path(__file__).resolve().parent / "data" / "wire"
 REPLY_TEXT = "Hello there! It is nice to meet you."
 
 

@@ -57,13 +57,22 @@ def reply_record(
 class JsonRenderer:
     """Collects the reply and writes its JSON object, on one line, at the end."""
 
-    def __init__(self, out: BinaryIO, *, model: str, provider: str, run_id: str | None, cid: str | None = None) -> None:
+    def __init__(
+        self,
+        out: BinaryIO,
+        *,
+        model: str,
+        provider: str,
+        run_id: str | None,
+        cid: str | None = None,
+        clock: ReplyClock | None = None,
+    ) -> None:
         self.out = out
         self.model = model
         self.provider = provider
         self.run_id = run_id
         self.cid = cid
-        self.clock = ReplyClock()
+        self.clock = clock or ReplyClock()
         self._text = Pieces()  # kept for a reply that stops early; joined in batches, so memory stays small
         self._thinking = Pieces()
 

@@ -1,8 +1,9 @@
 """``--stats``: one line on stderr after the reply, and the clock that ``--json`` shares.
 
 ``claude-haiku-4-5 · 16 in · 142 out · first token 412 ms · 63.1 tok/s · 2.25 s``: time to
-first token runs from just before the request is sent (``start``) to the first token of text
-or thinking; tokens per second are the output tokens over the time from the first token to
+first token runs from when the request goes out (``request_sent``, called by the provider's HTTP
+client; ``start`` when nothing was sent, as for the builtin models) to the first token of text
+or thinking, so loading an SDK is not counted; tokens per second are the output tokens over the time from the first token to
 the last.
 """
 
@@ -21,12 +22,19 @@ class ReplyClock:
 
     def __init__(self) -> None:
         self.started: float | None = None
+        self.sent = False
         self.first_token: float | None = None
         self.last_token: float | None = None
         self.ended: float | None = None
 
     def start(self) -> None:
         self.started = time.perf_counter()
+
+    def request_sent(self) -> None:
+        """The first request of the reply is going out: the clock starts again from here."""
+        if not self.sent:
+            self.sent = True
+            self.started = time.perf_counter()
 
     def observe(self, chunk: AIMessageChunk) -> None:
         if content_text(chunk.content) or thinking_text(chunk):
@@ -89,11 +97,13 @@ def stats_line(model: str, usage: dict[str, Any], clock: ReplyClock) -> str:
 class StatsRenderer:
     """Wraps any renderer; after a completed reply, writes the stats line to stderr."""
 
-    def __init__(self, inner: Renderer, requested_model: str, out: TextIO | None = None) -> None:
+    def __init__(
+        self, inner: Renderer, requested_model: str, out: TextIO | None = None, clock: ReplyClock | None = None
+    ) -> None:
         self.inner = inner
         self.requested_model = requested_model
         self.out = out or sys.stderr
-        self.clock = ReplyClock()
+        self.clock = clock or ReplyClock()
 
     def start(self) -> None:
         self.clock.start()
