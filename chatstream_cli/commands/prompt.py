@@ -107,7 +107,7 @@ def model_settings(
     timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT)
     return ModelSettings(
         temperature=request.temperature,
-        max_tokens=first_set(request.max_tokens, max_tokens, None),
+        max_tokens=first_set(request.max_tokens, max_tokens),
         stop=request.stop,
         thinking=request.thinking,
         timeout=timeout or None,
@@ -125,7 +125,7 @@ def max_tokens_for(request: PromptRequest, config: Any, resolved: ResolvedModel)
     name = request.model or os.environ.get("CHATSTREAM_MODEL") or config.default_model
     provider = config.providers.get(resolved.provider.name)
     return first_set(
-        config.alias_max_tokens.get(name or ""), provider.max_tokens if provider else None, config.max_tokens, None
+        config.alias_max_tokens.get(name or ""), provider.max_tokens if provider else None, config.max_tokens
     )
 
 
@@ -157,8 +157,8 @@ def check_settings(resolved: ResolvedModel, temperature: float | None) -> None:
 
 
 def first_set(*values: Any) -> Any:
-    """The first value that is not None: a flag, else the config file's value, else the default."""
-    return next(value for value in values if value is not None)
+    """The first value that is not None: a flag, else the config file's value, else the default (or None)."""
+    return next((value for value in values if value is not None), None)
 
 
 @contextmanager

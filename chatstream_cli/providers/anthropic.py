@@ -76,6 +76,8 @@ class AnthropicChatModel(ChatModel):
     label = LABEL
     #: Options only the direct API takes (a platform refuses them).
     direct_options: tuple[str, ...] = ("transport",)
+    #: Settings of this provider's own (a platform's region), which are not request fields.
+    own_options: tuple[str, ...] = ()
 
     def __init__(self, model: str, settings: Any = None, **overrides: Any) -> None:
         super().__init__(model, settings, **overrides)
@@ -150,7 +152,8 @@ class AnthropicChatModel(ChatModel):
 
     def passed_on(self) -> dict[str, Any]:
         """The ``-o`` fields chatstream does not know: into the body as given."""
-        return {name: value for name, value in self.options.items() if name not in OPTIONS}
+        known = {*OPTIONS, *self.own_options}
+        return {name: value for name, value in self.options.items() if name not in known}
 
     def api_version(self) -> str:
         return SAMPLING_API_VERSION if self.sampling() else API_VERSION

@@ -3,8 +3,8 @@
 ``claude-haiku-4-5 · 16 in · 142 out · first token 412 ms · 63.1 tok/s · 2.25 s``: time to
 first token runs from when the request goes out (``request_sent``, called by the provider's HTTP
 client; ``start`` when nothing was sent, as for the builtin models) to the first token of text
-or thinking, so loading an SDK is not counted; tokens per second are the output tokens over the time from the first token to
-the last.
+or thinking, so loading an SDK is not counted; tokens per second are the output tokens over the
+time from the first token to the last.
 """
 
 from __future__ import annotations
