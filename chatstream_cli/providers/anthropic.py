@@ -190,8 +190,10 @@ class AnthropicChatModel(ChatModel):
                     async for chunk in chunks:
                         yield chunk
 
-            async for chunk in astream_with_retries(open_stream, self.classify, self._policy(), has_token):
-                yield chunk
+            # aclosing: the stream (and its response) closes before the client does, also on Ctrl-C.
+            async with aclosing(astream_with_retries(open_stream, self.classify, self._policy(), has_token)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
         body = self.request_body(messages, stream=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -77,8 +78,9 @@ class HttpTransport:
             if not response.is_success:
                 await response.aread()
                 response.raise_for_status()
-            async for event in asse_events(response.aiter_bytes()):
-                yield event
+            async with aclosing(asse_events(response.aiter_bytes())) as events:
+                async for event in events:
+                    yield event
 
     def message(self, body: dict[str, Any]) -> dict[str, Any]:
         response = self.client.post(self.url, content=_encoded(body))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -93,8 +94,11 @@ class SdkTransport:
             yield from self.platform.decode(response.iter_bytes())
 
     async def aevents(self, client: Any, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        async with client.messages.with_streaming_response.create(**sdk_arguments(body)) as response:
-            async for event in self.platform.adecode(response.iter_bytes()):
+        async with (
+            client.messages.with_streaming_response.create(**sdk_arguments(body)) as response,
+            aclosing(self.platform.adecode(response.iter_bytes())) as events,
+        ):
+            async for event in events:
                 yield event
 
     def message(self, body: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from contextlib import aclosing
 from typing import Any
 
 from ..errors import ProviderError
@@ -29,10 +30,12 @@ def sse_events(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
 
 async def asse_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[dict[str, Any]]:
     """:func:`sse_events` for an asynchronous body."""
-    async for sse in aiter_sse(chunks):
-        event = event_data(sse)
-        if event is not None:
-            yield event
+    # aclosing: closed with us, not later by asyncio's shutdown, which fails on nested generators after Ctrl-C.
+    async with aclosing(aiter_sse(chunks)) as events:
+        async for sse in events:
+            event = event_data(sse)
+            if event is not None:
+                yield event
 
 
 def event_data(sse: ServerSentEvent) -> dict[str, Any] | None:

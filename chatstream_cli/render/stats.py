@@ -66,9 +66,20 @@ class ReplyClock:
 
 
 def usage_of(reply: AIMessageChunk | None) -> dict[str, Any]:
-    """Input, output and total tokens as the provider reported them (None where it did not)."""
+    """Input, output and total tokens as the provider reported them (None where it did not), and the
+    prompt-cache reads and writes among the input tokens when there were any (``cache_read``, ``cache_creation``)."""
     usage = (reply.usage_metadata if reply is not None else None) or {}
-    return {key: usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+    counts = {key: usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+    return {**counts, **cache_counts(usage.get("input_token_details") or {})}
+
+
+def cache_counts(details: dict[str, Any]) -> dict[str, int]:
+    """Cache reads and writes from usage_metadata's input_token_details (writes may be split by lifetime)."""
+    read = details.get("cache_read") or 0
+    written = sum(
+        details.get(key) or 0 for key in ("cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+    )
+    return {key: value for key, value in (("cache_read", read), ("cache_creation", written)) if value}
 
 
 def model_of(reply: AIMessageChunk | None, requested: str) -> str:
@@ -82,6 +93,10 @@ def stats_line(model: str, usage: dict[str, Any], clock: ReplyClock) -> str:
     parts = [model]
     if usage["input_tokens"] is not None:
         parts.append(f"{usage['input_tokens']} in")
+    if usage.get("cache_read"):
+        parts.append(f"{usage['cache_read']} cache read")
+    if usage.get("cache_creation"):
+        parts.append(f"{usage['cache_creation']} cache write")
     if usage["output_tokens"] is not None:
         parts.append(f"{usage['output_tokens']} out")
     if clock.first_token_ms is not None:
