@@ -45,7 +45,9 @@ BACKOFF_MAX_S = 8.0
 CONNECT_TIMEOUT_S = 10.0
 
 HTTP_TRACE = logging.getLogger("chatstream.http")
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie", "set-cookie"})
+SECRET_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"}
+)
 
 _DEFAULT_ERROR_TYPES = {
     400: "invalid_request_error",
