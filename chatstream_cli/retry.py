@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import random
 import socket
@@ -79,21 +80,31 @@ class Service:
     endpoint: str
     key_env: str | None = None
     secret: str | None = field(default=None, repr=False)
+    #: Other credentials to keep out of messages (a cloud platform has several: a secret key, a session token).
+    more_secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every credential long enough to look for (a one-letter test key must not eat every "k")."""
+        return [secret for secret in (self.secret, *self.more_secrets) if secret and len(secret) >= _SECRET_MIN]
+
+    def hide(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
 
     def scrub(self, text: str) -> str:
         """``text`` on one line, shortened, and never containing the API key."""
-        if self.secret and len(self.secret) >= _SECRET_MIN:  # a one-letter test key must not eat every "k"
-            text = text.replace(self.secret, "<redacted>")
-        text = " ".join(text.split())
+        text = " ".join(self.hide(text).split())
         return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
     def redact(self, error: ChatstreamError) -> ChatstreamError:
         """``error``, or a copy without the API key when its message quotes the key (a server's error event may)."""
-        if not (self.secret and len(self.secret) >= _SECRET_MIN and self.secret in error.message):
+        if self.hide(error.message) == error.message:
             return error
-        api_message = error.api_message.replace(self.secret, "<redacted>") if error.api_message else None
+        api_message = self.hide(error.api_message) if error.api_message else None
         return type(error)(
-            error.message.replace(self.secret, "<redacted>"),
+            self.hide(error.message),
             error.hint,
             error_type=error.error_type,
             status=error.status,
@@ -197,6 +208,19 @@ def status_failure(
     detail = f": {service.scrub(message)}" if message else ""
     error = error_class(f"{what} (HTTP {status}{detail})", hint, error_type=kind, status=status)
     return Failure(error, _should_retry(status, headers), parse_retry_after(headers))
+
+
+def response_failure(service: Service, response: Any) -> Failure:
+    """The failure for an httpx or httpx2 error response: its status, and the API's message when its JSON
+    body has one."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    message, error_type = api_error_detail(body)
+    return status_failure(
+        service, response.status_code, message=message, error_type=error_type, headers=response.headers
+    )
 
 
 def _describe_status(

@@ -8,9 +8,9 @@ import json
 import subprocess
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from chatstream_cli.cli import app
+from tests import test_anthropic_cli
 from tests.conftest import CHATSTREAM, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import GREETING, KEY, MODEL, anthropic_stream
@@ -19,15 +19,11 @@ pytestmark = pytest.mark.usefixtures("anthropic_transport")
 CACHE = {"type": "ephemeral"}
 
 
-@pytest.fixture
-def server(loopback_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:  # noqa: F811
-    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", loopback_server.base_url)
-    return loopback_server
+server = test_anthropic_cli.server  # the fixture: the loopback server, with the key and endpoint pointing at it
 
 
 def run(*args: str) -> Result:
-    return CliRunner().invoke(app, ["-m", f"anthropic:{MODEL}", *args, "Greet me"])
+    return test_anthropic_cli.run(*args, "Greet me")
 
 
 def cached_stream() -> str:

@@ -205,3 +205,45 @@ def test_stored_keys_and_every_command(audit: Audit, monkeypatch: pytest.MonkeyP
     assert all(key in keys_file.read_text() for key in KEYS.values())  # stored there, and only there
     assert keys_file.stat().st_mode & 0o777 == 0o600
     assert json.loads(outputs[2][1].splitlines()[0])["content"] == TEXT  # the stored key worked
+
+
+# -- Amazon Bedrock: AWS secrets ------------------------------------------------------------------
+
+AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIDAUDIT00000000",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-AUDIT-0f9e8d7c",
+    "AWS_SESSION_TOKEN": "aws-session-AUDIT-6b5a4c3d",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+AWS_SECRETS = ["aws-secret-AUDIT-0f9e8d7c", "AUDIT-0f9e8d7c", "aws-session-AUDIT-6b5a4c3d", "AUDIT-6b5a4c3d"]
+
+
+def bedrock_frames(fault: str) -> Reply:
+    """The fault suite's Anthropic reply as Bedrock's event-stream frames; a fault quotes the secret."""
+    from tests.aws_frames import CONTENT_TYPE, chunk_frame, exception_frame
+
+    events = [json.loads(line[6:]) for line in "".join(ANTHROPIC.events()).splitlines() if line.startswith("data: ")]
+    if fault == "none":
+        body = b"".join(chunk_frame(event) for event in events)
+    else:
+        body = b"".join(chunk_frame(event) for event in events[:4])
+        body += exception_frame("modelStreamErrorException", f"bad credentials {AWS['AWS_SECRET_ACCESS_KEY']}")
+    return Reply(headers=[("content-type", CONTENT_TYPE)], chunks=[body])
+
+
+@pytest.mark.parametrize("mode", [[], ["--events"], ["--json"], ["--stats"], ["--debug"]], ids=str)
+@pytest.mark.parametrize("fault", ["none", "mid-stream", "403"])
+def test_aws_secrets_never_appear(audit: Audit, tmp_path: Path, mode: list[str], fault: str) -> None:
+    quoted = {"message": f"The security token {AWS['AWS_SESSION_TOKEN']} is invalid."}
+    audit.server.enqueue(Reply.json(quoted, status=403) if fault == "403" else bedrock_frames(fault))
+    env = cli_env(**AWS, ANTHROPIC_BEDROCK_BASE_URL=audit.server.base_url, AWS_CONFIG_FILE=str(tmp_path / "none"))
+    argv = [*CHATSTREAM, "-m", "bedrock:anthropic.claude-haiku-4-5-20251001-v1:0", "--retries", "0", *mode, "hi"]
+    done = subprocess.run(argv, env=env, cwd=audit.cwd, capture_output=True, timeout=60)
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode == {"none": 0, "mid-stream": 4, "403": 3}[fault], output
+    assert not [secret for secret in AWS_SECRETS if secret in output]
+    request = audit.server.requests[0]
+    assert request.headers["x-amz-security-token"] == AWS["AWS_SESSION_TOKEN"]  # sent, never shown
+    if mode == ["--debug"]:
+        assert "chatstream: debug: > POST" in output and "<redacted>" in output

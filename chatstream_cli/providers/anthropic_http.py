@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..retry import Failure, Service, api_error_detail, http_hooks, status_failure, timeout_parts, transport_failure
+from ..retry import Failure, Service, http_hooks, response_failure, timeout_parts, transport_failure
 from .anthropic_wire import asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
@@ -97,21 +97,10 @@ class HttpTransport:
         import httpx
 
         if isinstance(exc, httpx.HTTPStatusError):
-            response = exc.response
-            message, error_type = api_error_detail(_json_or_none(response.content))
-            return status_failure(
-                self.service, response.status_code, message=message, error_type=error_type, headers=response.headers
-            )
+            return response_failure(self.service, exc.response)
         return transport_failure(self.service, exc, self.settings.timeout)
 
 
 def _encoded(body: dict[str, Any]) -> bytes:
     """The body as the SDK serialises it: compact JSON, UTF-8."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _json_or_none(content: bytes) -> Any:
-    try:
-        return json.loads(content) if content else None
-    except ValueError:
-        return None

@@ -49,9 +49,7 @@ class BedrockChatModel(PlatformChatModel):
             "/"
         )
 
-    def secret(self) -> str | None:
-        return (
-            self.settings.api_key
-            or os.environ.get("AWS_BEARER_TOKEN_BEDROCK")
-            or os.environ.get("AWS_SECRET_ACCESS_KEY")
-        )
+    def secrets(self) -> list[str]:
+        given = [self.settings.api_key] if self.settings.api_key else []
+        names = ("AWS_BEARER_TOKEN_BEDROCK", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+        return given + [os.environ[name] for name in names if os.environ.get(name)]

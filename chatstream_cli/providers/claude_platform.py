@@ -35,7 +35,8 @@ class PlatformChatModel(AnthropicChatModel):
         headers |= self.beta_header()
         if headers:
             arguments["default_headers"] = headers
-        service = Service(self.provider, self.label, self.model, self.endpoint(), None, secret=self.secret())
+        secret, *more = self.secrets() or [None]
+        service = Service(self.provider, self.label, self.model, self.endpoint(), None, secret, tuple(more))
         return SdkTransport(service, self.settings, arguments, self.platform)
 
     def require_extra(self) -> None:
@@ -56,9 +57,9 @@ class PlatformChatModel(AnthropicChatModel):
         """Where requests go, for messages."""
         raise NotImplementedError
 
-    def secret(self) -> str | None:
-        """A credential to keep out of every message, when one is known up front."""
-        return None
+    def secrets(self) -> list[str]:
+        """Credentials known up front, to keep out of every message."""
+        return []
 
     def classify(self, exc: Exception) -> Failure | None:
         for cause in _chain(exc):
