@@ -15,6 +15,7 @@ Sampling parameters: API version 2026-10-21 (what SDK 2.x sends) rejects ``tempe
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing, closing
@@ -33,7 +34,7 @@ from ..retry import (
     stream_with_retries,
 )
 from ..runnable import ChatModel
-from .anthropic_events import StreamTranslator, message_from_response
+from .anthropic_events import StreamTranslator, message_from_response, not_anthropic
 from .anthropic_wire import API_VERSION, SAMPLING_API_VERSION
 from .max_tokens import max_output_tokens
 
@@ -217,9 +218,7 @@ class AnthropicChatModel(ChatModel):
         """The failure behind a transport or stream exception; None for anything else (a bug)."""
         if isinstance(exc, ChatstreamError):
             return Failure(self.service.redact(exc), retryable=_worth_retrying(exc))
-        if isinstance(exc, ValueError) and type(exc).__name__ == "JSONDecodeError":  # a 200 that is not JSON
-            from .anthropic_events import not_anthropic
-
+        if isinstance(exc, json.JSONDecodeError):  # a 200 whose body is not JSON
             return Failure(not_anthropic("message"))
         return self.transport.classify(exc)
 
