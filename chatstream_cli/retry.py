@@ -22,7 +22,6 @@ neither. ``--debug`` shows the ``chatstream.http`` logger, fed by :func:`trace_r
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import logging
@@ -430,6 +429,8 @@ def call_with_retries(call: Callable[[], T], classify: Classify, policy: RetryPo
 
 async def acall_with_retries(call: Callable[[], Awaitable[T]], classify: Classify, policy: RetryPolicy) -> T:
     """``await call()``, retried as the policy allows."""
+    import asyncio  # here, not at the top: a sync reply need not load it
+
     attempt = 1
     while True:
         try:
@@ -498,6 +499,8 @@ async def astream_with_retries(
     open_stream: Callable[[], AsyncIterator[T]], classify: Classify, policy: RetryPolicy, is_token: Callable[[T], bool]
 ) -> AsyncIterator[T]:
     """The async twin of :func:`stream_with_retries`."""
+    import asyncio  # here, not at the top: a sync reply need not load it
+
     attempt = 1
     while True:
         gate = _FirstToken(is_token)
