@@ -9,7 +9,8 @@ machine does not land on one row, and one warm-up run of each row is discarded.
 
 * startup: ``chatstream --help`` / ``--version`` against ``python -c pass`` and ``llm --help``.
 * ttft: the same reply (2,000 and 100,000 tokens) in Anthropic's wire format from a local server
-  with no delay, through chatstream, a plain anthropic-SDK script (the floor of the SDK path),
+  with no delay, through chatstream (its direct httpx path, and ``-o transport sdk``), a bare httpx
+  script (the floor of the direct path), a plain anthropic-SDK script (the floor of the SDK path),
   LangChain's ``ChatAnthropic.stream`` and ``llm`` with llm-anthropic. Time to first token is
   measured from process start to the first byte on the child's stdout, read unbuffered here:
   every contender writes nothing before the first token, then the text as it arrives.
@@ -69,6 +70,7 @@ WORDS = ("Once", " upon", " a", " time", " fish", " swam", " on", " the", " moon
 INSTALL_HINT = "pip install -e '.[bench]'"
 LLM_VENV = Path.home() / ".cache" / "chatstream-bench-llm" / "bin" / "llm"
 LLM_HINT = f"python -m venv {LLM_VENV.parents[1]} && {LLM_VENV.parent}/pip install llm llm-anthropic"
+SDK = ["-o", "transport", "sdk"]
 MODES: dict[str, list[str]] = {"plain": [], "delimiter": ["-d", "|"], "events": ["--events"], "json": ["--json"]}
 
 
@@ -266,6 +268,8 @@ def anthropic_rows(group: str, url: str, home: Path, tokens: int, llm: str | Non
     env = base_env(home, ANTHROPIC_API_KEY=FAKE_KEY, ANTHROPIC_BASE_URL=url)
     rows = [
         Row(group, "chatstream", [*chatstream(), "-m", f"anthropic:{MODEL}", PROMPT], env),
+        Row(group, "chatstream -o transport sdk", [*chatstream(), "-m", f"anthropic:{MODEL}", *SDK, PROMPT], env),
+        Row(group, "bare httpx script", [sys.executable, str(CONTENDERS / "httpx_stream.py"), MODEL, PROMPT], env),
         Row(group, "anthropic SDK script", [sys.executable, str(CONTENDERS / "anthropic_sdk.py"), MODEL, PROMPT], env),
         Row(
             group,
@@ -275,9 +279,9 @@ def anthropic_rows(group: str, url: str, home: Path, tokens: int, llm: str | Non
         ),
         Row(group, "llm + llm-anthropic", [llm or "llm", "-m", "claude-3-haiku", "--no-log", PROMPT], env),
     ]
-    rows[1].floor = True
-    rows[2].skipped = missing_module("langchain_anthropic")
-    rows[3].skipped = None if llm else f"llm is not installed ({LLM_HINT})"
+    rows[2].floor = rows[3].floor = True  # the floors of the direct path and of the SDK path
+    rows[4].skipped = missing_module("langchain_anthropic")
+    rows[5].skipped = None if llm else f"llm is not installed ({LLM_HINT})"
     for row in rows:
         row.chunks = tokens
     return rows
@@ -574,12 +578,30 @@ def _help_goal(rows: dict[str, dict[str, Any]]) -> tuple[str, bool] | None:
 
 def _sdk_goal(rows: dict[str, dict[str, Any]]) -> tuple[str, bool] | None:
     group = "ttft 2,000 tokens"
-    floor, ours = _find(rows, group, "anthropic SDK script"), _find(rows, group, "chatstream")
+    floor, ours = _find(rows, group, "anthropic SDK script"), _find(rows, group, "chatstream -o transport sdk")
     if not (floor and ours):
         return None
     gap = ours["first_output_s"]["median"] - floor["first_output_s"]["median"]
     total = ours["total_s"]["median"] - floor["total_s"]["median"]
     return f"first token {gap:+.3f} s, total {total:+.3f} s against the SDK script", max(gap, total) <= 0.05
+
+
+def _direct_goal(rows: dict[str, dict[str, Any]]) -> tuple[str, bool] | None:
+    group = "ttft 2,000 tokens"
+    floor, ours = _find(rows, group, "bare httpx script"), _find(rows, group, "chatstream")
+    if not (floor and ours):
+        return None
+    ratio = ours["total_s"]["median"] / floor["total_s"]["median"]
+    peak = ours["peak_rss_mb"]
+    return f"{ratio:.2f}x the bare httpx script's time, {peak:.0f} MiB peak", ratio <= 1.5 and peak < 40
+
+
+def _first_token_goal(rows: dict[str, dict[str, Any]]) -> tuple[str, bool] | None:
+    helped, ours = _find(rows, "startup", "chatstream --help"), _find(rows, "ttft 2,000 tokens", "chatstream")
+    if not (helped and ours):
+        return None
+    gap = ours["first_output_s"]["median"] - helped["total_s"]["median"]
+    return f"first token {gap * 1000:+.0f} ms after --help's whole run", gap <= 0.06
 
 
 def _peer_goal(peer: str) -> Callable[[dict[str, dict[str, Any]]], tuple[str, bool] | None]:
@@ -610,7 +632,9 @@ def _plain_goal(rows: dict[str, dict[str, Any]]) -> tuple[str, bool] | None:
 
 GOALS: list[Goal] = [
     ("--help within 0.1 s of the python floor", _help_goal),
-    ("Anthropic path within 0.05 s of the plain SDK script", _sdk_goal),
+    ("direct path within 1.5x the bare httpx script, under 40 MiB", _direct_goal),
+    ("first token within 60 ms of chatstream --help", _first_token_goal),
+    ("SDK transport within 0.05 s of the plain SDK script", _sdk_goal),
     ("ahead of LangChain (first token, throughput)", _peer_goal("LangChain ChatAnthropic")),
     ("ahead of llm (first token, throughput)", _peer_goal("llm + llm-anthropic")),
     ("piped plain view >= 100,000 chunks/s (builtin, delay 0)", _plain_goal),

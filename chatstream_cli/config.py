@@ -99,6 +99,10 @@ def _is_text(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+def _is_tokens(value: Any) -> bool:
+    return _is_count(value) and value >= 1
+
+
 def _is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
@@ -110,6 +114,8 @@ COUNT = Field("a whole number >= 0", _is_count, int)
 URL = Field("an http:// or https:// URL", _is_url, str)
 WORDS = Field("a list of strings", lambda v: isinstance(v, list) and all(map(_is_text, v)), _parse_words)
 KIND = Field(f'"{OPENAI_KIND}" (an OpenAI-compatible endpoint)', lambda value: value == OPENAI_KIND, str)
+TOKENS = Field("a whole number of tokens >= 1", _is_tokens, int)
+TRANSPORT = Field('"httpx" (the API directly) or "sdk" (the anthropic SDK)', lambda v: v in ("httpx", "sdk"), str)
 ENV_NAME = Field(
     "the name of an environment variable", lambda v: isinstance(v, str) and bool(re.fullmatch(r"\w+", v)), str
 )
@@ -120,6 +126,7 @@ TOP_LEVEL: dict[str, Field] = {
     "retries": COUNT,
     "markdown": BOOL,
     "log": BOOL,
+    "max_tokens": TOKENS,
 }
 PROVIDER_KEYS: dict[str, Field] = {
     "kind": KIND,
@@ -128,7 +135,21 @@ PROVIDER_KEYS: dict[str, Field] = {
     "default_model": TEXT,
     "models": WORDS,
     "stream_usage": BOOL,
+    "max_tokens": TOKENS,
+    "transport": TRANSPORT,
+    "region": TEXT,
+    "project": TEXT,
+    "aws_profile": TEXT,
 }
+#: Settings only some providers take; they reach the model class through its spec's defaults.
+MODEL_OPTION_KEYS: dict[str, tuple[str, ...]] = {
+    "transport": ("anthropic",),
+    "region": ("bedrock", "vertex"),
+    "project": ("vertex",),
+    "aws_profile": ("bedrock",),
+}
+#: An alias may be a table: NAME = { model = "provider:model", max_tokens = N }.
+ALIAS_KEYS: dict[str, Field] = {"model": TEXT, "max_tokens": TOKENS}
 TABLES = ("aliases", "providers")
 _PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]+")  # it is written before the ":" of provider:model
 
@@ -144,6 +165,8 @@ class ProviderConfig:
     default_model: str | None = None
     models: tuple[str, ...] = ()
     stream_usage: bool | None = None
+    max_tokens: int | None = None
+    model_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +179,10 @@ class Config:
     retries: int | None = None
     markdown: bool | None = None
     log: bool | None = None
+    max_tokens: int | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    #: max_tokens of the aliases written as tables.
+    alias_max_tokens: dict[str, int] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
     #: The file as parsed, for `config show` and `config set`.
     data: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -247,9 +273,22 @@ def _aliases_problem(aliases: Any) -> Problem:
     if not isinstance(aliases, dict):
         return ("aliases",), 'aliases must be a table: [aliases] then NAME = "provider:model" lines'
     for name, target in aliases.items():
-        if not _is_text(target):
+        if isinstance(target, dict):
+            problem = _alias_table_problem(name, target)
+            if problem:
+                return ("aliases", name), problem
+        elif not _is_text(target):
             return ("aliases", name), f'alias {name!r} must name a model, e.g. "openai:gpt-4o-mini"'
     return None
+
+
+def _alias_table_problem(name: str, table: dict[str, Any]) -> str | None:
+    for key, value in table.items():
+        if key not in ALIAS_KEYS:
+            return f"unknown setting {key!r} in alias {name!r} ({did_you_mean(key, ALIAS_KEYS)})"
+        if not ALIAS_KEYS[key].check(value):
+            return f"aliases.{name}.{key} must be {ALIAS_KEYS[key].description}"
+    return None if "model" in table else f'alias {name!r} needs a model, e.g. {{ model = "openai:gpt-4o-mini" }}'
 
 
 def _providers_problem(providers: Any) -> Problem:
@@ -269,6 +308,9 @@ def _providers_problem(providers: Any) -> Problem:
                 return ("providers", name, key), f"unknown setting {key!r} in [providers.{name}] ({hint})"
             if not known.check(value):
                 return ("providers", name, key), f"providers.{name}.{key} must be {known.description}"
+            takers = MODEL_OPTION_KEYS.get(key)
+            if takers and name not in takers:
+                return ("providers", name, key), f"{key} is a setting of [providers.{'] or ['.join(takers)}] only"
         if table.get("kind") == OPENAI_KIND and "base_url" not in table:
             return ("providers", name), f'[providers.{name}] has kind = "openai" but no base_url'
     return None
@@ -284,6 +326,8 @@ def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
             default_model=table.get("default_model"),
             models=tuple(table.get("models", ())),
             stream_usage=table.get("stream_usage"),
+            max_tokens=table.get("max_tokens"),
+            model_options={key: table[key] for key in MODEL_OPTION_KEYS if key in table},
         )
         for name, table in data.get("providers", {}).items()
     }
@@ -295,11 +339,21 @@ def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
         retries=data.get("retries"),
         markdown=data.get("markdown"),
         log=data.get("log"),
-        aliases=dict(data.get("aliases", {})),
+        max_tokens=data.get("max_tokens"),
+        aliases={name: _alias_target(value) for name, value in data.get("aliases", {}).items()},
+        alias_max_tokens={
+            name: value["max_tokens"]
+            for name, value in data.get("aliases", {}).items()
+            if isinstance(value, dict) and "max_tokens" in value
+        },
         providers=providers,
         data=data,
         text=text,
     )
+
+
+def _alias_target(value: str | dict[str, Any]) -> str:
+    return value["model"] if isinstance(value, dict) else value
 
 
 _TOML_POSITION = re.compile(r"^(?P<what>.*?)\s*\((?:at line (?P<line>\d+), column \d+|at end of document)\)$")

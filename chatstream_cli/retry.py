@@ -22,8 +22,8 @@ neither. ``--debug`` shows the ``chatstream.http`` logger, fed by :func:`trace_r
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
+import json
 import logging
 import random
 import socket
@@ -46,7 +46,9 @@ BACKOFF_MAX_S = 8.0
 CONNECT_TIMEOUT_S = 10.0
 
 HTTP_TRACE = logging.getLogger("chatstream.http")
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie", "set-cookie"})
+SECRET_HEADERS = frozenset(
+    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"}
+)
 
 _DEFAULT_ERROR_TYPES = {
     400: "invalid_request_error",
@@ -78,21 +80,31 @@ class Service:
     endpoint: str
     key_env: str | None = None
     secret: str | None = field(default=None, repr=False)
+    #: Other credentials to keep out of messages (a cloud platform has several: a secret key, a session token).
+    more_secrets: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every credential long enough to look for (a one-letter test key must not eat every "k")."""
+        return [secret for secret in (self.secret, *self.more_secrets) if secret and len(secret) >= _SECRET_MIN]
+
+    def hide(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
 
     def scrub(self, text: str) -> str:
         """``text`` on one line, shortened, and never containing the API key."""
-        if self.secret and len(self.secret) >= _SECRET_MIN:  # a one-letter test key must not eat every "k"
-            text = text.replace(self.secret, "<redacted>")
-        text = " ".join(text.split())
+        text = " ".join(self.hide(text).split())
         return text if len(text) <= _MESSAGE_LIMIT else text[: _MESSAGE_LIMIT - 1] + "…"
 
     def redact(self, error: ChatstreamError) -> ChatstreamError:
         """``error``, or a copy without the API key when its message quotes the key (a server's error event may)."""
-        if not (self.secret and len(self.secret) >= _SECRET_MIN and self.secret in error.message):
+        if self.hide(error.message) == error.message:
             return error
-        api_message = error.api_message.replace(self.secret, "<redacted>") if error.api_message else None
+        api_message = self.hide(error.api_message) if error.api_message else None
         redacted = type(error)(
-            error.message.replace(self.secret, "<redacted>"),
+            self.hide(error.message),
             error.hint,
             error_type=error.error_type,
             status=error.status,
@@ -219,6 +231,19 @@ def status_failure(
     detail = f": {service.scrub(message)}" if message else ""
     error = error_class(f"{what} (HTTP {status}{detail})", hint, error_type=kind, status=status)
     return Failure(error, _should_retry(status, headers), parse_retry_after(headers))
+
+
+def response_failure(service: Service, response: Any) -> Failure:
+    """The failure for an httpx or httpx2 error response: its status, and the API's message when its JSON
+    body has one."""
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    message, error_type = api_error_detail(body)
+    return status_failure(
+        service, response.status_code, message=message, error_type=error_type, headers=response.headers
+    )
 
 
 def _describe_status(
@@ -428,6 +453,8 @@ def call_with_retries(call: Callable[[], T], classify: Classify, policy: RetryPo
 
 async def acall_with_retries(call: Callable[[], Awaitable[T]], classify: Classify, policy: RetryPolicy) -> T:
     """``await call()``, retried as the policy allows."""
+    import asyncio  # here, not at the top: a sync reply need not load it
+
     attempt = 1
     while True:
         try:
@@ -496,6 +523,8 @@ async def astream_with_retries(
     open_stream: Callable[[], AsyncIterator[T]], classify: Classify, policy: RetryPolicy, is_token: Callable[[T], bool]
 ) -> AsyncIterator[T]:
     """The async twin of :func:`stream_with_retries`."""
+    import asyncio  # here, not at the top: a sync reply need not load it
+
     attempt = 1
     while True:
         gate = _FirstToken(is_token)
@@ -568,6 +597,27 @@ def trace_response(response: Any) -> None:
 
 async def atrace_request(request: Any) -> None:
     trace_request(request)
+
+
+def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False) -> dict[str, list[Any]] | None:
+    """Event hooks for an httpx/httpx2 client: the --debug trace, and ``on_request`` as each request goes out."""
+    request_hooks: list[Any] = []
+    response_hooks: list[Any] = []
+    if tracing():
+        request_hooks.append(atrace_request if is_async else trace_request)
+        response_hooks.append(atrace_response if is_async else trace_response)
+    if on_request is not None:
+
+        def sent(request: Any) -> None:
+            on_request()
+
+        async def asent(request: Any) -> None:
+            on_request()
+
+        request_hooks.append(asent if is_async else sent)
+    if not (request_hooks or response_hooks):
+        return None
+    return {"request": request_hooks, "response": response_hooks}
 
 
 async def atrace_response(response: Any) -> None:

@@ -45,6 +45,8 @@ class ModelSettings:
     options: dict[str, Any] = field(default_factory=dict)
     #: Receives progress notices from a provider (retries, waits); the CLI shows them.
     on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+    #: Called as each HTTP request goes out (the --stats clock starts there, not before an SDK loads).
+    on_request: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
 
 class ChatModel:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,18 @@ _LEAKY_ENV = (
     "CHATSTREAM_MODEL",
     "FORCE_COLOR",
     "NO_COLOR",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "CLOUD_ML_REGION",
+    "ANTHROPIC_VERTEX_PROJECT_ID",
+    "ANTHROPIC_VERTEX_BASE_URL",
 )
 
 
@@ -46,3 +59,18 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 CHATSTREAM = [sys.executable, "-m", "chatstream_cli"]
+
+ANTHROPIC_TRANSPORTS = ("httpx", "sdk")
+
+
+@pytest.fixture(params=ANTHROPIC_TRANSPORTS)
+def anthropic_transport(request: pytest.FixtureRequest, isolated_env: Path) -> Iterator[str]:
+    """Each transport of the anthropic provider in turn, chosen as a user does: config.toml's
+    ``[providers.anthropic] transport``, which CLI runs, subprocesses and models built here all read."""
+    from chatstream_cli.config import Config, activate, active_config
+
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    (isolated_env / "config.toml").write_text(f'[providers.anthropic]\ntransport = "{request.param}"\n')
+    active_config()
+    yield request.param
+    activate(Config())

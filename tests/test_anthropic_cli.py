@@ -20,6 +20,7 @@ from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401 
 from tests.test_anthropic_provider import GREETING, KEY, MODEL, anthropic_stream, error_reply, free_port, sse
 
 RETRY_NOW = [("retry-after-ms", "10")]
+pytestmark = pytest.mark.usefixtures("anthropic_transport")  # every test over both transports
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""The Anthropic provider against a real HTTP server on 127.0.0.1: chunks, requests, retries, failures."""
+"""The Anthropic provider against a real HTTP server on 127.0.0.1: chunks, requests, retries, failures.
+
+Every test runs over both transports (httpx, the default, and the SDK), which must behave the same.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from chatstream_cli.errors import AuthError, ConfigError, NetworkError, Provider
 from chatstream_cli.messages import HumanMessage, SystemMessage
 from chatstream_cli.providers import build, resolve
 from chatstream_cli.providers.anthropic import AnthropicChatModel
+from chatstream_cli.providers.max_tokens import max_output_tokens
 from chatstream_cli.runnable import ModelSettings
 from tests.conftest import FIXTURES
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
@@ -23,6 +27,7 @@ from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401 
 MODEL = "claude-haiku-4-5"
 KEY = "sk-ant-TESTKEY-0123456789"
 GREETING = "Hello there! It is nice to meet you."
+pytestmark = pytest.mark.usefixtures("anthropic_transport")
 PROMPT = "Greet me in two short sentences."
 
 
@@ -196,7 +201,7 @@ def test_ls_params_always_carry_max_tokens(server: LoopbackServer) -> None:
         "ls_model_name": MODEL,
         "ls_model_type": "chat",
         "ls_temperature": None,
-        "ls_max_tokens": 1024,
+        "ls_max_tokens": max_output_tokens(MODEL),
     }
     assert list(params)[3:5] == ["ls_temperature", "ls_max_tokens"]  # LangChain's order
     assert claude(server, max_tokens=50).ls_params()["ls_max_tokens"] == 50
@@ -205,24 +210,29 @@ def test_ls_params_always_carry_max_tokens(server: LoopbackServer) -> None:
 # -- the request -----------------------------------------------------------------------------
 
 
-def test_request_carries_model_tokens_system_stop_and_key(server: LoopbackServer) -> None:
+def test_request_carries_model_tokens_system_stop_and_key(server: LoopbackServer, anthropic_transport: str) -> None:
     server.enqueue(Reply.sse(anthropic_stream()))
     model = claude(server, stop=("END", "STOP"))
     list(model.stream([SystemMessage(content="Be brief."), HumanMessage(content="hi")]))
     request = server.requests[0]
     assert request.path == "/v1/messages"
     assert request.json == {
-        "max_tokens": 1024,
+        "max_tokens": 64000,  # claude-haiku-4-5's maximum output: the reply is never cut early
         "messages": [{"role": "user", "content": "hi"}],
         "model": MODEL,
         "stop_sequences": ["END", "STOP"],
         "stream": True,
         "system": "Be brief.",
     }
-    assert request.headers["authorization"] == f"Bearer {KEY}"
-    assert request.headers["x-api-key"] == KEY  # for servers that only read the older header
+    assert request.headers["x-api-key"] == KEY
     assert request.headers["anthropic-version"] == "2026-10-21"
-    assert request.headers["x-stainless-retry-count"] == "0"
+    if anthropic_transport == "sdk":
+        assert request.headers["authorization"] == f"Bearer {KEY}"
+        assert request.headers["x-stainless-retry-count"] == "0"
+    else:
+        assert "authorization" not in request.headers
+        assert request.headers["user-agent"].startswith("chatstream/")
+        assert request.headers["content-type"] == "application/json"
 
 
 def test_history_keeps_roles_and_drops_stream_bookkeeping(server: LoopbackServer) -> None:
@@ -260,7 +270,7 @@ def test_thinking_budget_asks_for_budgeted_thinking_with_room_for_the_answer(ser
     chunks = list(model.stream("hi"))
     body = server.requests[0].json
     assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048, "display": "summarized"}
-    assert body["max_tokens"] == 2048 + 1024
+    assert body["max_tokens"] == 64000  # the model's default leaves room enough after the budget
     assert isinstance(chunks[0].content, list)
 
 
@@ -270,7 +280,10 @@ def test_thinking_budget_asks_for_budgeted_thinking_with_room_for_the_answer(ser
         ({"options": {"thinking_budget": 2048}, "max_tokens": 1000}, "must be less than --max-tokens 1000"),
         ({"options": {"top_p": 3}}, "-o top_p 3 is not valid"),
         ({"options": {"top_k": "many"}}, "-o top_k 'many' is not valid"),
-        ({"options": {"delay_ms": 0}}, "unknown option 'delay_ms' for anthropic"),
+        ({"options": {"model": "x"}}, "-o model cannot be set"),
+        ({"options": {"cache": "yes"}}, "-o cache 'yes' is not valid"),
+        ({"options": {"service_tier": "gold"}}, "-o service_tier 'gold' is not valid"),
+        ({"options": {"transport": "carrier-pigeon"}}, "-o transport 'carrier-pigeon' is not valid"),
     ],
 )
 def test_bad_settings_are_usage_errors(server: LoopbackServer, settings: dict[str, Any], message: str) -> None:
@@ -292,7 +305,8 @@ def test_key_and_endpoint_come_from_the_environment(server: LoopbackServer, monk
     model = build(resolve("claude-3-haiku"), ModelSettings(retries=0))
     assert "".join(chunk.text for chunk in model.stream("hi")) == "Hi."
     assert server.requests[0].json["model"] == "claude-3-haiku-20240307"
-    assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert server.requests[0].json["max_tokens"] == 4096  # claude-3-haiku's maximum output
+    assert server.requests[0].headers["x-api-key"] == KEY
     assert KEY not in repr(model)
 
 
@@ -318,7 +332,7 @@ def test_rate_limit_is_retried_after_what_retry_after_says(server: LoopbackServe
     assert notices == [
         "rate limited by Anthropic (HTTP 429: Slow down.); retrying in 0.01 s (attempt 2 of 3)",
     ]
-    assert [request.headers["x-stainless-retry-count"] for request in server.requests] == ["0", "0"]
+    assert len(server.requests) == 2  # with the SDK too, chatstream's policy is the only one
 
 
 @both_modes
@@ -347,10 +361,10 @@ def test_a_huge_retry_after_is_capped_and_says_so(server: LoopbackServer) -> Non
 
 
 def _status_error(server: LoopbackServer) -> Exception:
-    """The SDK's exception for the next queued error reply."""
+    """The transport's exception for the next queued error reply."""
     model = claude(server)
     try:
-        model.client.messages.create(model=MODEL, max_tokens=1, messages=[{"role": "user", "content": "x"}])
+        model.transport.message(model.request_body([HumanMessage(content="x")], stream=False))
     except Exception as exc:
         return exc
     raise AssertionError("the server did not fail")

@@ -21,6 +21,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -276,17 +277,31 @@ def run_cli_events(
     )
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize(
+    ("provider", "transport"),
+    [("anthropic", "httpx"), ("anthropic", "sdk"), ("openai", None)],
+    ids=["anthropic", "anthropic-sdk", "openai"],
+)
 @pytest.mark.parametrize("scenario", SCENARIOS)
-def test_cli_events_equal_langchains_events(scenario: str, provider: str, loopback_server: LoopbackServer) -> None:  # noqa: F811
+def test_cli_events_equal_langchains_events(
+    scenario: str,
+    provider: str,
+    transport: str | None,
+    loopback_server: LoopbackServer,  # noqa: F811
+    isolated_env: Path,
+) -> None:
     require_provider(provider)
+    if transport is not None:  # chosen as a user does, in config.toml
+        isolated_env.mkdir(parents=True, exist_ok=True)
+        (isolated_env / "config.toml").write_text(f'[providers.anthropic]\ntransport = "{transport}"\n')
     meta = fixture_meta(scenario, provider)
     theirs = fixture_events(scenario, provider)
     loopback_server.enqueue(Reply.sse(server_stream(scenario, provider)))
-    thinking = ["--thinking"] if "thinking" in meta["model_kwargs"] else []
-    result = run_cli_events(
-        loopback_server, provider, theirs[0]["metadata"]["ls_model_name"], meta["prompt"], *thinking
-    )
+    flags = ["--thinking"] if "thinking" in meta["model_kwargs"] else []
+    limit = theirs[0]["metadata"].get("ls_max_tokens")
+    if limit is not None:  # the fixture's model was made with it (fixtures/README.md)
+        flags += ["--max-tokens", str(limit)]
+    result = run_cli_events(loopback_server, provider, theirs[0]["metadata"]["ls_model_name"], meta["prompt"], *flags)
 
     assert result.returncode == 0, result.stderr
     assert FAKE_KEY not in result.stdout + result.stderr

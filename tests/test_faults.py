@@ -28,6 +28,7 @@ import socket
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,13 +163,24 @@ OPENAI = Wire(
 )
 
 
-@pytest.fixture(params=[ANTHROPIC, OPENAI], ids=lambda wire: wire.name)
-def wire(request: pytest.FixtureRequest) -> Wire:
-    """Each network provider in turn; one whose module is not there yet is skipped."""
-    wire: Wire = request.param
+@pytest.fixture(
+    params=[(ANTHROPIC, "httpx"), (ANTHROPIC, "sdk"), (OPENAI, None)], ids=["anthropic", "anthropic-sdk", "openai"]
+)
+def wire(request: pytest.FixtureRequest, isolated_env: Path) -> Wire:
+    """Each network provider in turn, Anthropic over both its transports (chosen in config.toml, as a user
+    does); one whose module is not there yet is skipped."""
+    wire, transport = request.param
     if importlib.util.find_spec(f"chatstream_cli.providers.{wire.name}") is None:
         pytest.skip(f"no {wire.name} provider")
+    if transport is not None:
+        choose_transport(isolated_env, transport)
     return wire
+
+
+def choose_transport(home: Path, transport: str) -> None:
+    """``[providers.anthropic] transport`` in the config.toml of chatstream's home."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(f'[providers.anthropic]\ntransport = "{transport}"\n')
 
 
 @pytest.fixture

@@ -22,12 +22,14 @@ from chatstream_cli.cli import app
 from chatstream_cli.retry import HTTP_TRACE
 from tests.conftest import CHATSTREAM, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
-from tests.test_faults import ANTHROPIC, OPENAI, TEXT, Wire
+from tests.test_faults import ANTHROPIC, OPENAI, TEXT, Wire, choose_transport
 
 KEYS = {"anthropic": "sk-ant-AUDIT-7f3a9c", "openai": "sk-AUDIT-openai-55e1"}
 SECRETS = [*KEYS.values(), "AUDIT-7f3a9c", "AUDIT-openai-55e1"]
 """The keys, and their distinctive parts: not even a key with its prefix cut off may show."""
 WIRES = {"anthropic": ANTHROPIC, "openai": OPENAI}
+NAMES = ["anthropic", "anthropic-sdk", "openai"]
+"""The providers audited: Anthropic over both its transports, and OpenAI."""
 
 
 def leaks(data: str | bytes) -> list[str]:
@@ -61,6 +63,13 @@ class Audit:
             [*CHATSTREAM, *args], env=env, cwd=self.cwd, stdin=subprocess.DEVNULL, capture_output=True, timeout=60
         )
         return result.returncode, (result.stdout + result.stderr).decode(errors="replace")
+
+    def wire(self, name: str) -> Wire:
+        """The wire of ``name`` ("anthropic-sdk": Anthropic through the SDK, chosen in config.toml)."""
+        provider, _, transport = name.partition("-")
+        if transport:
+            choose_transport(self.home, transport)
+        return WIRES[provider]
 
     def chat_args(self, wire: Wire, *args: str) -> list[str]:
         url = self.server.base_url + wire.url_suffix
@@ -105,10 +114,11 @@ REPLY_MODES = [
 ]
 
 
-@pytest.mark.parametrize("name", ["anthropic", "openai"])
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("mode", REPLY_MODES)
 def test_replies_in_every_mode(audit: Audit, name: str, mode: list[str]) -> None:
-    wire = WIRES[name]
+    wire = audit.wire(name)
+    name = wire.name
     audit.server.enqueue(Reply.sse(wire.stream()))
     code, output = audit.run(*audit.chat_args(wire, *mode))
     assert code == 0, output
@@ -120,20 +130,22 @@ def test_replies_in_every_mode(audit: Audit, name: str, mode: list[str]) -> None
     )  # sent to the server, never shown
 
 
-@pytest.mark.parametrize("name", ["anthropic", "openai"])
+@pytest.mark.parametrize("name", NAMES)
 def test_whole_reply_without_streaming(audit: Audit, name: str) -> None:
-    wire = WIRES[name]
+    wire = audit.wire(name)
+    name = wire.name
     audit.server.enqueue(Reply.from_wire(f"{name}_nonstream.json"))
     code, output = audit.run(*audit.chat_args(wire, "--no-stream"))
     assert code == 0, output
     assert not leaks(output)
 
 
-@pytest.mark.parametrize("name", ["anthropic", "openai"])
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("mode", [[], ["--events"], ["--json"]], ids=["plain", "events", "json"])
 @pytest.mark.parametrize(("fault", "code"), [("401", 3), ("500", 4), ("mid-stream", 4), ("dropped", 5)])
 def test_failures(audit: Audit, name: str, mode: list[str], fault: str, code: int) -> None:
-    wire = WIRES[name]
+    wire = audit.wire(name)
+    name = wire.name
     audit.server.enqueue(failing_reply(wire, name, fault))
     exit_code, output = audit.run(*audit.chat_args(wire, *mode))
     assert exit_code == code, output
@@ -149,10 +161,11 @@ def failing_reply(wire: Wire, name: str, fault: str) -> Reply:
     return Reply.sse(wire.stream(), drop_after=len(wire.head()) + 2)
 
 
-@pytest.mark.parametrize("name", ["anthropic", "openai"])
+@pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("fault", ["none", "401", "mid-stream", "dropped"])
 def test_debug_traces_and_tracebacks(audit: Audit, name: str, fault: str) -> None:
-    wire = WIRES[name]
+    wire = audit.wire(name)
+    name = wire.name
     audit.server.enqueue(Reply.sse(wire.stream()) if fault == "none" else failing_reply(wire, name, fault))
     code, output = audit.run_process(*audit.chat_args(wire, "--debug"))
     assert code == {"none": 0, "401": 3, "mid-stream": 4, "dropped": 5}[fault], output
@@ -192,3 +205,45 @@ def test_stored_keys_and_every_command(audit: Audit, monkeypatch: pytest.MonkeyP
     assert all(key in keys_file.read_text() for key in KEYS.values())  # stored there, and only there
     assert keys_file.stat().st_mode & 0o777 == 0o600
     assert json.loads(outputs[2][1].splitlines()[0])["content"] == TEXT  # the stored key worked
+
+
+# -- Amazon Bedrock: AWS secrets ------------------------------------------------------------------
+
+AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIDAUDIT00000000",
+    "AWS_SECRET_ACCESS_KEY": "aws-secret-AUDIT-0f9e8d7c",
+    "AWS_SESSION_TOKEN": "aws-session-AUDIT-6b5a4c3d",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+AWS_SECRETS = ["aws-secret-AUDIT-0f9e8d7c", "AUDIT-0f9e8d7c", "aws-session-AUDIT-6b5a4c3d", "AUDIT-6b5a4c3d"]
+
+
+def bedrock_frames(fault: str) -> Reply:
+    """The fault suite's Anthropic reply as Bedrock's event-stream frames; a fault quotes the secret."""
+    from tests.aws_frames import CONTENT_TYPE, chunk_frame, exception_frame
+
+    events = [json.loads(line[6:]) for line in "".join(ANTHROPIC.events()).splitlines() if line.startswith("data: ")]
+    if fault == "none":
+        body = b"".join(chunk_frame(event) for event in events)
+    else:
+        body = b"".join(chunk_frame(event) for event in events[:4])
+        body += exception_frame("modelStreamErrorException", f"bad credentials {AWS['AWS_SECRET_ACCESS_KEY']}")
+    return Reply(headers=[("content-type", CONTENT_TYPE)], chunks=[body])
+
+
+@pytest.mark.parametrize("mode", [[], ["--events"], ["--json"], ["--stats"], ["--debug"]], ids=str)
+@pytest.mark.parametrize("fault", ["none", "mid-stream", "403"])
+def test_aws_secrets_never_appear(audit: Audit, tmp_path: Path, mode: list[str], fault: str) -> None:
+    quoted = {"message": f"The security token {AWS['AWS_SESSION_TOKEN']} is invalid."}
+    audit.server.enqueue(Reply.json(quoted, status=403) if fault == "403" else bedrock_frames(fault))
+    env = cli_env(**AWS, ANTHROPIC_BEDROCK_BASE_URL=audit.server.base_url, AWS_CONFIG_FILE=str(tmp_path / "none"))
+    argv = [*CHATSTREAM, "-m", "bedrock:anthropic.claude-haiku-4-5-20251001-v1:0", "--retries", "0", *mode, "hi"]
+    done = subprocess.run(argv, env=env, cwd=audit.cwd, capture_output=True, timeout=60)
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    assert done.returncode == {"none": 0, "mid-stream": 4, "403": 3}[fault], output
+    assert not [secret for secret in AWS_SECRETS if secret in output]
+    request = audit.server.requests[0]
+    assert request.headers["x-amz-security-token"] == AWS["AWS_SESSION_TOKEN"]  # sent, never shown
+    if mode == ["--debug"]:
+        assert "chatstream: debug: > POST" in output and "<redacted>" in output

@@ -11,12 +11,28 @@ from ..render.stats import stop_reason_of
 CONTENT_FILTER = "content_filter"
 
 
-def tell_endnotes(reply: AIMessageChunk) -> None:
+def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None) -> None:
     """Every note the finished reply calls for, each one line on stderr."""
     tell_refusal(reply)
     tell_content_filter(reply)
     tell_tool_calls(reply)
     tell_mixed_choices(reply)
+    tell_cut(reply, max_tokens)
+
+
+CUT_REASONS = frozenset({"max_tokens", "length"})
+"""Stop reasons that mean the reply hit its length limit: Anthropic's, and OpenAI-compatible servers'."""
+
+
+def tell_cut(reply: AIMessageChunk, max_tokens: int | None) -> None:
+    """Say on stderr that the reply stopped at its length limit, so a cut answer is not taken for a whole one.
+    ``max_tokens`` is the limit that was asked for (None: the server's own)."""
+    reason = stop_reason_of(reply)
+    if reason not in CUT_REASONS:
+        return
+    limit = max_tokens or (reply.usage_metadata or {}).get("output_tokens")
+    at = f"{limit:,} tokens" if limit else "its length limit"
+    print(f"chatstream: the reply was cut at {at} ({reason}); raise --max-tokens to get the rest", file=sys.stderr)
 
 
 def tell_refusal(reply: AIMessageChunk) -> None:

@@ -22,6 +22,7 @@ from ..events import EventRun, event_input
 from ..messages import AIMessageChunk
 from ..providers import ResolvedModel, active_config, build, resolve_configured
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
+from ..render.stats import ReplyClock
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
 from ..runs import uuid7
 from .endnotes import tell_endnotes
@@ -90,7 +91,9 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
     if resolved.notice:
         notice(resolved.notice, request.quiet)
     spinner = make_spinner(resolved.full_name, request.quiet)
-    settings = model_settings(request, config, spinner.notice if spinner else lambda text: notice(text, request.quiet))
+    clock = ReplyClock()
+    on_notice = spinner.notice if spinner else lambda text: notice(text, request.quiet)
+    settings = model_settings(request, config, on_notice, max_tokens_for(request, config, resolved), clock.request_sent)
     if request.debug:
         from ..retry import show_http_trace
 
@@ -100,17 +103,17 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
     run_id = uuid7()
     if request.json_output:
         asked = {**prompt.record(), "options": request.options, "role": request.role}
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked)
+        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock)
     elif request.extract:
         renderer = extract_renderer(request.extract == "last", request.quiet)
     else:
         streaming = not request.no_stream
         event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
         renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    renderer = with_progress(renderer, spinner, request.stats, resolved.model)
+    renderer = with_progress(renderer, spinner, request.stats, resolved.model, clock)
     with second_interrupt_exits():
         reply = run_reply(chat, messages, renderer, request.mode, run_id=run_id)
-    tell_endnotes(reply)
+    tell_endnotes(reply, chat.settings.max_tokens)
     return reply
 
 
@@ -195,12 +198,18 @@ def extract_renderer(last: bool, quiet: bool) -> Renderer:
     )
 
 
-def model_settings(request: PromptRequest, config: Any, on_notice: Callable[[str], None]) -> ModelSettings:
+def model_settings(
+    request: PromptRequest,
+    config: Any,
+    on_notice: Callable[[str], None],
+    max_tokens: int | None = None,
+    on_request: Callable[[], None] | None = None,
+) -> ModelSettings:
     """The model's settings: the request's flags, else config.toml's defaults, else chatstream's."""
     timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT)
     return ModelSettings(
         temperature=request.temperature,
-        max_tokens=request.max_tokens,
+        max_tokens=first_set(request.max_tokens, max_tokens),
         stop=request.stop,
         thinking=request.thinking,
         timeout=timeout or None,
@@ -208,6 +217,17 @@ def model_settings(request: PromptRequest, config: Any, on_notice: Callable[[str
         base_url=request.base_url,
         options=request.options,
         on_notice=on_notice,
+        on_request=on_request,
+    )
+
+
+def max_tokens_for(request: PromptRequest, config: Any, resolved: ResolvedModel) -> int | None:
+    """config.toml's max_tokens for this reply: the alias's, else the provider's, else the global one
+    (None: the provider's own default, the model's maximum output for Claude)."""
+    name = request.model or os.environ.get("CHATSTREAM_MODEL") or config.default_model
+    provider = config.providers.get(resolved.provider.name)
+    return first_set(
+        config.alias_max_tokens.get(name or ""), provider.max_tokens if provider else None, config.max_tokens
     )
 
 
@@ -241,7 +261,7 @@ def check_settings(resolved: ResolvedModel, temperature: float | None) -> None:
 
 
 def first_set(*values: Any) -> Any:
-    """The first value that is not None: a flag, else the config file's value, else the default."""
+    """The first value that is not None: a flag, else the config file's value, else the default (or None)."""
     return next((value for value in values if value is not None), None)
 
 

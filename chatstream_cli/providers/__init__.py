@@ -327,6 +327,8 @@ def _spec_for(provider: ProviderConfig, known: ProviderSpec | None) -> ProviderS
         changes["models"] = provider.models
     if provider.stream_usage is not None:
         changes["defaults"] = {**spec.defaults, "stream_usage": provider.stream_usage}
+    if provider.model_options:
+        changes["defaults"] = {**changes.get("defaults", spec.defaults), **provider.model_options}
     return dataclasses.replace(spec, **changes)
 
 
@@ -349,7 +351,7 @@ register(
     ProviderSpec(
         name="anthropic",
         target="chatstream_cli.providers.anthropic:AnthropicChatModel",
-        description="Claude through the official anthropic SDK",
+        description="Claude: the Messages API directly (-o transport sdk: through the anthropic SDK)",
         key_env="ANTHROPIC_API_KEY",
         base_url_env="ANTHROPIC_BASE_URL",
         temperature_max=1.0,
@@ -379,6 +381,29 @@ register(
         "fable": "claude-fable-5-2",
         "mythos": "claude-mythos-5-2",
     },
+)
+
+
+# Claude on the cloud platforms, through the SDK's clients for them (pip extras [bedrock] and [vertex]).
+register(
+    ProviderSpec(
+        name="bedrock",
+        target="chatstream_cli.providers.bedrock:BedrockChatModel",
+        description="Claude on Amazon Bedrock (AWS credentials; pip install chatstream[bedrock])",
+        needs_key=False,
+        temperature_max=1.0,
+        default_model="anthropic.claude-haiku-4-5-20251001-v1:0",
+    )
+)
+register(
+    ProviderSpec(
+        name="vertex",
+        target="chatstream_cli.providers.vertex:VertexChatModel",
+        description="Claude on Google Vertex AI (gcloud credentials; pip install chatstream[vertex])",
+        needs_key=False,
+        temperature_max=1.0,
+        default_model="claude-haiku-4-5@20251001",
+    )
 )
 
 

@@ -1,27 +1,26 @@
-"""Claude through the official ``anthropic`` SDK: ``Anthropic`` for stream/invoke, ``AsyncAnthropic`` for
-astream/ainvoke.
+"""Claude: the ``anthropic`` provider, and the machinery Amazon Bedrock and Google Vertex AI share with it.
 
-The SDK builds and sends the request (its headers, auth and error classes); the response body is read
-as raw Server-Sent Events and translated by the pure functions in :mod:`.anthropic_events`. Retries,
-the stall timeout and the mapping of failures to exit codes are chatstream's own (:mod:`..retry`):
-the SDK is created with ``max_retries=0`` so that ``--retries`` is the only policy and every retry is
-announced. ``import anthropic`` costs most of a second, so it happens only when a request is made.
+One request body for every transport and platform (:meth:`AnthropicChatModel.request_body`); one
+translator (:mod:`.anthropic_events`, the pure functions that turn events into LangChain's chunks); one
+failure policy (:mod:`..retry`: retries, the stall timeout, exit codes). What differs is the transport:
 
-Sampling parameters: SDK 2.x speaks API version 2026-10-21, which rejects ``temperature``, ``top_p``
-and ``top_k``. When one of them is given (``-t``, ``-o top_p``, ``-o top_k``) the request is sent with
-``anthropic-version: 2023-06-01``, the version that accepts them.
+* ``httpx`` (the default): the Messages API directly (:mod:`.anthropic_http`), no SDK loaded;
+* ``sdk`` (``-o transport sdk``, or ``transport = "sdk"`` in ``[providers.anthropic]``): the same request
+  through the official SDK (:mod:`.anthropic_sdk`), which Bedrock and Vertex always use.
+
+Sampling parameters: API version 2026-10-21 (what SDK 2.x sends) rejects ``temperature``, ``top_p`` and
+``top_k``; when one is given the request is sent with ``anthropic-version: 2023-06-01``, which accepts them.
+``max_tokens`` defaults to the model's maximum output (:mod:`.max_tokens`), so a reply is not cut short.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing, closing
 from dataclasses import replace
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ChatstreamError, ConfigError, NetworkError, ProviderError, UsageError
 from ..messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, content_text
@@ -30,178 +29,190 @@ from ..retry import (
     RetryPolicy,
     Service,
     acall_with_retries,
-    api_error_detail,
     astream_with_retries,
-    atrace_request,
-    atrace_response,
     call_with_retries,
     checked_endpoint,
-    status_failure,
     stream_with_retries,
-    timeout_parts,
-    trace_request,
-    trace_response,
-    tracing,
-    transport_failure,
 )
 from ..runnable import ChatModel
-from ..sse import ServerSentEvent, aiter_sse, iter_sse
 from .anthropic_events import StreamTranslator, message_from_response, not_anthropic
-
-if TYPE_CHECKING:
-    import anthropic
+from .anthropic_wire import API_VERSION, SAMPLING_API_VERSION
+from .max_tokens import max_output_tokens
 
 NAME = "anthropic"
 LABEL = "Anthropic"
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 SDK_ENDPOINT = "https://api.anthropic.com"
-DEFAULT_MAX_TOKENS = 1024
-SAMPLING_API_VERSION = "2023-06-01"
+ANSWER_ROOM = 1024
+"""Tokens left for the answer after a thinking budget, when the budget is above the model's default."""
+TRANSPORTS = ("httpx", "sdk")
 OPTIONS = {
     "top_p": "nucleus sampling, 0 to 1",
     "top_k": "sample from the K most likely tokens",
     "thinking_budget": "thinking tokens (>= 1024) for models that need a budget; implies --thinking",
+    "cache": "true: cache the system prompt and the conversation so far (prompt caching)",
+    "user_id": "an opaque id of the end user, sent as metadata.user_id",
+    "service_tier": "auto or standard_only",
+    "betas": "beta features for the anthropic-beta header, comma separated",
+    "transport": "httpx (the default: the API directly) or sdk (the official SDK)",
 }
+PASSED_ON = "any other -o KEY VALUE goes into the request body as given"
+RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
+SERVICE_TIERS = ("auto", "standard_only")
 _OPTION_RANGES: dict[str, tuple[type, float, float | None]] = {
     "top_p": (float, 0, 1),
     "top_k": (int, 1, None),
     "thinking_budget": (int, 1, None),
 }
+_CACHE_MARK = {"type": "ephemeral"}
 # `event: error` types worth a retry while no token has been shown yet.
 RETRYABLE_STREAM_ERRORS = frozenset({"overloaded_error", "api_error", "rate_limit_error", "timeout_error"})
 
 
 class AnthropicChatModel(ChatModel):
-    """A Claude model; mirrors langchain-anthropic's ChatAnthropic chunk for chunk."""
+    """A Claude model; mirrors langchain-anthropic's ChatAnthropic chunk for chunk, over any transport."""
 
     provider = NAME
     event_name = "ChatAnthropic"
     ls_stop_shown = False
+    label = LABEL
+    #: Options only the direct API takes (a platform refuses them).
+    direct_options: tuple[str, ...] = ("transport",)
+    #: Settings of this provider's own (a platform's region), which are not request fields.
+    own_options: tuple[str, ...] = ()
 
     def __init__(self, model: str, settings: Any = None, **overrides: Any) -> None:
         super().__init__(model, settings, **overrides)
-        self.settings = _settled(self.settings)
-        self.api_key = find_api_key(self.settings.api_key)
-        given = self.settings.base_url or os.environ.get(BASE_URL_ENV)
-        where = "--base-url" if self.settings.base_url else BASE_URL_ENV
-        self.base_url = checked_endpoint(given, where) if given else None
-        self.service = Service(
-            NAME, LABEL, model, (self.base_url or SDK_ENDPOINT).rstrip("/"), KEY_ENV, secret=self.api_key
-        )
+        self.settings = self._settled(self.settings)
+        self.transport = self.make_transport()
+        self.service = self.transport.service
 
-    # -- requests ---------------------------------------------------------------------------
+    # -- what a platform (Bedrock, Vertex) changes --------------------------------------------
 
-    def request_arguments(self, messages: list[BaseMessage]) -> dict[str, Any]:
-        """Keyword arguments for ``client.messages.create`` (the API body, plus ``extra_body``)."""
+    def make_transport(self) -> Any:
+        """The transport the settings ask for: httpx (the default) or the SDK."""
+        api_key = find_api_key(self.settings.api_key)
+        given_url = self.settings.base_url or os.environ.get(BASE_URL_ENV)
+        if given_url:
+            checked_endpoint(given_url, "--base-url" if self.settings.base_url else BASE_URL_ENV)
+        base_url = (given_url or SDK_ENDPOINT).rstrip("/")
+        service = Service(NAME, LABEL, self.model, base_url, KEY_ENV, secret=api_key)
+        headers = {"x-api-key": api_key, "anthropic-version": self.api_version(), **self.beta_header()}
+        if self.options.get("transport", "httpx") == "sdk":
+            from .anthropic_sdk import SdkTransport
+
+            # The SDK sends the key as a Bearer token; servers and proxies that only read x-api-key get it too.
+            given = {"api_key": api_key, "base_url": self.settings.base_url or os.environ.get(BASE_URL_ENV)}
+            if not self.sampling():
+                del headers["anthropic-version"]  # the SDK sends its own
+            return SdkTransport(service, self.settings, {**given, "default_headers": headers})
+        from .anthropic_http import HttpTransport
+
+        return HttpTransport(service, self.settings, headers)
+
+    def spec_defaults(self) -> dict[str, Any]:
+        """What config.toml's ``[providers.NAME]`` set for this provider (transport, max_tokens)."""
+        from . import PROVIDERS
+
+        spec = PROVIDERS.get(self.provider)
+        return dict(spec.defaults) if spec is not None else {}
+
+    # -- the request ------------------------------------------------------------------------
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.settings.options
+
+    def request_body(self, messages: list[BaseMessage], *, stream: bool) -> dict[str, Any]:
+        """The Messages API body, the same for every transport and platform."""
         system, turns = to_anthropic_messages(messages)
-        arguments: dict[str, Any] = {"model": self.model, "max_tokens": self.settings.max_tokens, "messages": turns}
+        if self.options.get("cache"):
+            system, turns = with_cache_marks(system, turns)
+        body: dict[str, Any] = {"model": self.model, "max_tokens": self.settings.max_tokens, "messages": turns}
         if system:
-            arguments["system"] = system
+            body["system"] = system
         if self.settings.stop:
-            arguments["stop_sequences"] = list(self.settings.stop)
+            body["stop_sequences"] = list(self.settings.stop)
+        if stream:
+            body["stream"] = True
         if self.settings.thinking:
-            arguments["thinking"] = self._thinking()
-        sampling = self._sampling()
-        if sampling:
-            arguments["extra_body"] = sampling
-        return arguments
+            body["thinking"] = self._thinking()
+        if self.options.get("user_id") is not None:
+            body["metadata"] = {"user_id": self.options["user_id"]}
+        if self.options.get("service_tier") is not None:
+            body["service_tier"] = self.options["service_tier"]
+        body.update(self.sampling())
+        body.update(self.passed_on())
+        return body
 
     def _thinking(self) -> dict[str, Any]:
-        budget = self.settings.options.get("thinking_budget")
+        budget = self.options.get("thinking_budget")
         if budget is None:
             return {"type": "adaptive", "display": "summarized"}
         return {"type": "enabled", "budget_tokens": budget, "display": "summarized"}
 
-    def _sampling(self) -> dict[str, Any]:
-        given = {"temperature": self.settings.temperature, **self.settings.options}
+    def sampling(self) -> dict[str, Any]:
+        given = {"temperature": self.settings.temperature, **self.options}
         return {name: given[name] for name in ("temperature", "top_p", "top_k") if given.get(name) is not None}
 
-    def _client_arguments(self) -> dict[str, Any]:
-        import httpx2
+    def passed_on(self) -> dict[str, Any]:
+        """The ``-o`` fields chatstream does not know: into the body as given."""
+        known = {*OPTIONS, *self.own_options}
+        return {name: value for name, value in self.options.items() if name not in known}
 
-        # The SDK sends the key as a Bearer token; servers and proxies that only read x-api-key get it too.
-        headers = {"x-api-key": self.api_key}
-        if self._sampling():
-            headers["anthropic-version"] = SAMPLING_API_VERSION
-        return {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "max_retries": 0,  # chatstream's RetryPolicy is the only one
-            "timeout": httpx2.Timeout(**timeout_parts(self.settings.timeout)),
-            "default_headers": headers,
-        }
+    def api_version(self) -> str:
+        return SAMPLING_API_VERSION if self.sampling() else API_VERSION
 
-    @cached_property
-    def client(self) -> anthropic.Anthropic:
-        """The sync client, made on first use and kept (its connections are reused)."""
-        sdk = load_sdk()
-        hooks = {"request": [trace_request], "response": [trace_response]} if tracing() else None
-        http_client = sdk.DefaultHttpxClient(**_http_options(hooks))
-        return sdk.Anthropic(**self._client_arguments(), http_client=http_client)
-
-    def async_client(self) -> anthropic.AsyncAnthropic:
-        """A new async client: one per call, as an async client belongs to the event loop that used it."""
-        sdk = load_sdk()
-        hooks = {"request": [atrace_request], "response": [atrace_response]} if tracing() else None
-        http_client = sdk.DefaultAsyncHttpxClient(**_http_options(hooks))
-        return sdk.AsyncAnthropic(**self._client_arguments(), http_client=http_client)
+    def beta_header(self) -> dict[str, str]:
+        betas = self.options.get("betas")
+        if not betas:
+            return {}
+        names = betas if isinstance(betas, list) else str(betas).split(",")
+        return {"anthropic-beta": ",".join(str(name).strip() for name in names if str(name).strip())}
 
     # -- the ChatModel methods --------------------------------------------------------------
 
     def _stream(self, messages: list[BaseMessage]) -> Iterator[AIMessageChunk]:
-        arguments = self.request_arguments(messages)
+        body = self.request_body(messages, stream=True)
 
         def open_stream() -> Iterator[AIMessageChunk]:
-            translator = StreamTranslator(list_content=_wants_blocks(arguments))
-            with closing(self._events(arguments)) as events:
+            translator = StreamTranslator(list_content=_wants_blocks(body))
+            with closing(self.transport.events(body)) as events:
                 yield from translator.chunks(events)
 
         yield from stream_with_retries(open_stream, self.classify, self._policy(), has_token)
 
     async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
-        arguments = self.request_arguments(messages)
-        async with self.async_client() as client:
+        body = self.request_body(messages, stream=True)
+        async with self.transport.async_client() as client:
 
             async def open_stream() -> AsyncIterator[AIMessageChunk]:
-                translator = StreamTranslator(list_content=_wants_blocks(arguments))
+                translator = StreamTranslator(list_content=_wants_blocks(body))
                 async with (
-                    aclosing(self._aevents(client, arguments)) as events,
+                    aclosing(self.transport.aevents(client, body)) as events,
                     aclosing(translator.achunks(events)) as chunks,
                 ):
                     async for chunk in chunks:
                         yield chunk
 
-            async for chunk in astream_with_retries(open_stream, self.classify, self._policy(), has_token):
-                yield chunk
+            # aclosing: the stream (and its response) closes before the client does, also on Ctrl-C.
+            async with aclosing(astream_with_retries(open_stream, self.classify, self._policy(), has_token)) as chunks:
+                async for chunk in chunks:
+                    yield chunk
 
     def _generate(self, messages: list[BaseMessage]) -> AIMessage:
-        arguments = self.request_arguments(messages)
-        reply = call_with_retries(lambda: self.client.messages.create(**arguments), self.classify, self._policy())
-        return message_from_response(_message_data(reply))
+        body = self.request_body(messages, stream=False)
+        data = call_with_retries(lambda: self.transport.message(body), self.classify, self._policy())
+        return message_from_response(data)
 
     async def _agenerate(self, messages: list[BaseMessage]) -> AIMessage:
-        arguments = self.request_arguments(messages)
-        async with self.async_client() as client:
-            reply = await acall_with_retries(lambda: client.messages.create(**arguments), self.classify, self._policy())
-        return message_from_response(_message_data(reply))
-
-    def _events(self, arguments: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """The response's events as dicts; leaving this generator closes the HTTP response."""
-        with self.client.messages.with_streaming_response.create(**arguments, stream=True) as response:
-            for sse in iter_sse(response.iter_bytes()):
-                event = _event_data(sse)
-                if event is not None:
-                    yield event
-
-    async def _aevents(
-        self, client: anthropic.AsyncAnthropic, arguments: dict[str, Any]
-    ) -> AsyncIterator[dict[str, Any]]:
-        async with client.messages.with_streaming_response.create(**arguments, stream=True) as response:
-            async for sse in aiter_sse(response.iter_bytes()):
-                event = _event_data(sse)
-                if event is not None:
-                    yield event
+        body = self.request_body(messages, stream=False)
+        async with self.transport.async_client() as client:
+            data = await acall_with_retries(
+                lambda: self.transport.amessage(client, body), self.classify, self._policy()
+            )
+        return message_from_response(data)
 
     # -- failures ---------------------------------------------------------------------------
 
@@ -209,21 +220,46 @@ class AnthropicChatModel(ChatModel):
         return RetryPolicy.from_settings(self.settings)
 
     def classify(self, exc: Exception) -> Failure | None:
-        """The failure behind an SDK, httpx2 or stream exception; None for anything else (a bug)."""
+        """The failure behind a transport or stream exception; None for anything else (a bug)."""
         if isinstance(exc, ChatstreamError):
             return Failure(self.service.redact(exc), retryable=_worth_retrying(exc))
         if isinstance(exc, json.JSONDecodeError):  # a 200 whose body is not JSON
             return Failure(not_anthropic("message"))
-        sdk = load_sdk()
-        if isinstance(exc, sdk.APIStatusError):
-            message, error_type = api_error_detail(exc.body)
-            return status_failure(
-                self.service, exc.status_code, message=message, error_type=error_type, headers=exc.response.headers
-            )
-        return transport_failure(self.service, exc, self.settings.timeout)
+        return self.transport.classify(exc)
 
     def __repr__(self) -> str:
-        return f"AnthropicChatModel(model={self.model!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(model={self.model!r}, endpoint={self.service.endpoint!r})"
+
+    # -- settings -----------------------------------------------------------------------------
+
+    def _settled(self, settings: Any) -> Any:
+        """Settings with Claude's rules applied: options checked, a max_tokens, a budget below it."""
+        options = {**self.spec_defaults(), **settings.options}
+        options.pop("max_tokens", None)  # config.toml's, which the command has already applied
+        self._check_option_names(options)
+        options = {name: _checked(name, value) for name, value in options.items()}
+        budget = options.get("thinking_budget")
+        max_tokens = settings.max_tokens
+        if max_tokens is None:
+            max_tokens = max_output_tokens(self.model)
+            if budget is not None and budget >= max_tokens:
+                max_tokens = budget + ANSWER_ROOM  # room for the answer after the thinking
+        elif budget is not None and budget >= max_tokens:
+            raise UsageError(
+                f"-o thinking_budget {budget} must be less than --max-tokens {max_tokens}",
+                "raise --max-tokens or lower the budget",
+            )
+        return replace(
+            settings, max_tokens=max_tokens, thinking=settings.thinking or budget is not None, options=options
+        )
+
+    def _check_option_names(self, options: dict[str, Any]) -> None:
+        reserved = sorted(RESERVED_OPTIONS & set(options))
+        if reserved:
+            raise UsageError(f"-o {reserved[0]} cannot be set", "chatstream sets model, messages and stream itself")
+        refused = sorted(set(self.direct_options) & set(options)) if self.provider != NAME else []
+        if refused:
+            raise UsageError(f"-o {refused[0]} is for the anthropic provider only", f"{self.label} uses the SDK")
 
 
 def find_api_key(given: str | None) -> str:
@@ -239,48 +275,19 @@ def find_api_key(given: str | None) -> str:
     return key
 
 
-def _http_options(hooks: dict[str, list[Any]] | None) -> dict[str, Any]:
-    """Options for the SDK's default httpx2 client: the SDK's own, but a redirect is not followed.
-
-    The SDK follows redirects by default; a connection error would then name the original endpoint, so
-    a 3xx is reported as what it is (``status_failure``), as for the OpenAI-compatible providers.
-    """
-    return {"follow_redirects": False, "event_hooks": hooks}
-
-
-def load_sdk() -> Any:
-    """``import anthropic``, on first use only; silences the SDK's warning about budgeted thinking."""
-    import anthropic
-
-    warnings.filterwarnings("ignore", message="Using Claude with", category=UserWarning)
-    return anthropic
-
-
-def _settled(settings: Any) -> Any:
-    """Settings with Anthropic's rules applied: known options, a max_tokens, a budget below it."""
-    unknown = sorted(set(settings.options) - set(OPTIONS))
-    if unknown:
-        raise UsageError(
-            f"unknown option {unknown[0]!r} for anthropic",
-            "anthropic options are: " + ", ".join(f"{name} ({what})" for name, what in OPTIONS.items()),
-        )
-    options = {name: _check_number(name, value, *_OPTION_RANGES[name]) for name, value in settings.options.items()}
-    budget = options.get("thinking_budget")
-    max_tokens = settings.max_tokens
-    if budget is not None:
-        if max_tokens is None:
-            max_tokens = budget + DEFAULT_MAX_TOKENS  # room for the answer after the thinking
-        elif budget >= max_tokens:
-            raise UsageError(
-                f"-o thinking_budget {budget} must be less than --max-tokens {max_tokens}",
-                "raise --max-tokens or lower the budget",
-            )
-    return replace(
-        settings,
-        max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
-        thinking=settings.thinking or budget is not None,
-        options=options,
-    )
+def _checked(name: str, value: Any) -> Any:
+    """One option's value, checked where chatstream knows the field; a usage error naming it otherwise."""
+    if name in _OPTION_RANGES:
+        return _check_number(name, value, *_OPTION_RANGES[name])
+    if name == "cache" and not isinstance(value, bool):
+        raise UsageError(f"-o cache {value!r} is not valid", "use -o cache true or -o cache false")
+    if name == "transport" and value not in TRANSPORTS:
+        raise UsageError(f"-o transport {value!r} is not valid", "use -o transport httpx or -o transport sdk")
+    if name == "service_tier" and value not in SERVICE_TIERS:
+        raise UsageError(f"-o service_tier {value!r} is not valid", "use auto or standard_only")
+    if name == "user_id" and not (isinstance(value, str) and value):
+        raise UsageError(f"-o user_id {value!r} is not valid", "use an opaque id string, e.g. -o user_id u-42")
+    return value
 
 
 def _check_number(name: str, value: Any, kind: type, low: float, high: float | None) -> Any:
@@ -292,6 +299,22 @@ def _check_number(name: str, value: Any, kind: type, low: float, high: float | N
             f"-o {name} {value!r} is not valid", f"use {'a whole number' if kind is int else 'a number'} {span}"
         )
     return kind(value)
+
+
+def with_cache_marks(
+    system: str | None, turns: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    """The system prompt and the conversation so far marked for prompt caching (``cache_control``):
+    the system prompt as a text block, and the last block of the last turn."""
+    marked_system = [{"type": "text", "text": system, "cache_control": _CACHE_MARK}] if system else None
+    if not turns:
+        return marked_system, turns
+    *earlier, last = turns
+    content = last["content"]
+    blocks = [{"type": "text", "text": content}] if isinstance(content, str) else [dict(b) for b in content]
+    if blocks:
+        blocks[-1] = {**blocks[-1], "cache_control": _CACHE_MARK}
+    return marked_system, [*earlier, {**last, "content": blocks}]
 
 
 def to_anthropic_messages(messages: list[BaseMessage]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -330,32 +353,9 @@ def _media_block(block: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image" if block["type"] == "image" else "document", "source": source}
 
 
-def _wants_blocks(arguments: dict[str, Any]) -> bool:
+def _wants_blocks(body: dict[str, Any]) -> bool:
     """langchain-anthropic's rule: list-of-blocks content when thinking or tools are requested."""
-    return bool(arguments.get("thinking") or arguments.get("tools"))
-
-
-def _event_data(sse: ServerSentEvent) -> dict[str, Any] | None:
-    """An SSE event's JSON; None for pings and for events without a name (the SDK ignores those too)."""
-    if sse.event in ("message", "ping"):
-        return None
-    try:
-        data = json.loads(sse.data)
-    except ValueError:
-        raise ProviderError(
-            f"Anthropic sent an {sse.event!r} event that is not JSON: {sse.data[:200]!r}",
-            "check --base-url",
-            error_type="invalid_response",
-        ) from None
-    return data if isinstance(data, dict) else None
-
-
-def _message_data(reply: Any) -> dict[str, Any]:
-    """A non-streaming reply as the SDK's ``model_dump()``; an error when it is not a message at all."""
-    data = reply.model_dump(mode="json") if hasattr(reply, "model_dump") else None
-    if not isinstance(data, dict) or data.get("type") != "message":
-        raise not_anthropic("message")
-    return data
+    return bool(body.get("thinking") or body.get("tools"))
 
 
 def has_token(chunk: AIMessageChunk) -> bool:

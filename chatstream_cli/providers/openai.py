@@ -49,16 +49,14 @@ from ..retry import (
     acall_with_retries,
     api_error_detail,
     astream_with_retries,
-    atrace_request,
-    atrace_response,
     call_with_retries,
     checked_endpoint,
+    http_hooks,
+    response_failure,
     status_failure,
     stream_failure,
     stream_with_retries,
     timeout_parts,
-    trace_request,
-    trace_response,
     tracing,
     transport_failure,
 )
@@ -141,14 +139,12 @@ class ChatOpenAI(ChatModel):
     def _client(self) -> httpx.Client:
         import httpx
 
-        hooks = {"request": [trace_request], "response": [trace_response]} if tracing() else None
-        return httpx.Client(**self._client_options(hooks))
+        return httpx.Client(**self._client_options(http_hooks(self.settings.on_request)))
 
     def _async_client(self) -> httpx.AsyncClient:
         import httpx
 
-        hooks = {"request": [atrace_request], "response": [atrace_response]} if tracing() else None
-        return httpx.AsyncClient(**self._client_options(hooks))
+        return httpx.AsyncClient(**self._client_options(http_hooks(self.settings.on_request, is_async=True)))
 
     @property
     def url(self) -> str:
@@ -244,12 +240,10 @@ class ChatOpenAI(ChatModel):
             return stream_failure(self.service.redact(exc))
         if isinstance(exc, httpx.HTTPStatusError):
             response = exc.response
-            message, error_type = api_error_detail(_json_or_none(response.content))
+            message, _ = api_error_detail(_json_or_none(response.content))
             if response.status_code == 404 and not _about_a_model(message or response.text):
                 return Failure(self._wrong_endpoint(message or response.text))
-            return status_failure(
-                self.service, response.status_code, message=message, error_type=error_type, headers=response.headers
-            )
+            return response_failure(self.service, response)
         return transport_failure(self.service, exc, self.settings.timeout)
 
 

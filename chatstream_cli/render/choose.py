@@ -11,6 +11,7 @@ from . import Renderer
 if TYPE_CHECKING:
     from ..events import EventRun
     from .spinner import Spinner
+    from .stats import ReplyClock
 
 
 def stdout_is_terminal() -> bool:
@@ -49,7 +50,9 @@ def choose_renderer(delimiter: str | None, markdown: bool, events: EventRun | No
     return TerminalRenderer(console)
 
 
-def with_progress(renderer: Renderer, spinner: Spinner | None, stats: bool, model: str) -> Renderer:
+def with_progress(
+    renderer: Renderer, spinner: Spinner | None, stats: bool, model: str, clock: ReplyClock | None = None
+) -> Renderer:
     """The spinner and the --stats line wrap whatever renderer stdout got."""
     if spinner is not None:
         from .spinner import SpinnerRenderer
@@ -58,7 +61,7 @@ def with_progress(renderer: Renderer, spinner: Spinner | None, stats: bool, mode
     if stats:
         from .stats import StatsRenderer
 
-        renderer = StatsRenderer(renderer, model)
+        renderer = StatsRenderer(renderer, model, clock=clock)
     return renderer
 
 
@@ -69,8 +72,10 @@ def make_spinner(label: str, quiet: bool) -> Spinner | None:
     return Spinner(label) if not quiet and stderr_is_terminal() else None
 
 
-def json_renderer(model: str, provider: str, run_id: str, asked: dict[str, Any] | None = None) -> Renderer:
+def json_renderer(
+    model: str, provider: str, run_id: str, asked: dict[str, Any] | None = None, clock: ReplyClock | None = None
+) -> Renderer:
     """The ``--json`` writer: one object on stdout when the reply is complete (``asked``: what was asked)."""
     from .json import JsonRenderer
 
-    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id, asked=asked)
+    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id, asked=asked, clock=clock)

@@ -85,6 +85,7 @@ class JsonRenderer:
         run_id: str | None,
         cid: str | None = None,
         asked: Mapping[str, Any] | None = None,
+        clock: ReplyClock | None = None,
     ) -> None:
         self.out = out
         self.asked = asked
@@ -92,7 +93,7 @@ class JsonRenderer:
         self.provider = provider
         self.run_id = run_id
         self.cid = cid
-        self.clock = ReplyClock()
+        self.clock = clock or ReplyClock()
         self._text = Pieces()  # kept for a reply that stops early; joined in batches, so memory stays small
         self._thinking = Pieces()
         self._report: Report | None = None

@@ -1,10 +1,12 @@
 """``--stats``: one line on stderr after the reply, and the clock that ``--json`` shares.
 
 ``claude-haiku-4-5 · 16 in · 142 out · first token 412 ms · 63.1 tok/s · 2.25 s``: time to
-first token runs from just before the request is sent (``start``) to the first token of text
-or thinking; tokens per second are the output tokens over the time from the first token to
-the last. The token counts are the ones the provider reported, counted once (the chunks' ``report``),
-where LangChain's merged ``usage_metadata`` would add up running totals or miss a count.
+first token runs from when the request goes out (``request_sent``, called by the provider's HTTP
+client; ``start`` when nothing was sent, as for the builtin models) to the first token of text
+or thinking, so loading an SDK is not counted; tokens per second are the output tokens over the
+time from the first token to the last. The token counts are the ones the provider reported, counted
+once (the chunks' ``report``), where LangChain's merged ``usage_metadata`` would add up running totals
+or miss a count.
 """
 
 from __future__ import annotations
@@ -23,12 +25,19 @@ class ReplyClock:
 
     def __init__(self) -> None:
         self.started: float | None = None
+        self.sent = False
         self.first_token: float | None = None
         self.last_token: float | None = None
         self.ended: float | None = None
 
     def start(self) -> None:
         self.started = time.perf_counter()
+
+    def request_sent(self) -> None:
+        """The first request of the reply is going out: the clock starts again from here."""
+        if not self.sent:
+            self.sent = True
+            self.started = time.perf_counter()
 
     def observe(self, chunk: AIMessageChunk) -> None:
         if content_text(chunk.content) or thinking_text(chunk):
@@ -60,11 +69,14 @@ class ReplyClock:
 
 
 def usage_of(reply: AIMessageChunk | None, report: Report | None = None) -> dict[str, Any]:
-    """Input, output and total tokens as the provider reported them, counted once (None where it did not):
+    """Input, output and total tokens as the provider reported them, counted once (None where it did not),
+    with the prompt-cache reads and writes when there were any:
     the report's, else (a provider without one) the sum of the chunks' ``usage_metadata``."""
     report = report or (reply.report if reply is not None else None)
     usage = (report.usage if report is not None else None) or (reply.usage_metadata if reply is not None else None)
-    return {key: (usage or {}).get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+    usage = usage or {}
+    counts = {key: usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
+    return {**counts, **cache_counts(usage.get("input_token_details") or {})}
 
 
 def stop_reason_of(reply: AIMessageChunk | None, report: Report | None = None) -> str | None:
@@ -74,6 +86,15 @@ def stop_reason_of(reply: AIMessageChunk | None, report: Report | None = None) -
         return report.stop_reason
     metadata = reply.response_metadata if reply is not None else {}
     return metadata.get("stop_reason") or metadata.get("finish_reason")
+
+
+def cache_counts(details: dict[str, Any]) -> dict[str, int]:
+    """Cache reads and writes from usage_metadata's input_token_details (writes may be split by lifetime)."""
+    read = details.get("cache_read") or 0
+    written = sum(
+        details.get(key) or 0 for key in ("cache_creation", "ephemeral_5m_input_tokens", "ephemeral_1h_input_tokens")
+    )
+    return {key: value for key, value in (("cache_read", read), ("cache_creation", written)) if value}
 
 
 def model_of(reply: AIMessageChunk | None, requested: str) -> str:
@@ -87,6 +108,10 @@ def stats_line(model: str, usage: dict[str, Any], clock: ReplyClock) -> str:
     parts = [model]
     if usage["input_tokens"] is not None:
         parts.append(f"{usage['input_tokens']} in")
+    if usage.get("cache_read"):
+        parts.append(f"{usage['cache_read']} cache read")
+    if usage.get("cache_creation"):
+        parts.append(f"{usage['cache_creation']} cache write")
     if usage["output_tokens"] is not None:
         parts.append(f"{usage['output_tokens']} out")
     if clock.first_token_ms is not None:
@@ -102,11 +127,13 @@ def stats_line(model: str, usage: dict[str, Any], clock: ReplyClock) -> str:
 class StatsRenderer:
     """Wraps any renderer; after a completed reply, writes the stats line to stderr."""
 
-    def __init__(self, inner: Renderer, requested_model: str, out: TextIO | None = None) -> None:
+    def __init__(
+        self, inner: Renderer, requested_model: str, out: TextIO | None = None, clock: ReplyClock | None = None
+    ) -> None:
         self.inner = inner
         self.requested_model = requested_model
         self.out = out or sys.stderr
-        self.clock = ReplyClock()
+        self.clock = clock or ReplyClock()
 
     def start(self) -> None:
         self.clock.start()

@@ -1,0 +1,106 @@
+"""The Messages API straight over httpx: the default transport of the ``anthropic`` provider.
+
+``POST {base_url}/v1/messages`` with ``x-api-key``, ``anthropic-version``, ``anthropic-beta`` when an
+option needs one, and a User-Agent naming chatstream. The body is the one the model builds for every
+transport; the response is read by the shared SSE reader. Redirects are not followed (httpx's default),
+so a 3xx is reported as what it is. No ``import anthropic``: that costs most of a second.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from contextlib import aclosing
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..retry import Failure, Service, http_hooks, response_failure, timeout_parts, transport_failure
+from .anthropic_wire import asse_events, message_dump, sse_events
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..runnable import ModelSettings
+
+
+class HttpTransport:
+    """Sends a request body and gives back its events (a stream) or its message (a whole reply)."""
+
+    name = "httpx"
+
+    def __init__(self, service: Service, settings: ModelSettings, headers: dict[str, str]) -> None:
+        self.service = service
+        self.settings = settings
+        self.url = f"{service.endpoint}/v1/messages"
+        self.headers = {
+            "accept": "application/json",
+            "content-type": "application/json",
+            "user-agent": f"chatstream/{__version__}",
+            **headers,
+        }
+
+    def _options(self, is_async: bool) -> dict[str, Any]:
+        import httpx
+
+        options: dict[str, Any] = {
+            "headers": self.headers,
+            "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout)),
+        }
+        hooks = http_hooks(self.settings.on_request, is_async=is_async)
+        if hooks:
+            options["event_hooks"] = hooks
+        return options
+
+    @cached_property
+    def client(self) -> httpx.Client:
+        """The sync client, made on first use and kept (its connections are reused)."""
+        import httpx
+
+        return httpx.Client(**self._options(is_async=False))
+
+    def async_client(self) -> httpx.AsyncClient:
+        """A new async client: one per call, as it belongs to the event loop that used it."""
+        import httpx
+
+        return httpx.AsyncClient(**self._options(is_async=True))
+
+    def events(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The response's events; leaving this generator closes the HTTP response."""
+        with self.client.stream("POST", self.url, content=_encoded(body)) as response:
+            if not response.is_success:
+                response.read()
+                response.raise_for_status()
+            yield from sse_events(response.iter_bytes())
+
+    async def aevents(self, client: httpx.AsyncClient, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        async with client.stream("POST", self.url, content=_encoded(body)) as response:
+            if not response.is_success:
+                await response.aread()
+                response.raise_for_status()
+            async with aclosing(asse_events(response.aiter_bytes())) as events:
+                async for event in events:
+                    yield event
+
+    def message(self, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.client.post(self.url, content=_encoded(body))
+        response.raise_for_status()
+        return message_dump(response.json())
+
+    async def amessage(self, client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
+        response = await client.post(self.url, content=_encoded(body))
+        response.raise_for_status()
+        return message_dump(response.json())
+
+    def classify(self, exc: Exception) -> Failure | None:
+        """The failure behind an httpx exception; None for anything else."""
+        import httpx
+
+        if isinstance(exc, httpx.HTTPStatusError):
+            return response_failure(self.service, exc.response)
+        return transport_failure(self.service, exc, self.settings.timeout)
+
+
+def _encoded(body: dict[str, Any]) -> bytes:
+    """The body as the SDK serialises it: compact JSON, UTF-8."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
