@@ -20,9 +20,13 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import config as config_commands
 from .commands import keys as keys_commands
+from .commands import logs as logs_commands
+from .commands.chat import chat_command
 from .commands.models import models_command
 from .commands.options import (
     BaseUrl,
+    Cid,
+    Continue,
     Debug,
     Delimiter,
     Events,
@@ -30,6 +34,7 @@ from .commands.options import (
     MarkdownFlag,
     MaxTokens,
     Model,
+    NoLog,
     NoStream,
     Option,
     PromptCommand,
@@ -154,6 +159,9 @@ def prompt_command(
     timeout: Timeout = None,
     retries: Retries = None,
     base_url: BaseUrl = None,
+    continue_conversation: Continue = False,
+    cid: Cid = None,
+    no_log: NoLog = False,
     quiet: Quiet = False,
     debug: Debug = False,
     version: VersionFlag = False,
@@ -178,6 +186,9 @@ def prompt_command(
         timeout=timeout,
         retries=retries,
         base_url=base_url,
+        continue_conversation=continue_conversation,
+        cid=cid,
+        no_log=no_log,
         quiet=quiet,
         debug=debug,
     )
@@ -189,6 +200,8 @@ app.command(name="replay")(replay_command)
 app.command(name="models")(models_command)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")
+app.add_typer(logs_commands.app, name="logs")
+app.command(name="chat", cls=PromptCommand)(chat_command)
 
 
 def main() -> None:

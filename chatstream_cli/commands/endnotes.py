@@ -16,9 +16,15 @@ def tell_endnotes(reply: AIMessageChunk) -> None:
 def tell_refusal(reply: AIMessageChunk) -> None:
     """Say on stderr, even with --quiet or no terminal, that the model refused: the reply has no text,
     so stdout alone would leave the user with nothing."""
+    refusal = refusal_reason(reply)
+    if refusal:
+        print(f"chatstream: the model refused: {neutralise(' '.join(refusal.split()))}", file=sys.stderr)
+
+
+def refusal_reason(reply: AIMessageChunk) -> str | None:
+    """Why the model refused, when it did."""
     refusal = reply.additional_kwargs.get("refusal")
     if reply.response_metadata.get("stop_reason") == "refusal":  # Anthropic says why in stop_details
         details = reply.response_metadata.get("stop_details") or {}
         refusal = details.get("explanation") or details.get("category") or "no reason given"
-    if isinstance(refusal, str) and refusal.strip():
-        print(f"chatstream: the model refused: {neutralise(' '.join(refusal.split()))}", file=sys.stderr)
+    return refusal if isinstance(refusal, str) and refusal.strip() else None

@@ -98,3 +98,8 @@ Retries = Annotated[
 BaseUrl = Annotated[str | None, typer.Option("--base-url", help="The provider's endpoint.")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No notices on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Tracebacks and a request trace on stderr.")]
+Continue = Annotated[bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")]
+Cid = Annotated[
+    str | None, typer.Option("--cid", help="Continue the conversation with this id (a unique prefix is enough).")
+]
+NoLog = Annotated[bool, typer.Option("--no-log", help="Do not record this exchange in the history.")]

@@ -19,11 +19,12 @@ from typing import Any
 from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
-from ..messages import AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+from ..messages import AIMessageChunk
 from ..providers import ResolvedModel, build, resolve
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
 from ..runs import uuid7
+from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes
 from .reporting import notice
 
@@ -52,6 +53,9 @@ class PromptRequest:
     base_url: str | None = None
     quiet: bool = False
     debug: bool = False
+    continue_conversation: bool = False
+    cid: str | None = None
+    no_log: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -66,29 +70,56 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
     from ..config import active_config
 
     config = active_config()
-    resolved = resolve(request.model, aliases=config.aliases, default_model=config.default_model)
-    check_settings(resolved, request.temperature)
-    if resolved.notice:
-        notice(resolved.notice, request.quiet)
-    spinner = make_spinner(resolved.full_name, request.quiet)
-    settings = model_settings(request, config, spinner.notice if spinner else lambda text: notice(text, request.quiet))
+    log = logging_wanted(request.no_log, config.log)
+    thread = open_thread(request.continue_conversation, request.cid, log)
+    resolved = resolve_model(request.model or thread.model, request, config)
     if request.debug:
         from ..retry import show_http_trace
 
         show_http_trace()
+    return answer(request, config, resolved, thread, text)
+
+
+def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:
+    """The model a name (or the defaults) stands for, checked against the request's settings."""
+    resolved = resolve(name, aliases=config.aliases, default_model=config.default_model)
+    check_settings(resolved, request.temperature)
+    if resolved.notice:
+        notice(resolved.notice, request.quiet)
+    return resolved
+
+
+def answer(
+    request: PromptRequest,
+    config: Any,
+    resolved: ResolvedModel,
+    thread: Thread,
+    text: str,
+    *,
+    retry_of: int | None = None,
+) -> AIMessageChunk:
+    """One turn of the thread: send ``text`` after its earlier turns, show the reply, record the exchange."""
+    spinner = make_spinner(resolved.full_name, request.quiet)
+    settings = model_settings(request, config, spinner.notice if spinner else lambda text: notice(text, request.quiet))
     chat = build(resolved, settings)
-    messages: list[BaseMessage] = [SystemMessage(content=request.system)] if request.system else []
-    messages.append(HumanMessage(content=text))
+    system = request.system if request.system is not None else thread.system
+    messages = thread.messages(system, text)
     run_id = uuid7()
     if request.json_output:
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id)
+        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, thread.cid)
     else:
         streaming = not request.no_stream
         event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
         renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    renderer = with_progress(renderer, spinner, request.stats, resolved.model)
-    with second_interrupt_exits():
-        reply = run_reply(chat, messages, renderer, request.mode, run_id=run_id)
+    transcript = Transcript(with_progress(renderer, spinner, request.stats, resolved.model))
+    sent = Sent(resolved.model, resolved.provider.name, text, system, messages, settings, run_id, retry_of)
+    try:
+        with second_interrupt_exits():
+            reply = run_reply(chat, messages, transcript, request.mode, run_id=run_id)
+    except BaseException as exc:
+        record_exchange(thread, sent, transcript, None, exc)
+        raise
+    record_exchange(thread, sent, transcript, reply, None)
     tell_endnotes(reply)
     return reply
 

@@ -69,8 +69,8 @@ def make_spinner(label: str, quiet: bool) -> Spinner | None:
     return Spinner(label) if not quiet and stderr_is_terminal() else None
 
 
-def json_renderer(model: str, provider: str, run_id: str) -> Renderer:
+def json_renderer(model: str, provider: str, run_id: str, cid: str | None = None) -> Renderer:
     """The ``--json`` writer: one object on stdout when the reply is complete."""
     from .json import JsonRenderer
 
-    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id)
+    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id, cid=cid)

@@ -1,0 +1,213 @@
+"""A prompt's place in the history: the conversation it continues, and the record of its exchange.
+
+``Thread`` is what ``-c``/``--cid`` (and each turn of ``chat``) carries from one exchange to the next;
+``Transcript`` watches a reply go by so that it can be recorded however it ends. Recording never
+costs the reply: a history that cannot be written is one warning line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ChatstreamError, ExitCode, Interrupted
+from ..messages import AIMessage, AIMessageChunk, BaseMessage, ChunkSum, HumanMessage, SystemMessage, thinking_text
+from ..render import Renderer
+from ..render.stats import ReplyClock, model_of, usage_of
+from .endnotes import refusal_reason
+
+if TYPE_CHECKING:
+    from ..history import Exchange, Outcome
+    from ..runnable import ModelSettings
+
+_SECRET_WORDS = ("key", "token", "secret", "password", "auth", "credential")
+
+
+def logging_wanted(no_log: bool, config_log: bool | None) -> bool:
+    """Whether to record: not with --no-log, CHATSTREAM_NO_LOG=1 or ``log = false`` in config.toml."""
+    return not no_log and os.environ.get("CHATSTREAM_NO_LOG", "") in ("", "0") and config_log is not False
+
+
+@dataclass(slots=True)
+class Thread:
+    """The conversation a prompt belongs to: its id (None: nothing is recorded) and its earlier turns."""
+
+    cid: str | None
+    turns: list[Exchange] = field(default_factory=list)
+    log: bool = True
+
+    @property
+    def model(self) -> str | None:
+        """The model of the latest turn, which a continued conversation keeps unless -m says otherwise."""
+        return self.turns[-1].full_model if self.turns else None
+
+    @property
+    def system(self) -> str | None:
+        return self.turns[-1].system if self.turns else None
+
+    def messages(self, system: str | None, prompt: str) -> list[BaseMessage]:
+        """What goes to the model: the system prompt, the earlier turns as they happened, the new prompt."""
+        messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
+        for turn in self.turns:
+            if turn.reply:  # a turn that failed before any text would be an empty, rejected message
+                messages += [HumanMessage(content=turn.prompt), AIMessage(content=turn.reply)]
+        messages.append(HumanMessage(content=prompt))
+        return messages
+
+
+def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:
+    """The conversation to continue (``-c``: the latest, ``--cid``: a given one) or a new one."""
+    from .. import history
+
+    if not continue_latest and cid is None:
+        return Thread(cid=history.new_cid() if log else None, log=log)
+    found = history.find_cid(cid)
+    return Thread(cid=found, turns=history.conversation_turns(found), log=log)
+
+
+class Transcript:
+    """Wraps the renderer: keeps what arrived and when, for the record of a reply that may not complete."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self.inner = inner
+        self.clock = ReplyClock()
+        self.arrived = ChunkSum()
+
+    def start(self) -> None:
+        self.clock.start()
+        self.inner.start()
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        self.clock.observe(chunk)
+        self.arrived.add(chunk)
+        self.inner.chunk(chunk)
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self.clock.stop()
+        self.inner.finish(reply)
+
+    def abort(self, error: BaseException) -> None:
+        self.clock.stop()
+        self.inner.abort(error)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What was asked of which model: everything an exchange records besides the reply."""
+
+    model: str
+    provider: str
+    prompt: str
+    system: str | None
+    messages: list[BaseMessage]
+    settings: ModelSettings
+    run_id: str
+    retry_of: int | None = None
+
+
+def record_exchange(
+    thread: Thread, sent: Sent, transcript: Transcript, reply: AIMessageChunk | None, error: BaseException | None
+) -> None:
+    """Add the exchange to the thread and record it in the history (when logging); a history that fails
+    is one line on stderr."""
+    exchange = build_exchange(thread.cid or "", sent, transcript, reply, error)
+    if thread.log and thread.cid is not None:
+        from .. import history
+
+        try:
+            exchange = replace(exchange, id=history.record(exchange))
+        except history.HistoryError as exc:
+            print(f"chatstream: warning: this reply was not recorded: {exc}", file=sys.stderr)
+    thread.turns.append(exchange)
+
+
+def build_exchange(
+    cid: str, sent: Sent, transcript: Transcript, reply: AIMessageChunk | None, error: BaseException | None
+) -> Exchange:
+    from ..history import Exchange
+
+    ended = reply if reply is not None else transcript.arrived.total()
+    usage = usage_of(ended)
+    metadata = ended.response_metadata
+    outcome, exit_code = outcome_of(reply, error)
+    return Exchange(
+        cid=cid,
+        model=model_of(ended, sent.model),
+        provider=sent.provider,
+        prompt=sent.prompt,
+        reply=ended.text,
+        outcome=outcome,
+        system=sent.system,
+        messages=[message.to_dict() for message in sent.messages],
+        thinking=thinking_text(ended) or None,
+        options=recorded_settings(sent.settings),
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        total_tokens=usage["total_tokens"],
+        first_token_ms=transcript.clock.first_token_ms,
+        total_ms=transcript.clock.total_ms,
+        stop_reason=metadata.get("stop_reason") or metadata.get("finish_reason"),
+        exit_code=exit_code,
+        error=_error_text(error),
+        run_id=sent.run_id,
+        retry_of=sent.retry_of,
+    )
+
+
+def outcome_of(reply: AIMessageChunk | None, error: BaseException | None) -> tuple[Outcome, int]:
+    """How the reply ended, and the exit code that ending gives."""
+    from ..history import Outcome
+
+    if isinstance(error, KeyboardInterrupt | Interrupted):
+        return Outcome.INTERRUPTED, int(ExitCode.INTERRUPTED)
+    if error is not None:
+        return Outcome.FAILED, int(_exit_code(error))
+    assert reply is not None
+    metadata = reply.response_metadata
+    if (metadata.get("stop_reason") or metadata.get("finish_reason")) in ("max_tokens", "length"):
+        return Outcome.MAX_TOKENS, int(ExitCode.OK)
+    if refusal_reason(reply):
+        return Outcome.REFUSED, int(ExitCode.OK)
+    return Outcome.COMPLETED, int(ExitCode.OK)
+
+
+def _exit_code(error: BaseException) -> ExitCode:
+    if isinstance(error, ChatstreamError):
+        return error.exit_code
+    return ExitCode.BROKEN_PIPE if isinstance(error, BrokenPipeError) else ExitCode.BUG
+
+
+def _error_text(error: BaseException | None) -> str | None:
+    if error is None or isinstance(error, KeyboardInterrupt):
+        return None
+    return str(error) if isinstance(error, ChatstreamError) else f"{type(error).__name__}: {error}"
+
+
+def recorded_settings(settings: ModelSettings) -> dict[str, Any]:
+    """The request's settings as JSON, with anything that could be a credential left out."""
+    return {
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "stop": list(settings.stop),
+        "thinking": settings.thinking,
+        "timeout": settings.timeout,
+        "retries": settings.retries,
+        "base_url": _without_userinfo(settings.base_url),
+        "options": {
+            name: "<redacted>" if any(word in name.lower() for word in _SECRET_WORDS) else value
+            for name, value in settings.options.items()
+        },
+    }
+
+
+def _without_userinfo(url: str | None) -> str | None:
+    """A URL without the ``user:password@`` a base URL may carry."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
