@@ -14,9 +14,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import ChatstreamError, ExitCode, Interrupted
-from ..messages import AIMessage, AIMessageChunk, BaseMessage, ChunkSum, HumanMessage, SystemMessage, thinking_text
+from ..messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    Pieces,
+    SystemMessage,
+    content_text,
+    thinking_text,
+)
 from ..render import Renderer
 from ..render.stats import ReplyClock, model_of, usage_of
+from ..render.utf8 import to_utf8
 from .endnotes import refusal_reason
 
 if TYPE_CHECKING:
@@ -69,12 +79,17 @@ def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:
 
 
 class Transcript:
-    """Wraps the renderer: keeps what arrived and when, for the record of a reply that may not complete."""
+    """Wraps the renderer: keeps what arrived and when, for the record of a reply that may not complete.
+
+    Only the text and thinking are kept (in batches, as --json does), not a second sum of the chunks:
+    that would double the cost of every chunk, and what a cut reply lacks (usage, stop reason) comes last.
+    """
 
     def __init__(self, inner: Renderer) -> None:
         self.inner = inner
         self.clock = ReplyClock()
-        self.arrived = ChunkSum()
+        self.text = Pieces()
+        self.thinking = Pieces()
 
     def start(self) -> None:
         self.clock.start()
@@ -82,8 +97,20 @@ class Transcript:
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
-        self.arrived.add(chunk)
+        text, thinking = content_text(chunk.content), thinking_text(chunk)
+        if text:
+            self.text.append(text)
+        if thinking:
+            self.thinking.append(thinking)
         self.inner.chunk(chunk)
+
+    def arrived(self) -> AIMessageChunk:
+        """What arrived of a reply that did not complete."""
+        thinking = self.thinking.join()
+        content: Any = self.text.join()
+        if thinking:
+            content = [{"type": "thinking", "thinking": thinking}, {"type": "text", "text": content}]
+        return AIMessageChunk(content=content)
 
     def finish(self, reply: AIMessageChunk) -> None:
         self.clock.stop()
@@ -129,7 +156,7 @@ def build_exchange(
 ) -> Exchange:
     from ..history import Exchange
 
-    ended = reply if reply is not None else transcript.arrived.total()
+    ended = reply if reply is not None else transcript.arrived()
     usage = usage_of(ended)
     metadata = ended.response_metadata
     outcome, exit_code = outcome_of(reply, error)
@@ -137,12 +164,12 @@ def build_exchange(
         cid=cid,
         model=model_of(ended, sent.model),
         provider=sent.provider,
-        prompt=sent.prompt,
-        reply=ended.text,
+        prompt=storable(sent.prompt),
+        reply=storable(ended.text),
         outcome=outcome,
-        system=sent.system,
-        messages=[message.to_dict() for message in sent.messages],
-        thinking=thinking_text(ended) or None,
+        system=storable(sent.system) if sent.system else sent.system,
+        messages=[storable_message(message) for message in sent.messages],
+        thinking=storable(thinking_text(ended)) or None,
         options=recorded_settings(sent.settings),
         input_tokens=usage["input_tokens"],
         output_tokens=usage["output_tokens"],
@@ -155,6 +182,19 @@ def build_exchange(
         run_id=sent.run_id,
         retry_of=sent.retry_of,
     )
+
+
+def storable(text: str) -> str:
+    """Text SQLite can hold: characters a server sent as two UTF-16 halves joined, and what UTF-8 cannot
+    carry (a stray half, the bytes of a prompt that was not UTF-8) as U+FFFD."""
+    return to_utf8(text).decode("utf-8", "replace")
+
+
+def storable_message(message: BaseMessage) -> dict[str, Any]:
+    data = message.to_dict()
+    if isinstance(data["content"], str):
+        data["content"] = storable(data["content"])
+    return data
 
 
 def outcome_of(reply: AIMessageChunk | None, error: BaseException | None) -> tuple[Outcome, int]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .record import Attachment, Conversation, Exchange, Outcome
+from .store import write_transaction
 
 _COLUMNS = (
     "cid",
@@ -52,8 +53,7 @@ class Filters:
 
 def record(db: sqlite3.Connection, exchange: Exchange) -> int:
     """Store one exchange (its conversation created or brought up to date); its id."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         db.execute(
             "INSERT INTO conversations (cid, started_at, updated_at, model) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (cid) DO UPDATE SET updated_at = excluded.updated_at, model = excluded.model",
@@ -65,10 +65,6 @@ def record(db: sqlite3.Connection, exchange: Exchange) -> int:
         cursor = db.execute(f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)
         exchange_id = int(cursor.lastrowid or 0)
         _link_attachments(db, exchange_id, exchange.attachments)
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return exchange_id
 
 
@@ -200,18 +196,13 @@ def conversations(db: sqlite3.Connection, limit: int | None) -> list[Conversatio
 
 def delete(db: sqlite3.Connection, *, cid: str | None = None, before: str | None = None) -> tuple[int, int]:
     """Delete a conversation's exchanges, or those older than ``before``; (exchanges, conversations) gone."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         if cid is not None:
             exchanges = db.execute("DELETE FROM exchanges WHERE cid = ?", (cid,)).rowcount
         else:
             exchanges = db.execute("DELETE FROM exchanges WHERE created_at < ?", (before,)).rowcount
         emptied = db.execute("DELETE FROM conversations WHERE cid NOT IN (SELECT cid FROM exchanges)").rowcount
         db.execute("DELETE FROM attachments WHERE sha256 NOT IN (SELECT sha256 FROM exchange_attachments)")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
     return exchanges, emptied
 
 
@@ -243,6 +234,4 @@ def _with_attachments(db: sqlite3.Connection, exchanges: list[Exchange]) -> list
 
 
 def _replace_attachments(exchange: Exchange, attachments: list[Attachment]) -> Exchange:
-    from dataclasses import replace
-
     return replace(exchange, attachments=tuple(attachments)) if attachments else exchange

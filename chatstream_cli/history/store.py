@@ -210,13 +210,21 @@ def _migrate(db: sqlite3.Connection, path: Path) -> None:
     """Run the migrations the file lacks, in one transaction, unless another process just did."""
     if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         db.execute("PRAGMA journal_mode = WAL")  # kept in the file: every later connection gets it
-    db.execute("BEGIN IMMEDIATE")
-    try:
+    with write_transaction(db):
         version = _schema_version(db, path)
         for migration in MIGRATIONS[version:]:
             migration(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        db.execute("COMMIT")
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """A transaction that takes the write lock at once (waiting up to the busy timeout), all or nothing."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite itself rolls back after some failures, such as a full disk
+            db.execute("ROLLBACK")
         raise
+    db.execute("COMMIT")
