@@ -332,3 +332,11 @@ def test_a_history_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.Mo
     run(*ECHO, "hi")
     assert stat.S_IMODE(home.stat().st_mode) == 0o700
     assert os.path.exists(home / "history.db")
+
+
+def test_logs_on_a_terminal_is_rendered_markdown() -> None:
+    run(*ECHO, "**bold** \x1b]52;c;evil\x07 words")
+    code, out, _ = run("logs", env={"FORCE_COLOR": "1", "COLUMNS": "80"})
+    assert code == 0 and "\x1b[" in out, "Rich styles the heading and the text"
+    assert "**bold**" not in out and "bold" in out, "the Markdown is rendered, not shown"
+    assert "\x1b]52" not in out, "a control sequence from the history never reaches the terminal"

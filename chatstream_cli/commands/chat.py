@@ -69,24 +69,8 @@ def chat_command(
     debug: Debug = False,
 ) -> None:
     """An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves)."""
-    request = PromptRequest(
-        model=model,
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        options=parse_options(option or []),
-        thinking=thinking,
-        markdown=markdown,
-        stats=stats,
-        timeout=timeout,
-        retries=retries,
-        base_url=base_url,
-        continue_conversation=continue_conversation,
-        cid=cid,
-        no_log=no_log,
-        quiet=quiet,
-        debug=debug,
-    )
+    flags = {name: value for name, value in locals().items() if name != "option"}  # named as PromptRequest's fields
+    request = PromptRequest(**flags, options=parse_options(option or []))
     with reporting(debug):
         session = ChatSession(request)
         session.greet()

@@ -188,7 +188,7 @@ def path_command() -> None:
 
 @app.command("off")
 def off_command() -> None:
-    """Stop recording: sets ``log = false`` in config.toml."""
+    """Stop recording: sets log = false in config.toml."""
     from ..config import set_value
 
     set_value("log", "false")
@@ -197,7 +197,7 @@ def off_command() -> None:
 
 @app.command("on")
 def on_command() -> None:
-    """Record again: sets ``log = true`` in config.toml."""
+    """Record again: sets log = true in config.toml."""
     from .. import history
     from ..config import set_value
 
