@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -98,51 +99,60 @@ def fill(db: sqlite3.Connection, count: int) -> None:
                 break
 
 
-def record_cost(home: Path, runs: int) -> list[float]:
-    """Seconds that history.record takes for one more exchange in this history (in-process)."""
+def record_cost(home: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds that history.record takes for one more exchange in this history (in-process)."""
     os.environ["CHATSTREAM_HOME"] = str(home)
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
         exchange = Exchange(
             cid=history.new_cid(), model="echo", provider="builtin", prompt="hi " * 12, reply="hello " * 60,
             outcome=Outcome.COMPLETED,
         )  # fmt: skip
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         history.record(exchange)
-        times.append(time.perf_counter() - started)
-    return times
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return walls, cpus
 
 
-def timed(argv: list[str], home: Path, runs: int, stdin: str = "") -> list[float]:
+def timed(argv: list[str], home: Path, runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU (user + system) seconds of whole processes: on a loaded machine only the CPU time
+    says what the command itself costs."""
     env = {**os.environ, "CHATSTREAM_HOME": str(home)}
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        subprocess.run(argv, env=env, input=stdin.encode(), capture_output=True, check=True)
-        times.append(time.perf_counter() - started)
-    return times
+        subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, capture_output=True, check=True)
+        walls.append(time.perf_counter() - started)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
-def chat_startup(home: Path, runs: int) -> list[float]:
+def chat_startup(home: Path, runs: int) -> tuple[list[float], list[float]]:
     """From spawning ``chatstream chat`` in a pseudo-terminal to prompt_toolkit reading its first line."""
     import pexpect
 
     env = {**os.environ, "CHATSTREAM_HOME": str(home), "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
-    times = []
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         child = pexpect.spawn(CHATSTREAM[0], [*CHATSTREAM[1:], "chat", "-m", "builtin:echo"], env=env, timeout=20)
         child.expect(r"\x1b\[\?2004h")
-        times.append(time.perf_counter() - started)
+        walls.append(time.perf_counter() - started)
         child.sendeof()
         child.expect(pexpect.EOF)
         child.close()
-    return times
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the whole session: start-up and exit
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def figure(times: list[float]) -> str:
     ms = sorted(t * 1000 for t in times)
-    return f"{statistics.median(ms):7.1f} ms ({ms[0]:.1f}-{ms[-1]:.1f})"
+    return f"{statistics.median(ms):.1f} ms ({ms[0]:.1f}-{ms[-1]:.1f})"
 
 
 def main() -> None:
@@ -176,13 +186,20 @@ def main() -> None:
         for name, command, baseline, base_home in processes
     ]
     rows.append(("chat start-up (pseudo-terminal)", chat_startup(big, args.runs), chat_startup(empty, args.runs)))
-    print(f"| {'what':44} | {'100k history':28} | {'baseline':28} | difference |")
-    print(f"|{'-' * 46}|{'-' * 30}|{'-' * 30}|------------|")
-    for name, measured, baseline in rows:
-        base = figure(baseline) if baseline else ""
-        diff = f"{(statistics.median(measured) - statistics.median(baseline)) * 1000:+.1f} ms" if baseline else ""
-        print(f"| {name:44} | {figure(measured):28} | {base:28} | {diff:10} |")
-    print("\nbaseline: the same command on an empty history, unless the row says otherwise")
+    print("| what | 100k history: wall | CPU | baseline: wall | CPU | difference: wall | CPU |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (walls, cpus), baseline in rows:
+        cells = [figure(walls), figure(cpus)]
+        if baseline is not None:
+            base_walls, base_cpus = baseline
+            cells += [figure(base_walls), figure(base_cpus), difference(walls, base_walls), difference(cpus, base_cpus)]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("\nbaseline: the same command on an empty history, unless the row says otherwise; median (min-max)")
+    print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+
+
+def difference(measured: list[float], baseline: list[float]) -> str:
+    return f"{(statistics.median(measured) - statistics.median(baseline)) * 1000:+.1f} ms"
 
 
 if __name__ == "__main__":

@@ -218,11 +218,11 @@ def delete_command(cid: CidOption = None, before: Before = None) -> None:
     if (cid is None) == (before is None):
         raise UsageError("say what to delete", "use --cid ID or --before DATE")
     cutoff = parse_when(before, "--before", end=False)
-    with reporting(False), history.opened() as db:
-        if db is None:
-            print("deleted nothing: there is no history yet")
-            return
-        exchanges, conversations = queries.delete(db, cid=history.find_cid(cid) if cid else None, before=cutoff)
+    with reporting(False):
+        target = history.find_cid(cid) if cid else None
+        with history.opened() as db:
+            gone = queries.delete(db, cid=target, before=cutoff) if db is not None else (0, 0)
+        exchanges, conversations = gone
         print(
             f"deleted {exchanges} exchange{'s' if exchanges != 1 else ''} "
             f"and {conversations} conversation{'s' if conversations != 1 else ''}"
