@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from chatstream_cli import history
 from chatstream_cli.cli import app
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
-from tests.test_faults import OPENAI
+from tests.test_faults import OPENAI, _openai_chunk
 
 ECHO = ["-m", "builtin:echo", "-o", "delay_ms", "0"]
 FAKE_KEY = "sk-HISTORY-AUDIT-9d41c7"
@@ -340,3 +340,12 @@ def test_logs_on_a_terminal_is_rendered_markdown() -> None:
     assert code == 0 and "\x1b[" in out, "Rich styles the heading and the text"
     assert "**bold**" not in out and "bold" in out, "the Markdown is rendered, not shown"
     assert "\x1b]52" not in out, "a control sequence from the history never reaches the terminal"
+
+
+def test_a_refusal_is_recorded_as_refused(server: LoopbackServer) -> None:
+    events = [OPENAI.head()[0], _openai_chunk({"refusal": "I can't help with that."}), *OPENAI.tail()]
+    server.enqueue(Reply.sse("".join(events)))
+    code, _, err = run(*openai_args(server), "something bad")
+    assert code == 0 and "the model refused" in err
+    (exchange,) = history.exchanges()
+    assert (exchange.outcome, exchange.reply) == ("refused", "")

@@ -37,7 +37,8 @@ _COLUMNS = (
     "error",
     "retry_of",
 )
-_SELECT = "SELECT e.id, " + ", ".join(f"e.{name}" for name in _COLUMNS) + " FROM exchanges e"
+_COLUMNS_OF_E = "SELECT e.id, " + ", ".join(f"e.{name}" for name in _COLUMNS)
+_SELECT = _COLUMNS_OF_E + " FROM exchanges e"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,10 +114,11 @@ def _link_attachments(db: sqlite3.Connection, exchange_id: int, attachments: Seq
 def latest(db: sqlite3.Connection, filters: Filters, limit: int | None) -> list[Exchange]:
     """The newest ``limit`` exchanges that pass ``filters`` (all when None), oldest first."""
     where, params = _where(filters)
-    source = _SELECT
-    if filters.text is not None:
-        source += " JOIN exchanges_fts ON exchanges_fts.rowid = e.id"
-    query = f"{source}{where} ORDER BY e.id DESC"
+    if filters.text is None:
+        query = f"{_SELECT}{where} ORDER BY e.id DESC"
+    else:  # driven by the index, newest first, so that LIMIT stops it early: no sort of every match
+        query = f"{_COLUMNS_OF_E} FROM exchanges_fts JOIN exchanges e ON e.id = exchanges_fts.rowid{where}"
+        query += " ORDER BY exchanges_fts.rowid DESC"
     if limit is not None:
         query += " LIMIT ?"
         params.append(limit)
