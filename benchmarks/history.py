@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from chatstream_cli import history  # noqa: E402
 from chatstream_cli.history import queries  # noqa: E402
-from chatstream_cli.history.record import Exchange, Outcome  # noqa: E402
+from chatstream_cli.history.records import Exchange, Outcome  # noqa: E402
 
 CHATSTREAM = [sys.executable, "-m", "chatstream_cli"]
 RARE_WORD = "zanzibarite"

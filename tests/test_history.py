@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from chatstream_cli import history
 from chatstream_cli.cli import app
 from chatstream_cli.history import queries, store
-from chatstream_cli.history.record import Attachment, Exchange, Outcome
+from chatstream_cli.history.records import Attachment, Exchange, Outcome
 from tests.conftest import CHATSTREAM, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
 from tests.test_faults import OPENAI

@@ -17,18 +17,19 @@ there is no history yet. Failures raise :class:`HistoryError`. SQLite is importe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import UsageError
-from .record import Attachment, Conversation, Exchange, Outcome, new_cid
 
 if TYPE_CHECKING:
     import sqlite3
 
     from .queries import Filters
+    from .records import Conversation, Exchange
 
 __all__ = [
     "Attachment",
@@ -49,12 +50,25 @@ __all__ = [
 T = TypeVar("T")
 
 
+_RECORD_TYPES = ("Attachment", "Conversation", "Exchange", "Outcome")
+
+
 def __getattr__(name: str) -> Any:
-    if name == "HistoryError":  # lives beside sqlite3; importing it here would import sqlite3 too
+    """The record types and HistoryError, imported on first use: a reply that records nothing needs neither."""
+    if name == "HistoryError":  # lives beside sqlite3
         from .store import HistoryError
 
         return HistoryError
+    if name in _RECORD_TYPES:
+        from . import records
+
+        return getattr(records, name)
     raise AttributeError(name)
+
+
+def new_cid() -> str:
+    """A new conversation id: random, not time-ordered, so that a short prefix of it is unique."""
+    return os.urandom(8).hex()
 
 
 def path() -> Path:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .record import Attachment, Conversation, Exchange, Outcome
+from .records import Attachment, Conversation, Exchange, Outcome
 from .store import write_transaction
 
 _COLUMNS = (

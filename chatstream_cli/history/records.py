@@ -5,7 +5,6 @@ Plain dataclasses with no SQLite in sight, so that building one costs nothing wh
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -90,11 +89,6 @@ class Conversation:
     first_prompt: str
     started_at: str
     updated_at: str
-
-
-def new_cid() -> str:
-    """A random conversation id: random, not time-ordered, so a short prefix of it is unique."""
-    return secrets.token_hex(8)
 
 
 def now_iso() -> str:
