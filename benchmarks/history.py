@@ -168,7 +168,11 @@ def main() -> None:
         print(f"building a history of {args.exchanges:,} exchanges in {big} ...", file=sys.stderr)
         build(big, args.exchanges)
     size = (big / "history.db").stat().st_size
-    print(f"history: {args.exchanges:,} exchanges, {size / 1e6:.0f} MB; {args.runs} runs each\n")
+    os.environ["CHATSTREAM_HOME"] = str(big)
+    with history.opened() as db:
+        assert db is not None
+        count = db.execute("SELECT COUNT(*) FROM exchanges").fetchone()[0]
+    print(f"history: {count:,} exchanges, {size / 1e6:.0f} MB; {args.runs} runs each\n")
 
     echo = [*CHATSTREAM, "-m", "builtin:echo", "-o", "delay_ms", "0"]
     timed([*echo, "seed"], empty, 1)  # the empty history gets its file, so -n 10 reads one
