@@ -144,3 +144,20 @@ def test_chat_flags(flag: str, isolated_env: Path) -> None:
         return
     assert (result.returncode, result.stdout) == (0, "hi\n")
     assert not (isolated_env / "history.db").exists()
+
+
+def test_multi_line_input_alt_enter_a_block_and_a_paste() -> None:
+    child = spawn_chat("-o", "delay_ms", "0")
+    try:
+        for keys in ("first\x1b\rsecond\r", '"""\rblock one\rblock two\r"""\r', "\x1b[200~pasted\nlines\x1b[201~\r"):
+            child.expect(READY)
+            child.send(keys)
+            child.expect(LIVE_VIEW_STARTS)
+        child.expect(READY)
+        child.sendline("/exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0
+    prompts = [exchange.prompt for exchange in history.exchanges()]
+    assert prompts == ["first\nsecond", "block one\nblock two", "pasted\nlines"]
