@@ -10,6 +10,7 @@ import json
 import os
 import sqlite3
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from typer.testing import CliRunner
 
 from chatstream_cli import history
 from chatstream_cli.cli import app
+from tests.conftest import CHATSTREAM, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
 from tests.test_faults import OPENAI, _openai_chunk
 
@@ -308,16 +310,20 @@ def test_a_locked_history(isolated_env: Path) -> None:
     holder.execute("PRAGMA locking_mode = EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("DELETE FROM exchanges WHERE 0")  # takes the exclusive lock, even from WAL readers
-    try:
-        code, out, err = run(*ECHO, "during the lock")
-        assert (code, out) == (0, "during the lock\n")
-        assert "this reply was not recorded" in err and "locked by another process" in err
-        code, _, err = run("logs")
-        assert code == 3 and "locked by another process" in err and str(db_path(isolated_env)) in err
+    try:  # both wait out the busy timeout, so at once
+        reply = subprocess.Popen([*CHATSTREAM, *ECHO, "during the lock"], env=cli_env(), **PIPES)
+        logs = subprocess.Popen([*CHATSTREAM, "logs"], env=cli_env(), **PIPES)
+        (out, err), (_, logs_err) = reply.communicate(timeout=60), logs.communicate(timeout=60)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    assert (reply.returncode, out) == (0, "during the lock\n")
+    assert err.startswith("chatstream: warning: this reply was not recorded") and "locked by another process" in err
+    assert logs.returncode == 3 and "locked by another process" in logs_err and str(db_path(isolated_env)) in logs_err
     assert [exchange.prompt for exchange in history.exchanges()] == ["before the lock"]
+
+
+PIPES = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
 
 
 def test_logs_without_a_history_is_empty(isolated_env: Path) -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 from ..errors import ConfigError
 
 HISTORY_NAME = "history.db"
-BUSY_TIMEOUT_S = 2.0
-"""How long a writer waits for another one to finish: long beside a commit, short beside a person."""
+BUSY_TIMEOUT_S = 5.0
+"""How long a writer waits for the others: twenty processes recording at once on a loaded 2-core machine
+waited up to 1.6 s; a history locked for longer is reported after this wait, the reply already shown."""
 
 
 class HistoryError(ConfigError):
