@@ -20,12 +20,16 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import config as config_commands
 from .commands import keys as keys_commands
+from .commands import logs as logs_commands
 from .commands import roles as roles_commands
+from .commands.chat import chat_command
 from .commands.inputs import check_arguments
 from .commands.models import models_command
 from .commands.options import (
     Attach,
     BaseUrl,
+    Cid,
+    Continue,
     Debug,
     Delimiter,
     Events,
@@ -36,6 +40,7 @@ from .commands.options import (
     MarkdownFlag,
     MaxTokens,
     Model,
+    NoLog,
     NoStdin,
     NoStream,
     Option,
@@ -167,6 +172,9 @@ def prompt_command(
     timeout: Timeout = None,
     retries: Retries = None,
     base_url: BaseUrl = None,
+    continue_conversation: Continue = False,
+    cid: Cid = None,
+    no_log: NoLog = False,
     quiet: Quiet = False,
     debug: Debug = False,
     file: Files = None,
@@ -199,6 +207,9 @@ def prompt_command(
         timeout=timeout,
         retries=retries,
         base_url=base_url,
+        continue_conversation=continue_conversation,
+        cid=cid,
+        no_log=no_log,
         quiet=quiet,
         debug=debug,
         files=tuple(file or ()),
@@ -218,6 +229,8 @@ app.command(name="models")(models_command)
 app.add_typer(config_commands.app, name="config")
 app.add_typer(keys_commands.app, name="keys")
 app.add_typer(roles_commands.app, name="roles")
+app.add_typer(logs_commands.app, name="logs")
+app.command(name="chat", cls=PromptCommand)(chat_command)
 
 
 def main() -> None:

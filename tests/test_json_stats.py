@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from chatstream_cli import get_model
+from chatstream_cli import get_model, history
 from chatstream_cli.cli import app
 from chatstream_cli.messages import AIMessageChunk
 from chatstream_cli.render import stats
@@ -60,7 +60,7 @@ def test_json_is_one_object_with_the_keys_of_cli_md() -> None:
     assert record["usage"] == expected.usage_metadata
     assert list(record["usage"]) == ["input_tokens", "output_tokens", "total_tokens"]
     assert uuid.UUID(record["run_id"]).version == 7
-    assert record["cid"] is None
+    assert record["cid"] == history.conversations()[0].cid  # the conversation it was recorded in
     timing = record["timing"]
     assert list(timing) == ["first_token_ms", "total_ms", "tokens_per_s"]
     assert 0 <= timing["first_token_ms"] <= timing["total_ms"]

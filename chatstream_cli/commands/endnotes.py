@@ -32,18 +32,24 @@ def tell_cut(reply: AIMessageChunk, max_tokens: int | None) -> None:
         return
     limit = max_tokens or (reply.usage_metadata or {}).get("output_tokens")
     at = f"{limit:,} tokens" if limit else "its length limit"
-    print(f"chatstream: the reply was cut at {at} ({reason}); raise --max-tokens to get the rest", file=sys.stderr)
+    _say(f"the reply was cut at {at} ({reason}); raise --max-tokens to get the rest")
 
 
 def tell_refusal(reply: AIMessageChunk) -> None:
     """Say on stderr, even with --quiet or no terminal, that the model refused: the reply has no text,
     so stdout alone would leave the user with nothing."""
+    refusal = refusal_reason(reply)
+    if refusal:
+        _say(f"the model refused: {neutralise(' '.join(refusal.split()))}")
+
+
+def refusal_reason(reply: AIMessageChunk) -> str | None:
+    """Why the model refused, when it did."""
     refusal = reply.additional_kwargs.get("refusal")
     if reply.response_metadata.get("stop_reason") == "refusal":  # Anthropic says why in stop_details
         details = reply.response_metadata.get("stop_details") or {}
         refusal = details.get("explanation") or details.get("category") or "no reason given"
-    if isinstance(refusal, str) and refusal.strip():
-        _say(f"the model refused: {neutralise(' '.join(refusal.split()))}")
+    return refusal if isinstance(refusal, str) and refusal.strip() else None
 
 
 def tell_content_filter(reply: AIMessageChunk) -> None:

@@ -25,6 +25,7 @@ from ..render.choose import choose_renderer, json_renderer, make_spinner, with_p
 from ..render.stats import ReplyClock
 from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
 from ..runs import uuid7
+from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes
 from .reporting import notice
 
@@ -65,6 +66,9 @@ class PromptRequest:
     params: dict[str, str] = field(default_factory=dict)
     extract: str | None = None  # "first" or "last": print only that code block
     no_stdin: bool = False
+    continue_conversation: bool = False
+    cid: str | None = None
+    no_log: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -84,35 +88,65 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         raise UsageError("-p fills a role's template", "use it with --role NAME")
     prompt = gather_prompt(request, role)
     config = active_config()
-    resolved = resolve_configured(request.model, config)
-    check_settings(resolved, request.temperature)
+    log = logging_wanted(request.no_log, config.log)
+    thread = open_thread(request.continue_conversation, request.cid, log)
+    resolved = resolve_model(request.model or thread.model, request, config)
     if prompt.attachments:
         check_attachments(prompt, resolved.provider.name)
-    if resolved.notice:
-        notice(resolved.notice, request.quiet)
-    spinner = make_spinner(resolved.full_name, request.quiet)
-    clock = ReplyClock()
-    on_notice = spinner.notice if spinner else lambda text: notice(text, request.quiet)
-    settings = model_settings(request, config, on_notice, max_tokens_for(request, config, resolved), clock.request_sent)
     if request.debug:
         from ..retry import show_http_trace
 
         show_http_trace()
+    return answer(request, config, resolved, thread, prompt)
+
+
+def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:
+    """The model a name (or the defaults) stands for, checked against the request's settings."""
+    resolved = resolve_configured(name, config)
+    check_settings(resolved, request.temperature)
+    if resolved.notice:
+        notice(resolved.notice, request.quiet)
+    return resolved
+
+
+def answer(
+    request: PromptRequest,
+    config: Any,
+    resolved: ResolvedModel,
+    thread: Thread,
+    prompt: Prompt,
+    *,
+    retry_of: int | None = None,
+) -> AIMessageChunk:
+    """One turn of the thread: send ``prompt`` after its earlier turns, show the reply, record the exchange."""
+    spinner = make_spinner(resolved.full_name, request.quiet)
+    clock = ReplyClock()
+    on_notice = spinner.notice if spinner else lambda text: notice(text, request.quiet)
+    settings = model_settings(request, config, on_notice, max_tokens_for(request, config, resolved), clock.request_sent)
     chat = build(resolved, settings)
-    messages = prompt.messages()
+    system = prompt.system if prompt.system is not None else thread.system
+    messages = thread.messages(system, prompt.human_content())
     run_id = uuid7()
     if request.json_output:
         asked = {**prompt.record(), "options": request.options, "role": request.role}
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock)
+        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, thread.cid)
     elif request.extract:
         renderer = extract_renderer(request.extract == "last", request.quiet)
     else:
         streaming = not request.no_stream
         event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
         renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    renderer = with_progress(renderer, spinner, request.stats, resolved.model, clock)
-    with second_interrupt_exits():
-        reply = run_reply(chat, messages, renderer, request.mode, run_id=run_id)
+    transcript = Transcript(with_progress(renderer, spinner, request.stats, resolved.model, clock), clock)
+    sent = Sent(
+        resolved.model, resolved.provider.name, prompt, system, messages, settings, run_id, request.role, retry_of
+    )
+    try:
+        with second_interrupt_exits():
+            reply = run_reply(chat, messages, transcript, request.mode, run_id=run_id)
+    except BaseException as exc:
+        record_exchange(thread, sent, transcript, None, exc)
+        raise
+    record_exchange(thread, sent, transcript, reply, None)
     tell_endnotes(reply, chat.settings.max_tokens)
     return reply
 

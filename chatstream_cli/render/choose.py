@@ -73,9 +73,16 @@ def make_spinner(label: str, quiet: bool) -> Spinner | None:
 
 
 def json_renderer(
-    model: str, provider: str, run_id: str, asked: dict[str, Any] | None = None, clock: ReplyClock | None = None
+    model: str,
+    provider: str,
+    run_id: str,
+    asked: dict[str, Any] | None = None,
+    clock: ReplyClock | None = None,
+    cid: str | None = None,
 ) -> Renderer:
     """The ``--json`` writer: one object on stdout when the reply is complete (``asked``: what was asked)."""
     from .json import JsonRenderer
 
-    return JsonRenderer(sys.stdout.buffer, model=model, provider=provider, run_id=run_id, asked=asked, clock=clock)
+    return JsonRenderer(
+        sys.stdout.buffer, model=model, provider=provider, run_id=run_id, asked=asked, clock=clock, cid=cid
+    )

@@ -1,0 +1,277 @@
+"""A prompt's place in the history: the conversation it continues, and the record of its exchange.
+
+``Thread`` is what ``-c``/``--cid`` (and each turn of ``chat``) carries from one exchange to the next;
+``Transcript`` watches a reply go by so that it can be recorded however it ends. Recording never
+costs the reply: a history that cannot be written is one warning line on stderr.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from ..errors import ChatstreamError, ExitCode, Interrupted
+from ..messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    Pieces,
+    SystemMessage,
+    content_text,
+    thinking_text,
+)
+from ..render import Renderer
+from ..render.stats import ReplyClock, model_of, stop_reason_of, usage_of
+from ..render.utf8 import to_utf8
+from .endnotes import CUT_REASONS, refusal_reason
+
+if TYPE_CHECKING:
+    from ..history import Attachment, Exchange, Outcome
+    from ..prompting.assemble import Prompt
+    from ..prompting.attachments import Attachment as PromptAttachment
+    from ..runnable import ModelSettings
+
+_SECRET_WORDS = ("key", "token", "secret", "password", "auth", "credential")
+
+
+def logging_wanted(no_log: bool, config_log: bool | None) -> bool:
+    """Whether to record: not with --no-log, CHATSTREAM_NO_LOG=1 or ``log = false`` in config.toml."""
+    return not no_log and os.environ.get("CHATSTREAM_NO_LOG", "") in ("", "0") and config_log is not False
+
+
+@dataclass(slots=True)
+class Thread:
+    """The conversation a prompt belongs to: its id (None: nothing is recorded) and its earlier turns."""
+
+    cid: str | None
+    turns: list[Exchange] = field(default_factory=list)
+    log: bool = True
+
+    @property
+    def model(self) -> str | None:
+        """The model of the latest turn, which a continued conversation keeps unless -m says otherwise."""
+        return self.turns[-1].full_model if self.turns else None
+
+    @property
+    def system(self) -> str | None:
+        return self.turns[-1].system if self.turns else None
+
+    def messages(self, system: str | None, prompt: str | list[dict[str, Any]]) -> list[BaseMessage]:
+        """What goes to the model: the system prompt, the earlier turns as they happened, the new prompt."""
+        messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
+        for turn in self.turns:
+            if turn.reply:  # a turn that failed before any text would be an empty, rejected message
+                messages += [HumanMessage(content=turn.prompt), AIMessage(content=turn.reply)]
+        messages.append(HumanMessage(content=prompt))
+        return messages
+
+
+def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:
+    """The conversation to continue (``-c``: the latest, ``--cid``: a given one) or a new one."""
+    from .. import history
+
+    if not continue_latest and cid is None:
+        return Thread(cid=history.new_cid() if log else None, log=log)
+    found = history.find_cid(cid)
+    return Thread(cid=found, turns=history.conversation_turns(found), log=log)
+
+
+class Transcript:
+    """Wraps the renderer: keeps what arrived and when, for the record of a reply that may not complete.
+
+    Only the text and thinking are kept (in batches, as --json does), not a second sum of the chunks:
+    that would double the cost of every chunk, and what a cut reply lacks (usage, stop reason) comes last.
+    """
+
+    def __init__(self, inner: Renderer, clock: ReplyClock | None = None) -> None:
+        self.inner = inner
+        self.clock = clock or ReplyClock()
+        self.text = Pieces()
+        self.thinking = Pieces()
+
+    def start(self) -> None:
+        self.clock.start()
+        self.inner.start()
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        self.clock.observe(chunk)
+        text, thinking = content_text(chunk.content), thinking_text(chunk)
+        if text:
+            self.text.append(text)
+        if thinking:
+            self.thinking.append(thinking)
+        self.inner.chunk(chunk)
+
+    def arrived(self) -> AIMessageChunk:
+        """What arrived of a reply that did not complete."""
+        thinking = self.thinking.join()
+        content: Any = self.text.join()
+        if thinking:
+            content = [{"type": "thinking", "thinking": thinking}, {"type": "text", "text": content}]
+        return AIMessageChunk(content=content)
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self.clock.stop()
+        self.inner.finish(reply)
+
+    def abort(self, error: BaseException) -> None:
+        self.clock.stop()
+        self.inner.abort(error)
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What was asked of which model: everything an exchange records besides the reply."""
+
+    model: str
+    provider: str
+    prompt: Prompt
+    system: str | None
+    messages: list[BaseMessage]
+    settings: ModelSettings
+    run_id: str
+    role: str | None = None
+    retry_of: int | None = None
+
+
+def record_exchange(
+    thread: Thread, sent: Sent, transcript: Transcript, reply: AIMessageChunk | None, error: BaseException | None
+) -> None:
+    """Add the exchange to the thread and record it in the history (when logging); a history that fails
+    is one line on stderr."""
+    exchange = build_exchange(thread.cid or "", sent, transcript, reply, error)
+    if thread.log and thread.cid is not None:
+        from .. import history
+
+        try:
+            exchange = replace(exchange, id=history.record(exchange))
+        except history.HistoryError as exc:
+            print(f"chatstream: warning: this reply was not recorded: {exc}", file=sys.stderr)
+    thread.turns.append(exchange)
+
+
+def build_exchange(
+    cid: str, sent: Sent, transcript: Transcript, reply: AIMessageChunk | None, error: BaseException | None
+) -> Exchange:
+    from ..history import Exchange
+
+    ended = reply if reply is not None else transcript.arrived()
+    usage = usage_of(ended)
+    outcome, exit_code = outcome_of(reply, error)
+    return Exchange(
+        cid=cid,
+        model=model_of(ended, sent.model),
+        provider=sent.provider,
+        prompt=storable(sent.prompt.words()),
+        reply=storable(ended.text),
+        outcome=outcome,
+        system=storable(sent.system) if sent.system else sent.system,
+        messages=[storable_message(message, sent.prompt.attachments) for message in sent.messages],
+        thinking=storable(thinking_text(ended)) or None,
+        options=recorded_settings(sent.settings),
+        input_tokens=usage["input_tokens"],
+        output_tokens=usage["output_tokens"],
+        total_tokens=usage["total_tokens"],
+        first_token_ms=transcript.clock.first_token_ms,
+        total_ms=transcript.clock.total_ms,
+        stop_reason=stop_reason_of(ended),
+        exit_code=exit_code,
+        error=_error_text(error),
+        run_id=sent.run_id,
+        retry_of=sent.retry_of,
+        role=sent.role,
+        files=tuple(file.path for file in sent.prompt.files),
+        attachments=tuple(recorded_attachment(item) for item in sent.prompt.attachments),
+    )
+
+
+def recorded_attachment(attachment: PromptAttachment) -> Attachment:
+    """An attachment as the history keeps it: by the hash of its bytes (a URL's, which chatstream never
+    downloads whole, by the hash of the URL), once however many turns send it."""
+    from ..history import Attachment
+
+    digest = attachment.sha256 or hashlib.sha256(attachment.source.encode()).hexdigest()
+    return Attachment(sha256=digest, type=attachment.media_type, size=attachment.size or 0, name=attachment.source)
+
+
+def storable(text: str) -> str:
+    """Text SQLite can hold: characters a server sent as two UTF-16 halves joined, and what UTF-8 cannot
+    carry (a stray half, the bytes of a prompt that was not UTF-8) as U+FFFD."""
+    return to_utf8(text).decode("utf-8", "replace")
+
+
+def storable_message(message: BaseMessage, attachments: list[PromptAttachment]) -> dict[str, Any]:
+    """The message as the history keeps it: an attachment's base64 is replaced by its hash (the bytes are
+    recorded once, in the attachments table, not in every turn that sends them)."""
+    data = message.to_dict()
+    if isinstance(data["content"], str):
+        data["content"] = storable(data["content"])
+    else:
+        hashes = iter(item.sha256 for item in attachments if item.sha256)
+        data["content"] = [
+            {**{k: v for k, v in block.items() if k != "base64"}, "sha256": next(hashes, None)}
+            if isinstance(block, dict) and "base64" in block
+            else block
+            for block in data["content"]
+        ]
+    return data
+
+
+def outcome_of(reply: AIMessageChunk | None, error: BaseException | None) -> tuple[Outcome, int]:
+    """How the reply ended, and the exit code that ending gives."""
+    from ..history import Outcome
+
+    if isinstance(error, KeyboardInterrupt | Interrupted):
+        return Outcome.INTERRUPTED, int(ExitCode.INTERRUPTED)
+    if error is not None:
+        return Outcome.FAILED, int(_exit_code(error))
+    assert reply is not None
+    if stop_reason_of(reply) in CUT_REASONS:
+        return Outcome.MAX_TOKENS, int(ExitCode.OK)
+    if refusal_reason(reply):
+        return Outcome.REFUSED, int(ExitCode.OK)
+    return Outcome.COMPLETED, int(ExitCode.OK)
+
+
+def _exit_code(error: BaseException) -> ExitCode:
+    if isinstance(error, ChatstreamError):
+        return error.exit_code
+    return ExitCode.BROKEN_PIPE if isinstance(error, BrokenPipeError) else ExitCode.BUG
+
+
+def _error_text(error: BaseException | None) -> str | None:
+    if error is None or isinstance(error, KeyboardInterrupt):
+        return None
+    return str(error) if isinstance(error, ChatstreamError) else f"{type(error).__name__}: {error}"
+
+
+def recorded_settings(settings: ModelSettings) -> dict[str, Any]:
+    """The request's settings as JSON, with anything that could be a credential left out."""
+    return {
+        "temperature": settings.temperature,
+        "max_tokens": settings.max_tokens,
+        "stop": list(settings.stop),
+        "thinking": settings.thinking,
+        "timeout": settings.timeout,
+        "retries": settings.retries,
+        "base_url": _without_userinfo(settings.base_url),
+        "options": {
+            name: "<redacted>" if any(word in name.lower() for word in _SECRET_WORDS) else value
+            for name, value in settings.options.items()
+        },
+    }
+
+
+def _without_userinfo(url: str | None) -> str | None:
+    """A URL without the ``user:password@`` a base URL may carry."""
+    if not url or "@" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))

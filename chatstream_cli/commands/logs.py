@@ -1,0 +1,229 @@
+"""``chatstream logs``: the history, newest last; ``logs list|path|off|on|delete`` beside it.
+
+Exchanges are Markdown: rendered by Rich on a terminal, the same text as it is on a pipe.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .reporting import reporting
+
+if TYPE_CHECKING:
+    from ..history import Conversation, Exchange
+
+app = typer.Typer(
+    name="logs",
+    help="The history of exchanges, newest last (logs list, path, off, on, delete beside it).",
+    rich_markup_mode=None,
+    invoke_without_command=True,
+)
+
+SHOWN_CID = 8
+"""How much of a conversation id is shown: enough to pass to --cid, almost always unique."""
+
+Count = Annotated[int, typer.Option("-n", "--count", min=0, help="How many, newest last (0: all).")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON array with every recorded field.")]
+JsonlFlag = Annotated[bool, typer.Option("--jsonl", help="One JSON object per line.")]
+Query = Annotated[str | None, typer.Option("-q", "--query", help="Full-text search of prompts and replies.")]
+CidOption = Annotated[str | None, typer.Option("--cid", help="Only this conversation (a unique id prefix).")]
+Latest = Annotated[bool, typer.Option("-c", "--continue", help="Only the latest conversation.")]
+ModelOption = Annotated[str | None, typer.Option("-m", "--model", help="Only this model (name or provider:model).")]
+Since = Annotated[str | None, typer.Option("--since", help="From this date or time (YYYY-MM-DD[THH:MM], local).")]
+Until = Annotated[str | None, typer.Option("--until", help="Up to this date (included) or time.")]
+
+
+@app.callback()
+def logs_command(
+    ctx: typer.Context,
+    count: Count = 3,
+    json_output: JsonFlag = False,
+    jsonl: JsonlFlag = False,
+    query: Query = None,
+    cid: CidOption = None,
+    latest: Latest = False,
+    model: ModelOption = None,
+    since: Since = None,
+    until: Until = None,
+) -> None:
+    """Show the latest exchanges (-n 3 by default), newest last."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from .. import history
+    from ..history.queries import Filters
+
+    start, end = parse_when(since, "--since", end=False), parse_when(until, "--until", end=True)
+    with reporting(False):
+        found = history.filtered(
+            lambda db: Filters(
+                cid=history.find_cid(cid) if latest or cid is not None else None,
+                model=model,
+                since=start,
+                until=end,
+                text=query,
+            ),
+            count or None,
+        )
+        show_exchanges(found, json_output, jsonl)
+
+
+def show_exchanges(exchanges: list[Exchange], json_output: bool, jsonl: bool) -> None:
+    if json_output:
+        print(json.dumps([exchange.to_dict() for exchange in exchanges], ensure_ascii=False, indent=2))
+    elif jsonl:
+        for exchange in exchanges:
+            print(json.dumps(exchange.to_dict(), ensure_ascii=False))
+    else:
+        write_markdown("\n\n".join(exchange_markdown(exchange) for exchange in exchanges))
+
+
+def exchange_markdown(exchange: Exchange) -> str:
+    """An exchange as Markdown: a heading with its conversation, turn, model and time, the prompt quoted, the reply."""
+    ending = "" if exchange.outcome == "completed" else f" · {exchange.outcome}"
+    if exchange.outcome == "failed":
+        ending += f" (exit {exchange.exit_code})"
+    heading = (
+        f"## {exchange.cid[:SHOWN_CID]} · turn {exchange.turn} · {exchange.full_model} · "
+        f"{local_time(exchange.created_at)}{ending}"
+    )
+    parts = [heading]
+    if exchange.system:
+        parts.append(quoted(exchange.system, "system: "))
+    parts.append(quoted(exchange.prompt))
+    if exchange.reply:
+        parts.append(exchange.reply)
+    return "\n\n".join(parts)
+
+
+def quoted(text: str, label: str = "") -> str:
+    return "\n".join("> " + line for line in (label + text).splitlines() or [""])
+
+
+def write_markdown(text: str) -> None:
+    """Rich's Markdown on a terminal; the text itself, exactly, on a pipe."""
+    if not text:
+        return
+    from ..render.choose import stdout_is_terminal
+
+    if not stdout_is_terminal():
+        sys.stdout.write(text + "\n")
+        return
+    from rich.markdown import Markdown
+
+    from ..render.safe import neutralise
+    from ..render.terminal import terminal_console
+
+    terminal_console().print(Markdown(neutralise(text)))
+
+
+def local_time(stamp: str) -> str:
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def parse_when(text: str | None, flag: str, *, end: bool) -> str | None:
+    """A local date or date-time as the UTC text the history compares with; a date given as an end takes
+    its whole day."""
+    if text is None:
+        return None
+    from ..errors import UsageError
+
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            f"{flag} {text!r} is not a date", f"use YYYY-MM-DD or YYYY-MM-DDTHH:MM, e.g. {flag} 2026-01-31"
+        ) from None
+    if end and len(text.strip()) == 10:
+        when += timedelta(days=1)
+    return when.astimezone(UTC).isoformat(timespec="milliseconds")  # a naive time is local time
+
+
+ListCount = Annotated[int, typer.Option("-n", "--count", min=0, help="How many, newest last (0: all).")]
+
+
+@app.command("list")
+def list_command(count: ListCount = 20, json_output: JsonFlag = False) -> None:
+    """The conversations: id prefix, when, model, turns, first prompt."""
+    from .. import history
+
+    with reporting(False):
+        found = history.conversations(count or None)
+        if json_output:
+            print(json.dumps([conversation_dict(item) for item in found], ensure_ascii=False, indent=2))
+            return
+        for conversation in found:
+            print(conversation_line(conversation))
+
+
+def conversation_dict(conversation: Conversation) -> dict[str, object]:
+    from dataclasses import asdict
+
+    return asdict(conversation)
+
+
+def conversation_line(conversation: Conversation) -> str:
+    from ..render.safe import neutralise
+
+    first = " ".join(conversation.first_prompt.split())
+    first = first if len(first) <= 60 else first[:59] + "…"
+    turns = f"{conversation.turns} turn" + ("s" if conversation.turns != 1 else "")
+    line = (
+        f"{conversation.cid[:SHOWN_CID]}  {local_time(conversation.updated_at)}  {conversation.model}  {turns}  {first}"
+    )
+    return neutralise(line) if sys.stdout.isatty() else line
+
+
+@app.command("path")
+def path_command() -> None:
+    """Print where the history is (it may not exist yet)."""
+    from .. import history
+
+    print(history.path())
+
+
+@app.command("off")
+def off_command() -> None:
+    """Stop recording: sets log = false in config.toml."""
+    from ..config import set_value
+
+    set_value("log", "false")
+    print("the history is off: nothing will be recorded (chatstream logs on to turn it back on)")
+
+
+@app.command("on")
+def on_command() -> None:
+    """Record again: sets log = true in config.toml."""
+    from .. import history
+    from ..config import set_value
+
+    set_value("log", "true")
+    print(f"the history is on: exchanges are recorded in {history.path()}")
+
+
+Before = Annotated[str | None, typer.Option("--before", help="Delete every exchange before this date or time.")]
+
+
+@app.command("delete")
+def delete_command(cid: CidOption = None, before: Before = None) -> None:
+    """Delete a conversation (--cid ID) or everything before a date (--before DATE)."""
+    from .. import history
+    from ..errors import UsageError
+    from ..history import queries
+
+    if (cid is None) == (before is None):
+        raise UsageError("say what to delete", "use --cid ID or --before DATE")
+    cutoff = parse_when(before, "--before", end=False)
+    with reporting(False):
+        target = history.find_cid(cid) if cid else None
+        with history.opened() as db:
+            gone = queries.delete(db, cid=target, before=cutoff) if db is not None else (0, 0)
+        exchanges, conversations = gone
+        print(
+            f"deleted {exchanges} exchange{'s' if exchanges != 1 else ''} "
+            f"and {conversations} conversation{'s' if conversations != 1 else ''}"
+        )
