@@ -54,11 +54,12 @@ def reply_record(
     }
 
 
-class JsonRenderer:
-    """Collects the reply and writes its JSON object, on one line, at the end."""
+class ReplyRecorder:
+    """Collects one reply's chunks and clock and makes its --json object; shared by ``--json`` and ``batch``."""
 
-    def __init__(self, out: BinaryIO, *, model: str, provider: str, run_id: str | None, cid: str | None = None) -> None:
-        self.out = out
+    __slots__ = ("_text", "_thinking", "cid", "clock", "model", "provider", "run_id")
+
+    def __init__(self, *, model: str, provider: str, run_id: str | None, cid: str | None = None) -> None:
         self.model = model
         self.provider = provider
         self.run_id = run_id
@@ -66,9 +67,6 @@ class JsonRenderer:
         self.clock = ReplyClock()
         self._text = Pieces()  # kept for a reply that stops early; joined in batches, so memory stays small
         self._thinking = Pieces()
-
-    def start(self) -> None:
-        self.clock.start()
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
@@ -78,18 +76,19 @@ class JsonRenderer:
         if thinking:
             self._thinking.append(thinking)
 
-    def finish(self, reply: AIMessageChunk) -> None:
+    def finished(self, reply: AIMessageChunk) -> dict[str, Any]:
+        """The object of a complete reply."""
         self.clock.stop()
-        self._write(reply, content_text(reply.content), thinking_text(reply))
+        return self._record(reply, content_text(reply.content), thinking_text(reply))
 
-    def abort(self, error: BaseException) -> None:
+    def partial(self) -> dict[str, Any] | None:
+        """The object of a reply that stopped early, or None when nothing arrived."""
         self.clock.stop()
         text, thinking = self._text.join(), self._thinking.join()
-        if (text or thinking) and not isinstance(error, BrokenPipeError):
-            self._write(None, text, thinking)
+        return self._record(None, text, thinking) if text or thinking else None
 
-    def _write(self, reply: AIMessageChunk | None, text: str, thinking: str) -> None:
-        record = reply_record(
+    def _record(self, reply: AIMessageChunk | None, text: str, thinking: str) -> dict[str, Any]:
+        return reply_record(
             reply,
             content=text,
             thinking=thinking,
@@ -99,6 +98,39 @@ class JsonRenderer:
             run_id=self.run_id,
             cid=self.cid,
         )
-        line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
-        self.out.write(to_utf8(line + "\n"))
+
+
+def json_line(record: dict[str, Any]) -> bytes:
+    """``record`` as one line of UTF-8 JSON, C1 controls escaped so a terminal showing it obeys none."""
+    line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
+    return to_utf8(line + "\n")
+
+
+class JsonRenderer:
+    """Collects the reply and writes its JSON object, on one line, at the end."""
+
+    def __init__(self, out: BinaryIO, *, model: str, provider: str, run_id: str | None, cid: str | None = None) -> None:
+        self.out = out
+        self.recorder = ReplyRecorder(model=model, provider=provider, run_id=run_id, cid=cid)
+
+    @property
+    def clock(self) -> ReplyClock:
+        return self.recorder.clock
+
+    def start(self) -> None:
+        self.clock.start()
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        self.recorder.chunk(chunk)
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self._write(self.recorder.finished(reply))
+
+    def abort(self, error: BaseException) -> None:
+        record = self.recorder.partial()
+        if record is not None and not isinstance(error, BrokenPipeError):
+            self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.out.write(json_line(record))
         self.out.flush()
