@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import aclosing
+from contextlib import AsyncExitStack, aclosing
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
@@ -178,24 +178,27 @@ class _Runner:
         self.input_error: BaseException | None = None
         self._unfinished: set[int] = set()
         self._taken = 0
+        self._in_session: set[int] = set()
+        self._sessions = AsyncExitStack()
         self._window_moved: asyncio.Event | None = None
 
     async def results(self) -> AsyncIterator[BatchResult]:
         queue: asyncio.Queue[BatchResult | None] = asyncio.Queue()
         self._window_moved = asyncio.Event()
-        workers = [asyncio.create_task(self._work(queue)) for _ in range(self.concurrency)]
-        try:
-            remaining = len(workers)
-            while remaining:
-                result = await queue.get()
-                if result is None:
-                    remaining -= 1
-                else:
-                    yield result
-        finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+        async with AsyncExitStack() as self._sessions:
+            workers = [asyncio.create_task(self._work(queue)) for _ in range(self.concurrency)]
+            try:
+                remaining = len(workers)
+                while remaining:
+                    result = await queue.get()
+                    if result is None:
+                        remaining -= 1
+                    else:
+                        yield result
+            finally:
+                for worker in workers:
+                    worker.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
         if self.input_error is not None:
             raise self.input_error
 
@@ -244,6 +247,9 @@ class _Runner:
             model = self.model_for(item)
         except ChatstreamError as exc:
             return failure(item.index, item.id, exc, model=item.model, provider=None)
+        if id(model) not in self._in_session:  # each model's requests share one connection pool
+            self._in_session.add(id(model))
+            await self._sessions.enter_async_context(model.async_session())
         attempt = 0
         while True:
             outcome = await self._attempt(item, model)

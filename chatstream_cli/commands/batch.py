@@ -138,7 +138,11 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
         return submit_provider_batch(items, resolved, settings, defaults, where)
     model_for = _model_chooser(resolved, replace(settings, retries=0), config)
     progress = _progress(f"batch {resolved.full_name}", defaults.quiet)
-    with _output(where.out, append=where.resume or where.retry_failed) as out, _showing(progress, counts) as update:
+    with (
+        _output(where.out, append=where.resume or where.retry_failed) as out,
+        _showing(progress, counts) as update,
+        _interrupt_note(where, counts),
+    ):
         code = run_local(
             items,
             model_for,
@@ -220,3 +224,18 @@ def _showing(progress: BatchProgress | None, counts: BatchCounts) -> Iterator[Ca
     finally:
         progress.update(counts)
         progress.stop()
+
+
+@contextmanager
+def _interrupt_note(where: BatchInput, counts: BatchCounts) -> Iterator[None]:
+    """After Ctrl-C, say how to finish the job (exit 130 follows)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        written = counts.done + counts.failed
+        if where.out is not None:
+            hint = f"{written:,} results are in {where.out}; rerun with --resume to finish the batch"
+        else:
+            hint = f"{written:,} results were written; with --out FILE, --resume finishes a batch"
+        print(f"chatstream: interrupted: {hint}", file=sys.stderr)
+        raise
