@@ -24,6 +24,11 @@ from tests.conftest import CHATSTREAM, cli_env
 ECHO = ["-m", "builtin:echo", "-o", "delay_ms", "0"]
 
 
+@pytest.fixture
+def server(batch_server: BatchServer) -> BatchServer:  # noqa: F811  (takes the imported fixture)
+    return batch_server
+
+
 def run(*args: str, input: str | None = None) -> Result:
     return CliRunner().invoke(app, ["batch", *args], input=input)
 
@@ -145,13 +150,13 @@ def scripted_prompts(count: int) -> list[str]:
 
 @pytest.mark.parametrize("concurrency", [1, 3, 8])
 def test_results_come_in_input_order_with_failures_recorded_and_at_most_n_at_once(
-    batch_server: BatchServer, tmp_path: Path, concurrency: int
+    server: BatchServer, tmp_path: Path, concurrency: int
 ) -> None:
-    batch_server.slow_s = 0.02
+    server.slow_s = 0.02
     prompts = scripted_prompts(60)
     source = tmp_path / "prompts.txt"
     source.write_text("\n".join(prompts) + "\n")
-    result = run(str(source), *openai_args(batch_server, "--concurrency", str(concurrency)), "--retries", "2")
+    result = run(str(source), *openai_args(server, "--concurrency", str(concurrency)), "--retries", "2")
     lines = lines_of(result.stdout)
     assert [line["id"] for line in lines] == list(range(1, 61))
     failed = {line["id"] for line in lines if "error" in line}
@@ -163,34 +168,34 @@ def test_results_come_in_input_order_with_failures_recorded_and_at_most_n_at_onc
         else:
             assert line["content"] == "echo: " + prompts[line["id"] - 1]
     assert result.exit_code == 4  # some failed
-    assert batch_server.peak <= concurrency
-    assert batch_server.peak >= min(concurrency, 2)  # it did run prompts side by side
+    assert server.peak <= concurrency
+    assert server.peak >= min(concurrency, 2)  # it did run prompts side by side
     for number, prompt in enumerate(prompts):
         expected = 3 if number % 7 == 3 else 2 if (number % 10 == 1 or number % 11 == 5) else 1
-        assert batch_server.attempts[prompt] == expected, prompt
+        assert server.attempts[prompt] == expected, prompt
 
 
-def test_a_reply_cut_after_its_first_token_is_not_sent_again(batch_server: BatchServer) -> None:
-    result = run("-", *openai_args(batch_server), input="fine\nbroken #midfail\n")
+def test_a_reply_cut_after_its_first_token_is_not_sent_again(server: BatchServer) -> None:
+    result = run("-", *openai_args(server), input="fine\nbroken #midfail\n")
     lines = lines_of(result.stdout)
     assert lines[1]["error"]["exit_code"] == 5 and lines[1]["content"] == "echo: "
-    assert batch_server.attempts["broken #midfail"] == 1
+    assert server.attempts["broken #midfail"] == 1
     assert result.exit_code == 5  # every failure was the network's
 
 
-def test_a_rate_limit_pauses_the_whole_batch_and_lowers_concurrency(batch_server: BatchServer) -> None:
+def test_a_rate_limit_pauses_the_whole_batch_and_lowers_concurrency(server: BatchServer) -> None:
     prompts = [f"p{number} #429" if number == 0 else f"p{number} #slow" for number in range(12)]
-    batch_server.slow_s = 0.05
-    result = run("-", *openai_args(batch_server, "--concurrency", "4"), input="\n".join(prompts) + "\n")
+    server.slow_s = 0.05
+    result = run("-", *openai_args(server, "--concurrency", "4"), input="\n".join(prompts) + "\n")
     assert result.exit_code == 0, result.output
     assert all("error" not in line for line in lines_of(result.stdout))
-    assert batch_server.attempts["p0 #429"] == 2
+    assert server.attempts["p0 #429"] == 2
 
 
-def test_stats_print_totals(batch_server: BatchServer) -> None:
+def test_stats_print_totals(server: BatchServer) -> None:
     result = run(
         "-",
-        *openai_args(batch_server),
+        *openai_args(server),
         "--stats",
         input="one\ntwo #500\n",
     )
@@ -200,35 +205,33 @@ def test_stats_print_totals(batch_server: BatchServer) -> None:
 # --- resume -----------------------------------------------------------------------------------------
 
 
-def test_resume_runs_only_what_is_missing_and_retry_failed_reruns_failures(
-    batch_server: BatchServer, tmp_path: Path
-) -> None:
+def test_resume_runs_only_what_is_missing_and_retry_failed_reruns_failures(server: BatchServer, tmp_path: Path) -> None:
     source = tmp_path / "prompts.txt"
     source.write_text("one\ntwo #flaky\nthree\nfour\n")
     out = tmp_path / "out.jsonl"
-    first = run(str(source), *openai_args(batch_server), "--retries", "0", "--out", str(out))
+    first = run(str(source), *openai_args(server), "--retries", "0", "--out", str(out))
     assert first.exit_code == 4
     out.write_bytes(out.read_bytes()[:-30])  # a crash cut the last line short
-    resumed = run(str(source), *openai_args(batch_server), "--resume", "--out", str(out))
+    resumed = run(str(source), *openai_args(server), "--resume", "--out", str(out))
     assert resumed.exit_code == 0, resumed.output
     lines = lines_of(out.read_text())
     assert [line["id"] for line in lines] == [1, 2, 3, 4]
     assert "error" in lines[1]
-    assert batch_server.attempts["four"] == 2 and batch_server.attempts["one"] == 1
-    retried = run(str(source), *openai_args(batch_server), "--retry-failed", "--out", str(out))
+    assert server.attempts["four"] == 2 and server.attempts["one"] == 1
+    retried = run(str(source), *openai_args(server), "--retry-failed", "--out", str(out))
     assert retried.exit_code == 0, retried.output
     lines = lines_of(out.read_text())
     assert sorted(line["id"] for line in lines) == [1, 2, 3, 4]
     assert all("error" not in line for line in lines)
-    assert batch_server.attempts["two #flaky"] == 2 and batch_server.attempts["one"] == 1
+    assert server.attempts["two #flaky"] == 2 and server.attempts["one"] == 1
 
 
-def test_ctrl_c_leaves_whole_lines_and_resume_finishes_the_job(batch_server: BatchServer, tmp_path: Path) -> None:
-    batch_server.slow_s = 0.05
+def test_ctrl_c_leaves_whole_lines_and_resume_finishes_the_job(server: BatchServer, tmp_path: Path) -> None:
+    server.slow_s = 0.05
     source = tmp_path / "prompts.txt"
     source.write_text("".join(f"prompt {number} #slow\n" for number in range(40)))
     out = tmp_path / "out.jsonl"
-    argv = [*CHATSTREAM, "batch", str(source), *openai_args(batch_server, "-j", "2"), "--out", str(out)]
+    argv = [*CHATSTREAM, "batch", str(source), *openai_args(server, "-j", "2"), "--out", str(out)]
     env = cli_env(OPENAI_API_KEY="sk-test-batch-key")
     with subprocess.Popen(argv, stderr=subprocess.PIPE, env=env, preexec_fn=_default_sigint) as process:
         deadline = time.monotonic() + 20
@@ -248,7 +251,7 @@ def test_ctrl_c_leaves_whole_lines_and_resume_finishes_the_job(batch_server: Bat
     after = lines_of(out.read_text())
     assert sorted(line["id"] for line in after) == list(range(1, 41))  # nothing lost, nothing twice
     for ident in done_before:
-        assert batch_server.attempts[f"prompt {ident - 1} #slow"] == 1
+        assert server.attempts[f"prompt {ident - 1} #slow"] == 1
 
 
 def _default_sigint() -> None:
