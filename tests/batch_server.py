@@ -3,8 +3,8 @@
 * ``POST /v1/chat/completions`` streams ``echo: <last user message>`` as OpenAI's SSE. Words in the prompt
   script faults: ``#500`` always fails with 500, ``#flaky`` fails the first attempt only (both with
   ``retry-after-ms: 5``), ``#429`` answers the first attempt with 429 and ``retry-after: 0.1``, ``#slow``
-  waits ``slow_s`` first, ``#midfail`` sends one token and then cuts the connection. The server counts the requests of every prompt and the most
-  it ever served at once (``peak``).
+  waits ``slow_s`` first, ``#midfail`` sends one token and then cuts the connection. The server counts
+  the requests of every prompt and the most it ever served at once (``peak``).
 * Anthropic's Message Batches (``/v1/messages/batches``: create, retrieve, ``/results`` JSONL, ``/cancel``)
   and OpenAI's Files + Batch API (``POST /v1/files`` multipart with ``purpose=batch``, ``/v1/batches``
   create/retrieve/cancel, ``GET /v1/files/{id}/content``). A batch ends after ``polls_to_end`` retrieves;
