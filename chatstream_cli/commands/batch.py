@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .batch_output import interrupt_note, output, progress_bar, showing
 from .groups import DefaultCommandGroup
 from .options import (
     BaseUrl,
@@ -40,9 +39,8 @@ from .reporting import notice, reporting
 if TYPE_CHECKING:
     from ..batch.input import BatchItem
     from ..batch.job import BatchInput
-    from ..batch.runner import BatchCounts, ModelFor
+    from ..batch.runner import ModelFor
     from ..providers import ResolvedModel
-    from ..render.progress import BatchProgress
     from ..runnable import ChatModel
 
 
@@ -137,11 +135,11 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
 
         return submit_provider_batch(items, resolved, settings, defaults, where)
     model_for = _model_chooser(resolved, replace(settings, retries=0), config)
-    progress = _progress(f"batch {resolved.full_name}", defaults.quiet)
+    progress = progress_bar(f"batch {resolved.full_name}", defaults.quiet)
     with (
-        _output(where.out, append=where.resume or where.retry_failed) as out,
-        _showing(progress, counts) as update,
-        _interrupt_note(where, counts),
+        output(where.out, append=where.resume or where.retry_failed) as out,
+        showing(progress, counts) as update,
+        interrupt_note(where, counts),
     ):
         code = run_local(
             items,
@@ -193,49 +191,36 @@ def _model_chooser(default: ResolvedModel, settings: Any, config: Any) -> ModelF
     return model_for
 
 
-@contextmanager
-def _output(path: Path | None, *, append: bool) -> Iterator[BinaryIO]:
-    if path is None:
-        yield sys.stdout.buffer
-        return
-    with path.open("ab" if append else "wb") as out:
-        yield out
+JobId = Annotated[str, typer.Argument(metavar="ID", help="The batch id that --provider-batch printed.")]
 
 
-def _progress(label: str, quiet: bool) -> BatchProgress | None:
-    from ..render.spinner import stderr_is_terminal
+@app.command(name="status")
+def status_command(
+    job_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="One batch; all of them when left out.")] = None,
+    timeout: Timeout = None,
+    debug: Debug = False,
+) -> None:
+    """The provider batches submitted from here: state and counts, from the service."""
+    from .batch_services import show_status
 
-    if quiet or not stderr_is_terminal():
-        return None
-    from ..render.progress import BatchProgress
-
-    return BatchProgress(label)
-
-
-@contextmanager
-def _showing(progress: BatchProgress | None, counts: BatchCounts) -> Iterator[Callable[[], None] | None]:
-    """The progress bar while the batch runs; stopped (and left on screen) however the batch ends."""
-    if progress is None:
-        yield None
-        return
-    progress.start()
-    try:
-        yield lambda: progress.update(counts)
-    finally:
-        progress.update(counts)
-        progress.stop()
+    with reporting(debug):
+        show_status(job_id, timeout)
 
 
-@contextmanager
-def _interrupt_note(where: BatchInput, counts: BatchCounts) -> Iterator[None]:
-    """After Ctrl-C, say how to finish the job (exit 130 follows)."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        written = counts.done + counts.failed
-        if where.out is not None:
-            hint = f"{written:,} results are in {where.out}; rerun with --resume to finish the batch"
-        else:
-            hint = f"{written:,} results were written; with --out FILE, --resume finishes a batch"
-        print(f"chatstream: interrupted: {hint}", file=sys.stderr)
-        raise
+@app.command(name="results")
+def results_command(job_id: JobId, out: Out = None, debug: Debug = False) -> None:
+    """Write a finished provider batch's results, in input order, to stdout or --out FILE."""
+    from .batch_services import fetch_results
+
+    with reporting(debug):
+        code = fetch_results(job_id, out)
+    raise typer.Exit(int(code))
+
+
+@app.command(name="cancel")
+def cancel_command(job_id: JobId, debug: Debug = False) -> None:
+    """Cancel a provider batch; the requests it already ran keep their results."""
+    from .batch_services import cancel_job
+
+    with reporting(debug):
+        cancel_job(job_id)
