@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pexpect
+import pyte
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -73,6 +75,7 @@ def test_one_prompt_per_line_gives_one_result_per_line_with_line_numbers_as_ids(
         "cid",
     }
     assert lines[0]["provider"] == "builtin" and lines[0]["stop_reason"] == "end_turn"
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
 
 
 def test_json_lines_carry_ids_messages_and_per_line_settings() -> None:
@@ -257,3 +260,22 @@ def test_ctrl_c_leaves_whole_lines_and_resume_finishes_the_job(server: BatchServ
 def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     os.setpgrp()
+
+
+# --- progress -----------------------------------------------------------------------------------------
+
+
+def test_a_terminal_gets_a_progress_bar_on_stderr(tmp_path: Path) -> None:
+    source = tmp_path / "prompts.txt"
+    source.write_text("".join(f"prompt {number}\n" for number in range(20)))
+    out = tmp_path / "out.jsonl"
+    argv = [*CHATSTREAM[1:], "batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", "5", "--out", str(out)]
+    child = pexpect.spawn(CHATSTREAM[0], argv, env=cli_env(TERM="xterm"), dimensions=(10, 160), timeout=30)
+    shown = child.read().decode()
+    child.close()
+    assert child.exitstatus == 0
+    screen = pyte.Screen(160, 10)
+    pyte.Stream(screen).feed(shown.replace("\n", "\r\n"))
+    bar = next(line for line in screen.display if "20/20" in line)
+    assert "0 failed · 0 running" in bar and "/s" in bar and "ETA" in bar
+    assert len(lines_of(out.read_text())) == 20

@@ -58,13 +58,8 @@ class AnthropicBatches:
     def results(self, batch_id: str) -> Iterator[Outcome]:
         batch = self.http.call("GET", f"{self.root}/{batch_id}").json()
         url = batch.get("results_url") or f"{self.root}/{batch_id}/results"
-        with self.http.client.stream("GET", url) as response:
-            if not response.is_success:
-                response.read()
-                self.http.call("GET", url)  # raises the error, as chatstream words it
-            for line in response.iter_lines():
-                if line.strip():
-                    yield _outcome(json.loads(line))
+        for line in self.http.json_lines(url):
+            yield _outcome(line)
 
     def cancel(self, batch_id: str) -> PartStatus:
         return _status(self.http.call("POST", f"{self.root}/{batch_id}/cancel").json())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -35,6 +37,16 @@ class ServiceClient:
             return response
 
         return call_with_retries(send, self.classify, self.policy)
+
+    def json_lines(self, url: str) -> Iterator[Any]:
+        """The JSON lines of a results file, read as a stream (a file may hold 100,000 results)."""
+        with self.client.stream("GET", url) as response:
+            if not response.is_success:
+                response.read()
+                self.call("GET", url)  # raises the error, as chatstream words it
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
 
     def classify(self, exc: Exception) -> Failure | None:
         if isinstance(exc, httpx.HTTPStatusError):

@@ -71,14 +71,8 @@ class OpenAIBatches:
                 yield from self._file_outcomes(file_id)
 
     def _file_outcomes(self, file_id: str) -> Iterator[Outcome]:
-        url = f"{self.base}/files/{file_id}/content"
-        with self.http.client.stream("GET", url) as response:
-            if not response.is_success:
-                response.read()
-                self.http.call("GET", url)  # raises the error, as chatstream words it
-            for line in response.iter_lines():
-                if line.strip():
-                    yield self._outcome(json.loads(line))
+        for line in self.http.json_lines(f"{self.base}/files/{file_id}/content"):
+            yield self._outcome(line)
 
     def cancel(self, batch_id: str) -> PartStatus:
         return _status(self.http.call("POST", f"{self.base}/batches/{batch_id}/cancel").json())
