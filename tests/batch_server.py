@@ -70,8 +70,7 @@ class BatchServer:
         class Handler(_Handler):
             server_state = owner
 
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.http.daemon_threads = True
+        self.http = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.http.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
         return self
@@ -87,6 +86,11 @@ class BatchServer:
     def new_id(self, prefix: str) -> str:
         with self.lock:
             return f"{prefix}{next(self._ids):04d}"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a batch opens many connections at once; the default 5 would reset some
 
 
 class _Handler(BaseHTTPRequestHandler):

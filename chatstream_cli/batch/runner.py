@@ -176,15 +176,16 @@ class _Runner:
         self.on_change = on_change or (lambda: None)
         self.backoff = SharedBackoff(self.concurrency, on_notice)
         self.input_error: BaseException | None = None
-        self._unfinished: set[int] = set()
+        self._first_unfinished = 0
+        self._consumed = 0
+        self._done_early: set[int] = set()  # finished, but an item before them has not
         self._taken = 0
         self._in_session: set[int] = set()
         self._sessions = AsyncExitStack()
-        self._window_moved: asyncio.Event | None = None
 
     async def results(self) -> AsyncIterator[BatchResult]:
         queue: asyncio.Queue[BatchResult | None] = asyncio.Queue()
-        self._window_moved = asyncio.Event()
+        self._window_moved = asyncio.Condition()
         async with AsyncExitStack() as self._sessions:
             workers = [asyncio.create_task(self._work(queue)) for _ in range(self.concurrency)]
             try:
@@ -195,6 +196,7 @@ class _Runner:
                         remaining -= 1
                     else:
                         yield result
+                        await self._consumed_one()
             finally:
                 for worker in workers:
                     worker.cancel()
@@ -223,24 +225,35 @@ class _Runner:
         try:
             while (taken := self._take()) is not None:
                 seq, item = taken
-                self._unfinished.add(seq)
                 await self._wait_for_window(seq)
                 result = await self._run(item)
                 result.seq = seq
-                self._unfinished.discard(seq)
-                self._window_moved.set()  # type: ignore[union-attr]
+                await self._finished(seq)
                 self.counts.count(result)
-                queue.put_nowait(result)
                 self.on_change()
+                queue.put_nowait(result)
         finally:
             queue.put_nowait(None)
 
     async def _wait_for_window(self, seq: int) -> None:
-        moved = self._window_moved
-        assert moved is not None
-        while seq - min(self._unfinished) >= self.window:
-            moved.clear()
-            await moved.wait()
+        """Start item ``seq`` only within ``window`` of the first item not finished yet (which bounds the
+        results waiting for their turn in input order) and of the results handed out so far (which bounds
+        the results waiting for a slow consumer)."""
+        async with self._window_moved:
+            await self._window_moved.wait_for(lambda: seq < min(self._first_unfinished, self._consumed) + self.window)
+
+    async def _consumed_one(self) -> None:
+        self._consumed += 1
+        async with self._window_moved:
+            self._window_moved.notify_all()
+
+    async def _finished(self, seq: int) -> None:
+        self._done_early.add(seq)
+        while self._first_unfinished in self._done_early:
+            self._done_early.discard(self._first_unfinished)
+            self._first_unfinished += 1
+        async with self._window_moved:
+            self._window_moved.notify_all()
 
     async def _run(self, item: BatchItem) -> BatchResult:
         try:
