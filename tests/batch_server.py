@@ -203,18 +203,20 @@ class _Handler(BaseHTTPRequestHandler):
             state.active += 1
             state.peak = max(state.peak, state.active)
         try:
-            self._chat_reply(prompt, attempt)
+            self._chat_reply(prompt, attempt, streaming=request.get("stream", False))
         finally:
             with state.lock:
                 state.active -= 1
 
-    def _chat_reply(self, prompt: str, attempt: int) -> None:
+    def _chat_reply(self, prompt: str, attempt: int, *, streaming: bool) -> None:
         if "#slow" in prompt:
             time.sleep(self.server_state.slow_s)
         if "#500" in prompt or ("#flaky" in prompt and attempt == 1):
             return self._json({"error": {"message": "boom", "type": "server_error"}}, 500, retry_after_ms="5")
         if "#429" in prompt and attempt == 1:
             return self._json({"error": {"message": "slow down", "type": "rate_limit_error"}}, 429, retry_after="0.1")
+        if not streaming:
+            return self._json(completion(prompt, "m", 0))
         events = [completion_chunk({"role": "assistant", "content": ""}), completion_chunk({"content": "echo: "})]
         if "#midfail" in prompt:
             self.send_response(200)
@@ -243,6 +245,18 @@ def sse(data: dict[str, Any]) -> bytes:
 def completion_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
     choice = {"index": 0, "delta": delta, "finish_reason": finish}
     return {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": [choice]}
+
+
+def completion(prompt: str, model: str, number: int) -> dict[str, Any]:
+    """A whole ``chat.completion`` replying ``echo: <prompt>``."""
+    message = {"role": "assistant", "content": f"echo: {prompt}"}
+    return {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion",
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+        "usage": usage(prompt),
+    }
 
 
 def usage(prompt: str) -> dict[str, int]:
@@ -348,22 +362,8 @@ def _write_openai_files(job: Job, state: BatchServer) -> None:
         kind = outcome(job, position, prompt, state)
         line: dict[str, Any] = {"id": f"batch_req_{position}", "custom_id": custom_id}
         if kind == "succeeded":
-            completion = {
-                "id": f"chatcmpl-{position}",
-                "object": "chat.completion",
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": f"echo: {prompt}"},
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": usage(prompt),
-            }
-            output.append(
-                {**line, "response": {"status_code": 200, "request_id": "r", "body": completion}, "error": None}
-            )
+            body = completion(prompt, model, position)
+            output.append({**line, "response": {"status_code": 200, "request_id": "r", "body": body}, "error": None})
         elif kind == "errored":
             body = {"error": {"message": "prompt is bad", "type": "invalid_request_error", "param": None, "code": None}}
             errors.append({**line, "response": {"status_code": 400, "request_id": "r", "body": body}, "error": None})

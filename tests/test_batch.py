@@ -6,11 +6,13 @@ The network is faked at the network: tests/batch_server.py serves OpenAI's strea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,13 @@ import pyte
 import pytest
 from typer.testing import CliRunner, Result
 
+from chatstream_cli import get_model
+from chatstream_cli.batch.input import read_items
+from chatstream_cli.batch.results import BatchResult
+from chatstream_cli.batch.runner import in_input_order, run_batch
 from chatstream_cli.cli import app
+from chatstream_cli.messages import AIMessageChunk, BaseMessage
+from chatstream_cli.runnable import ChatModel
 from tests.batch_server import BatchServer, batch_server  # noqa: F401  (the fixture)
 from tests.conftest import CHATSTREAM, cli_env
 
@@ -279,3 +287,67 @@ def test_a_terminal_gets_a_progress_bar_on_stderr(tmp_path: Path) -> None:
     bar = next(line for line in screen.display if "20/20" in line)
     assert "0 failed · 0 running" in bar and "/s" in bar and "ETA" in bar
     assert len(lines_of(out.read_text())) == 20
+
+
+# --- the Python API -----------------------------------------------------------------------------------
+
+
+class GatedModel(ChatModel):
+    """Replies with the prompt; the prompt "first" waits until the test opens the gate."""
+
+    provider = "gated"
+
+    def __init__(self) -> None:
+        super().__init__("gated")
+        self.gate = asyncio.Event()
+        self.started_while_closed: list[str] = []
+
+    async def _astream(self, messages: list[BaseMessage]) -> AsyncIterator[AIMessageChunk]:
+        prompt = str(messages[-1].content)
+        if not self.gate.is_set():
+            self.started_while_closed.append(prompt)
+        if prompt == "first":
+            await self.gate.wait()
+        yield AIMessageChunk(content=prompt)
+
+
+def test_run_batch_yields_results_as_they_finish_tagged_with_their_index_within_a_window() -> None:
+    model = GatedModel()
+    items = read_items(["first\n", *(f"p{number}\n" for number in range(300))])
+    window = 64  # at -j 4: max(64, 8 x 4)
+
+    async def main() -> list[BatchResult]:
+        finished = []
+        async for result in run_batch(items, model, concurrency=4):
+            finished.append(result)
+            if len(finished) == window - 1:  # every prompt the window allows has finished: "first" may go on
+                model.gate.set()
+        return finished
+
+    finished = asyncio.run(main())
+    assert {result.index for result in finished} == set(range(301))
+    assert finished[0].index == 1 and finished[window - 1].index == 0  # "first" came once the gate opened
+    assert all(
+        result.line["content"] == ("first" if result.index == 0 else f"p{result.index - 1}") for result in finished
+    )
+    # While "first" waited, nothing past the window started: the results waiting for it stayed few.
+    assert model.started_while_closed == ["first", *(f"p{number}" for number in range(window - 1))]
+
+
+def test_in_input_order_puts_them_back_in_order() -> None:
+    model = GatedModel()
+    model.gate.set()
+
+    async def main() -> list[int]:
+        results = run_batch(read_items(["first\n", "a\n", "b\n"]), model, concurrency=3)
+        return [result.index async for result in in_input_order(results)]
+
+    assert asyncio.run(main()) == [0, 1, 2]
+
+
+def test_abatch_takes_langchains_config_max_concurrency(server: BatchServer) -> None:
+    server.slow_s = 0.05
+    model = get_model("openai:m", base_url=f"{server.base_url}/v1", retries=0)
+    replies = asyncio.run(model.abatch([f"q{number} #slow" for number in range(8)], config={"max_concurrency": 2}))
+    assert [reply.content for reply in replies] == [f"echo: q{number} #slow" for number in range(8)]
+    assert server.peak == 2
