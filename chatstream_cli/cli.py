@@ -15,14 +15,15 @@ import typer
 
 # Typer's bundled Click raises this for bad flags; it is the class Typer's own main() catches.
 from typer._click.exceptions import ClickException
-from typer.core import TyperGroup
 
 from . import __version__
+from .commands import batch as batch_commands
 from .commands import config as config_commands
 from .commands import keys as keys_commands
 from .commands import logs as logs_commands
 from .commands import roles as roles_commands
 from .commands.chat import chat_command
+from .commands.groups import DefaultCommandGroup
 from .commands.inputs import check_arguments
 from .commands.models import models_command
 from .commands.options import (
@@ -67,20 +68,11 @@ from .commands.replay import replay_command
 from .commands.reporting import reporting
 from .errors import ChatstreamError, ExitCode, format_error
 
-_GROUP_FLAGS = {"--help", "-h", "--version", "--install-completion", "--show-completion"}
 
-
-class DefaultGroup(TyperGroup):
+class DefaultGroup(DefaultCommandGroup):
     """A group whose unknown first argument starts the default ``prompt`` subcommand."""
 
     default_command = "prompt"
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        # Shell completion of the first word parses no words: leave them so subcommand names complete.
-        completing_first_word = ctx.resilient_parsing and not args
-        if not completing_first_word and (not args or (args[0] not in self.commands and args[0] not in _GROUP_FLAGS)):
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
 
     def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
         """The first word may also be an option of the default command: ``chatstream --mo<TAB>``."""
@@ -231,6 +223,7 @@ app.add_typer(keys_commands.app, name="keys")
 app.add_typer(roles_commands.app, name="roles")
 app.add_typer(logs_commands.app, name="logs")
 app.command(name="chat", cls=PromptCommand)(chat_command)
+app.add_typer(batch_commands.app, name="batch")
 
 
 def main() -> None:

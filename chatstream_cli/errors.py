@@ -41,6 +41,10 @@ class ChatstreamError(Exception):
 
     exit_code: ExitCode = ExitCode.BUG
     error_type: str = "error"
+    #: Set by the retry policy when it gives up: whether another attempt could pass, and the wait the
+    #: server asked for. ``batch`` runs its models with no retries of their own and retries with these.
+    retryable: bool = False
+    retry_after: float | None = None
 
     def __init__(
         self,

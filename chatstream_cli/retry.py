@@ -388,7 +388,7 @@ class RetryPolicy:
         if not failure.retryable or attempt > self.retries:
             return None
         asked = failure.retry_after
-        wait = min(asked, self.max_wait_s) if asked is not None else _backoff(attempt)
+        wait = min(asked, self.max_wait_s) if asked is not None else backoff_delay(attempt)
         if self.on_notice is not None:
             note = ""
             if asked is not None and asked > self.max_wait_s:
@@ -400,7 +400,7 @@ class RetryPolicy:
         return wait
 
 
-def _backoff(attempt: int) -> float:
+def backoff_delay(attempt: int) -> float:
     """0.5 s, 1 s, 2 s … at most 8 s, minus up to a quarter of jitter so clients spread out."""
     return min(BACKOFF_FIRST_S * 2 ** (attempt - 1), BACKOFF_MAX_S) * (1 - 0.25 * random.random())
 
@@ -419,6 +419,7 @@ def _give_up(failure: Failure, cause: Exception, spent: int) -> NoReturn:
             error_type=error.error_type,
             status=error.status,
         )
+    error.retryable, error.retry_after = failure.retryable, failure.retry_after
     if error is cause:
         raise error
     # The cause is not chained: an SDK error's text may quote the request, and --debug prints chains.

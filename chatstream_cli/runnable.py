@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import aclosing
+from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -156,14 +156,19 @@ class ChatModel:
     def batch(
         self,
         inputs: Sequence[MessageInput | BaseMessage],
+        config: dict[str, Any] | None = None,
         *,
         max_concurrency: int | None = None,
         return_exceptions: bool = False,
     ) -> list[AIMessage | BaseException]:
-        """Invoke on every input concurrently (threads); results come back in input order."""
+        """Invoke on every input concurrently (threads); results come back in input order.
+
+        As in LangChain, ``config={"max_concurrency": N}`` limits the threads too; the keyword wins.
+        """
         if not inputs:
             return []
-        workers = max(1, min(max_concurrency or len(inputs), len(inputs)))
+        limit = _max_concurrency(config, max_concurrency)
+        workers = max(1, min(limit or len(inputs), len(inputs)))
 
         def run(item: MessageInput | BaseMessage) -> AIMessage | BaseException:
             try:
@@ -181,20 +186,28 @@ class ChatModel:
     async def abatch(
         self,
         inputs: Sequence[MessageInput | BaseMessage],
+        config: dict[str, Any] | None = None,
         *,
         max_concurrency: int | None = None,
         return_exceptions: bool = False,
     ) -> list[AIMessage | BaseException]:
-        """Await ainvoke on every input, at most ``max_concurrency`` at once, in input order."""
+        """Await ainvoke on every input, at most ``max_concurrency`` (or ``config["max_concurrency"]``) at once,
+        in input order, over one connection pool."""
         import asyncio
 
-        limit = asyncio.Semaphore(max_concurrency or max(len(inputs), 1))
+        limit = asyncio.Semaphore(_max_concurrency(config, max_concurrency) or max(len(inputs), 1))
 
         async def run(item: MessageInput | BaseMessage) -> AIMessage:
             async with limit:
                 return await self.ainvoke(item)
 
-        return await asyncio.gather(*(run(item) for item in inputs), return_exceptions=return_exceptions)
+        async with self.async_session():
+            return await asyncio.gather(*(run(item) for item in inputs), return_exceptions=return_exceptions)
+
+    def async_session(self) -> AbstractAsyncContextManager[None]:
+        """While open, this model's async calls share one connection pool (``abatch`` and ``chatstream batch``
+        open one); without it each call makes its own client."""
+        return nullcontext()
 
     def _overrides(self, method: str) -> bool:
         return getattr(type(self), method) is not getattr(ChatModel, method)
@@ -219,6 +232,13 @@ class _RunChunks:
     def closing(self) -> tuple[AIMessageChunk, ...]:
         """LangChain's closing chunk when the provider marked none ``last``; nothing otherwise."""
         return () if self.closed else (closing_chunk(self.ident, self.list_content),)
+
+
+def _max_concurrency(config: dict[str, Any] | None, given: int | None) -> int | None:
+    """The keyword, else LangChain's ``config["max_concurrency"]``, else None (no limit)."""
+    if given is not None:
+        return given
+    return (config or {}).get("max_concurrency")
 
 
 def _with_run_id(message: AIMessage, run_id: str | None) -> AIMessage:

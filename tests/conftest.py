@@ -68,7 +68,8 @@ ANTHROPIC_TRANSPORTS = ("httpx", "sdk")
 def anthropic_transport(request: pytest.FixtureRequest, isolated_env: Path) -> Iterator[str]:
     """Each transport of the anthropic provider in turn, chosen as a user does: config.toml's
     ``[providers.anthropic] transport``, which CLI runs, subprocesses and models built here all read."""
-    from chatstream_cli.config import Config, activate, active_config
+    from chatstream_cli.config import Config
+    from chatstream_cli.providers import activate, active_config
 
     isolated_env.mkdir(parents=True, exist_ok=True)
     (isolated_env / "config.toml").write_text(f'[providers.anthropic]\ntransport = "{request.param}"\n')

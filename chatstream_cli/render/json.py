@@ -73,12 +73,14 @@ def with_key_after(record: dict[str, Any], after: str, key: str, value: Any) -> 
     return dict([*items[:position], (key, value), *items[position:]])
 
 
-class JsonRenderer:
-    """Collects the reply and writes its JSON object, on one line, at the end."""
+class ReplyRecorder:
+    """Collects one reply's chunks, clock and usage report and makes its --json object; shared by ``--json``
+    and ``batch``."""
+
+    __slots__ = ("_report", "_text", "_thinking", "asked", "cid", "clock", "model", "provider", "run_id")
 
     def __init__(
         self,
-        out: BinaryIO,
         *,
         model: str,
         provider: str,
@@ -87,19 +89,15 @@ class JsonRenderer:
         asked: Mapping[str, Any] | None = None,
         clock: ReplyClock | None = None,
     ) -> None:
-        self.out = out
-        self.asked = asked
         self.model = model
         self.provider = provider
         self.run_id = run_id
         self.cid = cid
+        self.asked = asked
         self.clock = clock or ReplyClock()
         self._text = Pieces()  # kept for a reply that stops early; joined in batches, so memory stays small
         self._thinking = Pieces()
         self._report: Report | None = None
-
-    def start(self) -> None:
-        self.clock.start()
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
@@ -110,20 +108,21 @@ class JsonRenderer:
         if thinking:
             self._thinking.append(thinking)
 
-    def finish(self, reply: AIMessageChunk) -> None:
+    def finished(self, reply: AIMessageChunk) -> dict[str, Any]:
+        """The object of a complete reply."""
         self.clock.stop()
-        self._write(reply, content_text(reply.content), thinking_text(reply))
+        return self._record(reply, content_text(reply.content), thinking_text(reply))
 
-    def abort(self, error: BaseException) -> None:
+    def partial(self, error: BaseException | None = None) -> dict[str, Any] | None:
+        """The object of a reply that stopped early (with the usage the error carried), or None when nothing arrived."""
         self.clock.stop()
-        text, thinking = self._text.join(), self._thinking.join()
         if isinstance(error, ProviderError):
             self._report = later_report(self._report, error.report)
-        if (text or thinking) and not isinstance(error, BrokenPipeError):
-            self._write(None, text, thinking)
+        text, thinking = self._text.join(), self._thinking.join()
+        return self._record(None, text, thinking) if text or thinking else None
 
-    def _write(self, reply: AIMessageChunk | None, text: str, thinking: str) -> None:
-        record = reply_record(
+    def _record(self, reply: AIMessageChunk | None, text: str, thinking: str) -> dict[str, Any]:
+        return reply_record(
             reply,
             content=text,
             thinking=thinking,
@@ -135,6 +134,39 @@ class JsonRenderer:
             asked=self.asked,
             report=self._report if reply is None else None,
         )
-        line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
-        self.out.write(to_utf8(line + "\n"))
+
+
+def json_line(record: dict[str, Any]) -> bytes:
+    """``record`` as one line of UTF-8 JSON, C1 controls escaped so a terminal showing it obeys none."""
+    line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))
+    return to_utf8(line + "\n")
+
+
+class JsonRenderer:
+    """Collects the reply and writes its JSON object, on one line, at the end."""
+
+    def __init__(self, out: BinaryIO, **recording: Any) -> None:
+        self.out = out
+        self.recorder = ReplyRecorder(**recording)
+
+    @property
+    def clock(self) -> ReplyClock:
+        return self.recorder.clock
+
+    def start(self) -> None:
+        self.clock.start()
+
+    def chunk(self, chunk: AIMessageChunk) -> None:
+        self.recorder.chunk(chunk)
+
+    def finish(self, reply: AIMessageChunk) -> None:
+        self._write(self.recorder.finished(reply))
+
+    def abort(self, error: BaseException) -> None:
+        record = self.recorder.partial(error)
+        if record is not None and not isinstance(error, BrokenPipeError):
+            self._write(record)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self.out.write(json_line(record))
         self.out.flush()

@@ -1,0 +1,67 @@
+"""HTTP for the batch services: one httpx client, chatstream's error messages and retry rules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+
+from ...retry import (
+    Failure,
+    RetryPolicy,
+    Service,
+    api_error_detail,
+    call_with_retries,
+    parse_retry_after,
+    status_failure,
+    timeout_parts,
+    transport_failure,
+)
+
+
+class ServiceClient:
+    """Requests to one service; a retryable failure (429, 5xx, a dropped connection) is retried ``retries`` times."""
+
+    def __init__(self, service: Service, headers: dict[str, str], timeout: float | None, retries: int) -> None:
+        self.service = service
+        self.timeout = timeout
+        self.policy = RetryPolicy(retries=retries)
+        self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(**timeout_parts(timeout)))
+
+    def call(self, method: str, url: str, **options: Any) -> httpx.Response:
+        def send() -> httpx.Response:
+            response = self.client.request(method, url, **options)
+            response.raise_for_status()
+            return response
+
+        return call_with_retries(send, self.classify, self.policy)
+
+    def json_lines(self, url: str) -> Iterator[Any]:
+        """The JSON lines of a results file, read as a stream (a file may hold 100,000 results)."""
+        with self.client.stream("GET", url) as response:
+            if not response.is_success:
+                response.read()
+                self.call("GET", url)  # raises the error, as chatstream words it
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
+
+    def classify(self, exc: Exception) -> Failure | None:
+        if isinstance(exc, httpx.HTTPStatusError):
+            response = exc.response
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            message, error_type = api_error_detail(body)
+            return status_failure(
+                self.service, response.status_code, message=message, error_type=error_type, headers=response.headers
+            )
+        return transport_failure(self.service, exc, self.timeout)
+
+
+def poll_hint(response: httpx.Response) -> float | None:
+    """The wait a poll response asks for (``retry-after-ms`` / ``retry-after``), if any."""
+    return parse_retry_after(response.headers)

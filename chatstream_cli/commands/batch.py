@@ -1,0 +1,226 @@
+"""``chatstream batch FILE|-``, and ``batch status | results ID | cancel ID`` for the providers' batch services.
+
+``batch`` is a group whose default subcommand is ``run``: ``chatstream batch prompts.txt`` means
+``chatstream batch run prompts.txt`` (a prompts file called ``status`` is ``./status``). The prompt options
+(-m, -s, -t, --max-tokens, -o, --thinking, --timeout, --retries) are the defaults of every line.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from .batch_output import interrupt_note, output, progress_bar, showing
+from .groups import DefaultCommandGroup
+from .options import (
+    BaseUrl,
+    Debug,
+    MaxTokens,
+    Model,
+    Option,
+    PromptCommand,
+    Quiet,
+    Retries,
+    Stats,
+    System,
+    Temperature,
+    Thinking,
+    Timeout,
+    parse_options,
+)
+from .prompt import PromptRequest, check_settings, model_settings
+from .reporting import notice, reporting
+
+if TYPE_CHECKING:
+    from ..batch.input import BatchItem
+    from ..batch.job import BatchInput
+    from ..batch.runner import ModelFor
+    from ..providers import ResolvedModel
+    from ..runnable import ChatModel
+
+
+class BatchGroup(DefaultCommandGroup):
+    default_command = "run"
+
+
+app = typer.Typer(
+    cls=BatchGroup,
+    name="batch",
+    help="Run a file of prompts concurrently (or by a provider's batch service); results as JSON lines.\n\n"
+    "Usage: chatstream batch [OPTIONS] FILE   (the same as: chatstream batch run [OPTIONS] FILE)",
+    rich_markup_mode=None,
+)
+
+Source = Annotated[
+    str, typer.Argument(metavar="FILE", help="One prompt per line, or JSON lines with prompt, id, ...; '-' = stdin.")
+]
+Concurrency = Annotated[int | None, typer.Option("--concurrency", "-j", min=1, help="Prompts at once (default 4).")]
+Out = Annotated[Path | None, typer.Option("--out", help="Write the results to FILE instead of stdout.")]
+Resume = Annotated[bool, typer.Option("--resume", help="Skip the prompts whose results --out FILE holds.")]
+RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Run the failures recorded in --out FILE again.")]
+ProviderBatch = Annotated[
+    bool, typer.Option("--provider-batch", help="Hand the job to Anthropic's or OpenAI's batch service.")
+]
+
+
+@app.command(name="run", cls=PromptCommand, context_settings={"allow_interspersed_args": True})
+def run_command(
+    source: Source,
+    model: Model = None,
+    system: System = None,
+    temperature: Temperature = None,
+    max_tokens: MaxTokens = None,
+    option: Option = None,
+    thinking: Thinking = False,
+    concurrency: Concurrency = None,
+    out: Out = None,
+    resume: Resume = False,
+    retry_failed: RetryFailed = False,
+    provider_batch: ProviderBatch = False,
+    stats: Stats = False,
+    timeout: Timeout = None,
+    retries: Retries = None,
+    base_url: BaseUrl = None,
+    quiet: Quiet = False,
+    debug: Debug = False,
+) -> None:
+    """Run every prompt of FILE; one JSON line per prompt, in input order (the default command)."""
+    from ..batch.job import BatchInput
+
+    defaults = PromptRequest(
+        model=model,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        options=parse_options(option or []),
+        thinking=thinking,
+        stats=stats,
+        timeout=timeout,
+        retries=retries,
+        base_url=base_url,
+        quiet=quiet,
+        debug=debug,
+    )
+    where = BatchInput(None if source == "-" else Path(source), out, resume=resume, retry_failed=retry_failed)
+    with reporting(debug):
+        code = run_batch_job(defaults, where, concurrency, provider_batch)
+    raise typer.Exit(int(code))
+
+
+def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int | None, provider_batch: bool) -> int:
+    """Check, read, run and write the batch; its exit code."""
+    from ..batch.job import check_input, earlier_results, prompts, run_local
+    from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
+    from ..config import active_config
+
+    check_input(where)
+    config = active_config()
+    resolved = _resolve(defaults.model, config)
+    if resolved.notice:
+        notice(resolved.notice, defaults.quiet)
+    settings = model_settings(defaults, config, lambda text: notice(text, defaults.quiet))
+    if defaults.debug:
+        from ..retry import show_http_trace
+
+        show_http_trace()
+    counts = BatchCounts()
+    items = prompts(where, sys.stdin.buffer, earlier_results(where), counts)
+    if provider_batch:
+        from .batch_services import submit_provider_batch
+
+        return submit_provider_batch(items, resolved, settings, defaults, where)
+    model_for = _model_chooser(resolved, replace(settings, retries=0), config)
+    progress = progress_bar(f"batch {resolved.full_name}", defaults.quiet)
+    with (
+        output(where.out, append=where.resume or where.retry_failed) as out,
+        showing(progress, counts) as update,
+        interrupt_note(where, counts),
+    ):
+        code = run_local(
+            items,
+            model_for,
+            out,
+            counts,
+            concurrency=concurrency or DEFAULT_CONCURRENCY,
+            retries=settings.retries,
+            system=defaults.system,
+            on_change=update,
+            on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
+        )
+    if defaults.stats:
+        from ..render.progress import totals_line
+
+        print(totals_line(counts), file=sys.stderr)
+    return code
+
+
+def _resolve(name: str | None, config: Any) -> ResolvedModel:
+    from ..providers import resolve
+
+    return resolve(name, aliases=config.aliases, default_model=config.default_model)
+
+
+def _model_chooser(default: ResolvedModel, settings: Any, config: Any) -> ModelFor:
+    """The model of each line: its ``model`` and settings over the defaults, each distinct one built once."""
+    from ..providers import build
+
+    # The default model is built now, so that a missing key fails the batch at once (exit 3).
+    built: dict[tuple[Any, ...], ChatModel] = {(None, None, None, "{}"): build(default, settings)}
+
+    def model_for(item: BatchItem) -> ChatModel:
+        key = (item.model, item.max_tokens, item.temperature, json.dumps(item.options, sort_keys=True))
+        model = built.get(key)
+        if model is None:
+            resolved = _resolve(item.model, config) if item.model else default
+            temperature = item.temperature if item.temperature is not None else settings.temperature
+            check_settings(resolved, temperature)
+            line_settings = replace(
+                settings,
+                temperature=temperature,
+                max_tokens=item.max_tokens or settings.max_tokens,
+                options={**settings.options, **item.options},
+            )
+            model = built[key] = build(resolved, line_settings)
+        return model
+
+    return model_for
+
+
+JobId = Annotated[str, typer.Argument(metavar="ID", help="The batch id that --provider-batch printed.")]
+
+
+@app.command(name="status")
+def status_command(
+    job_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="One batch; all of them when left out.")] = None,
+    timeout: Timeout = None,
+    debug: Debug = False,
+) -> None:
+    """The provider batches submitted from here: state and counts, from the service."""
+    from .batch_services import show_status
+
+    with reporting(debug):
+        show_status(job_id, timeout)
+
+
+@app.command(name="results")
+def results_command(job_id: JobId, out: Out = None, debug: Debug = False) -> None:
+    """Write a finished provider batch's results, in input order, to stdout or --out FILE."""
+    from .batch_services import fetch_results
+
+    with reporting(debug):
+        code = fetch_results(job_id, out)
+    raise typer.Exit(int(code))
+
+
+@app.command(name="cancel")
+def cancel_command(job_id: JobId, debug: Debug = False) -> None:
+    """Cancel a provider batch; the requests it already ran keep their results."""
+    from .batch_services import cancel_job
+
+    with reporting(debug):
+        cancel_job(job_id)
