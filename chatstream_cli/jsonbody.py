@@ -8,7 +8,7 @@ request bodies take it).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 LARGE = 1 << 20
@@ -59,3 +59,17 @@ async def async_pieces(pieces: Iterator[bytes]) -> AsyncIterator[bytes]:
     """The pieces for an async client, which takes only an async iterable as a streamed body."""
     for piece in pieces:
         yield piece
+
+
+def body_arguments(
+    body: Mapping[str, Any], whole: Callable[[], dict[str, Any]], *, asynchronous: bool = False
+) -> dict[str, Any]:
+    """httpx's body arguments for ``body``: ``whole()`` (serialised at once), or, when it holds a large
+    string, the JSON in pieces with its length. The --debug trace prints bodies, so it gets them whole."""
+    from .retry import tracing
+
+    if tracing() or not has_large_string(body):
+        return whole()
+    length, pieces = streamed_body(body)
+    content = async_pieces(pieces()) if asynchronous else pieces()
+    return {"content": content, "headers": {"content-type": "application/json", "content-length": str(length)}}

@@ -22,7 +22,21 @@ def help_of(*command: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "command", [("prompt",), ("models",), ("replay",), ("config", "set"), ("config", "unset"), ("keys", "set")]
+    "command",
+    [
+        ("prompt",),
+        ("models",),
+        ("replay",),
+        ("config", "set"),
+        ("config", "unset"),
+        ("keys", "set"),
+        ("chat",),
+        ("batch", "run"),
+        ("batch", "results"),
+        ("logs",),
+        ("logs", "delete"),
+        ("roles", "save"),
+    ],
 )
 def test_no_python_types_in_help(command: tuple[str, ...]) -> None:
     text = help_of(*command)

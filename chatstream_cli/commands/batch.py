@@ -23,6 +23,7 @@ from .options import (
     MaxTokens,
     Model,
     Option,
+    PlainHelpCommand,
     PromptCommand,
     Quiet,
     Retries,
@@ -59,7 +60,9 @@ app = typer.Typer(
 Source = Annotated[
     str, typer.Argument(metavar="FILE", help="One prompt per line, or JSON lines with prompt, id, ...; '-' = stdin.")
 ]
-Concurrency = Annotated[int | None, typer.Option("--concurrency", "-j", min=1, help="Prompts at once (default 4).")]
+Concurrency = Annotated[
+    int | None, typer.Option("--concurrency", "-j", min=1, metavar="N", help="Prompts at once (default 4).")
+]
 Out = Annotated[Path | None, typer.Option("--out", help="Write the results to FILE instead of stdout.")]
 Resume = Annotated[bool, typer.Option("--resume", help="Skip the prompts whose results --out FILE holds.")]
 RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="Run the failures recorded in --out FILE again.")]
@@ -116,7 +119,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     """Check, read, run and write the batch; its exit code."""
     from ..batch.job import check_input, earlier_results, prompts, run_local
     from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
-    from ..config import active_config
+    from ..providers import active_config
 
     check_input(where)
     config = active_config()
@@ -160,9 +163,9 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
 
 
 def _resolve(name: str | None, config: Any) -> ResolvedModel:
-    from ..providers import resolve
+    from ..providers import resolve_configured
 
-    return resolve(name, aliases=config.aliases, default_model=config.default_model)
+    return resolve_configured(name, config)
 
 
 def _model_chooser(default: ResolvedModel, settings: Any, config: Any) -> ModelFor:
@@ -194,7 +197,7 @@ def _model_chooser(default: ResolvedModel, settings: Any, config: Any) -> ModelF
 JobId = Annotated[str, typer.Argument(metavar="ID", help="The batch id that --provider-batch printed.")]
 
 
-@app.command(name="status")
+@app.command(name="status", cls=PlainHelpCommand)
 def status_command(
     job_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="One batch; all of them when left out.")] = None,
     timeout: Timeout = None,
@@ -207,7 +210,7 @@ def status_command(
         show_status(job_id, timeout)
 
 
-@app.command(name="results")
+@app.command(name="results", cls=PlainHelpCommand)
 def results_command(job_id: JobId, out: Out = None, debug: Debug = False) -> None:
     """Write a finished provider batch's results, in input order, to stdout or --out FILE."""
     from .batch_services import fetch_results
@@ -217,7 +220,7 @@ def results_command(job_id: JobId, out: Out = None, debug: Debug = False) -> Non
     raise typer.Exit(int(code))
 
 
-@app.command(name="cancel")
+@app.command(name="cancel", cls=PlainHelpCommand)
 def cancel_command(job_id: JobId, debug: Debug = False) -> None:
     """Cancel a provider batch; the requests it already ran keep their results."""
     from .batch_services import cancel_job

@@ -85,7 +85,7 @@ class ChatSession:
     """The state between turns: the conversation, the model, the settings; one method per command."""
 
     def __init__(self, request: PromptRequest) -> None:
-        from ..config import active_config
+        from ..providers import active_config
 
         self.request = request
         self.config = active_config()

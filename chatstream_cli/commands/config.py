@@ -44,6 +44,11 @@ def set_command(
     ],
 ) -> None:
     """Set KEY to VALUE in the config file (checked before it is written)."""
+    set_setting(key, value)
+
+
+def set_setting(key: str, value: str) -> None:
+    """Write one setting to config.toml, checked against the providers chatstream knows."""
     from ..config import set_value
     from ..providers import known_provider_names, review_config
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .options import PlainHelpCommand
 from .reporting import reporting
 
 if TYPE_CHECKING:
@@ -27,15 +28,23 @@ app = typer.Typer(
 SHOWN_CID = 8
 """How much of a conversation id is shown: enough to pass to --cid, almost always unique."""
 
-Count = Annotated[int, typer.Option("-n", "--count", min=0, help="How many, newest last (0: all).")]
+Count = Annotated[int, typer.Option("-n", "--count", min=0, metavar="N", help="How many, newest last (0: all).")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="One JSON array with every recorded field.")]
 JsonlFlag = Annotated[bool, typer.Option("--jsonl", help="One JSON object per line.")]
-Query = Annotated[str | None, typer.Option("-q", "--query", help="Full-text search of prompts and replies.")]
-CidOption = Annotated[str | None, typer.Option("--cid", help="Only this conversation (a unique id prefix).")]
+Query = Annotated[
+    str | None, typer.Option("-q", "--query", metavar="TEXT", help="Full-text search of prompts and replies.")
+]
+CidOption = Annotated[
+    str | None, typer.Option("--cid", metavar="ID", help="Only this conversation (a unique id prefix).")
+]
 Latest = Annotated[bool, typer.Option("-c", "--continue", help="Only the latest conversation.")]
-ModelOption = Annotated[str | None, typer.Option("-m", "--model", help="Only this model (name or provider:model).")]
-Since = Annotated[str | None, typer.Option("--since", help="From this date or time (YYYY-MM-DD[THH:MM], local).")]
-Until = Annotated[str | None, typer.Option("--until", help="Up to this date (included) or time.")]
+ModelOption = Annotated[
+    str | None, typer.Option("-m", "--model", metavar="MODEL", help="Only this model (name or provider:model).")
+]
+Since = Annotated[
+    str | None, typer.Option("--since", metavar="DATE", help="From this date or time (YYYY-MM-DD[THH:MM], local).")
+]
+Until = Annotated[str | None, typer.Option("--until", metavar="DATE", help="Up to this date (included) or time.")]
 
 
 @app.callback()
@@ -143,10 +152,10 @@ def parse_when(text: str | None, flag: str, *, end: bool) -> str | None:
     return when.astimezone(UTC).isoformat(timespec="milliseconds")  # a naive time is local time
 
 
-ListCount = Annotated[int, typer.Option("-n", "--count", min=0, help="How many, newest last (0: all).")]
+ListCount = Annotated[int, typer.Option("-n", "--count", min=0, metavar="N", help="How many, newest last (0: all).")]
 
 
-@app.command("list")
+@app.command("list", cls=PlainHelpCommand)
 def list_command(count: ListCount = 20, json_output: JsonFlag = False) -> None:
     """The conversations: id prefix, when, model, turns, first prompt."""
     from .. import history
@@ -189,9 +198,9 @@ def path_command() -> None:
 @app.command("off")
 def off_command() -> None:
     """Stop recording: sets log = false in config.toml."""
-    from ..config import set_value
+    from .config import set_setting
 
-    set_value("log", "false")
+    set_setting("log", "false")
     print("the history is off: nothing will be recorded (chatstream logs on to turn it back on)")
 
 
@@ -199,16 +208,18 @@ def off_command() -> None:
 def on_command() -> None:
     """Record again: sets log = true in config.toml."""
     from .. import history
-    from ..config import set_value
+    from .config import set_setting
 
-    set_value("log", "true")
+    set_setting("log", "true")
     print(f"the history is on: exchanges are recorded in {history.path()}")
 
 
-Before = Annotated[str | None, typer.Option("--before", help="Delete every exchange before this date or time.")]
+Before = Annotated[
+    str | None, typer.Option("--before", metavar="DATE", help="Delete every exchange before this date or time.")
+]
 
 
-@app.command("delete")
+@app.command("delete", cls=PlainHelpCommand)
 def delete_command(cid: CidOption = None, before: Before = None) -> None:
     """Delete a conversation (--cid ID) or everything before a date (--before DATE)."""
     from .. import history

@@ -176,6 +176,7 @@ ExtractLast = Annotated[bool, typer.Option("--xl", "--extract-last", help="Print
 NoStdin = Annotated[bool, typer.Option("--no-stdin", help="Ignore a non-terminal stdin (for while-read loops).")]
 Continue = Annotated[bool, typer.Option("-c", "--continue", help="Continue the latest conversation.")]
 Cid = Annotated[
-    str | None, typer.Option("--cid", help="Continue the conversation with this id (a unique prefix is enough).")
+    str | None,
+    typer.Option("--cid", metavar="ID", help="Continue the conversation with this id (a unique prefix is enough)."),
 ]
 NoLog = Annotated[bool, typer.Option("--no-log", help="Do not record this exchange in the history.")]

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from .options import MaxTokens, Model, Option, Param, PromptCommand, System, Temperature, parse_options, parse_params
+from .options import (
+    MaxTokens,
+    Model,
+    Option,
+    Param,
+    PlainHelpCommand,
+    PromptCommand,
+    System,
+    Temperature,
+    parse_options,
+    parse_params,
+)
 
 app = typer.Typer(
     name="roles",
@@ -16,9 +27,12 @@ app = typer.Typer(
 
 RoleArgument = Annotated[str, typer.Argument(metavar="NAME", help="The role's name.")]
 Template = Annotated[
-    str | None, typer.Option("--template", help="The prompt template: {input} is the words or stdin, {NAME} a -p.")
+    str | None,
+    typer.Option("--template", metavar="TEXT", help="The prompt template: {input} is the words or stdin, {NAME} a -p."),
 ]
-Description = Annotated[str | None, typer.Option("--description", help="One line that says what the role is for.")]
+Description = Annotated[
+    str | None, typer.Option("--description", metavar="TEXT", help="One line that says what the role is for.")
+]
 
 
 @app.command("path")
@@ -41,7 +55,7 @@ def list_command() -> None:
         print(f"{role.name:<{width}}  {origin:<8}  {role.description or role.model or ''}".rstrip())
 
 
-@app.command("show")
+@app.command("show", cls=PlainHelpCommand)
 def show_command(name: RoleArgument) -> None:
     """Print a role as its TOML file holds it."""
     from ..prompting.roles import find_role
@@ -81,7 +95,7 @@ def save_command(
     print(f"saved role {name} in {save_role(role)}")
 
 
-@app.command("remove")
+@app.command("remove", cls=PlainHelpCommand)
 def remove_command(name: RoleArgument) -> None:
     """Remove the saved role NAME."""
     from ..prompting.roles import remove_role

@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
+from ..jsonbody import body_arguments
 from ..retry import Failure, Service, http_hooks, response_failure, timeout_parts, transport_failure
 from .anthropic_wire import asse_events, message_dump, sse_events
 
@@ -67,14 +68,14 @@ class HttpTransport:
 
     def events(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The response's events; leaving this generator closes the HTTP response."""
-        with self.client.stream("POST", self.url, content=_encoded(body)) as response:
+        with self.client.stream("POST", self.url, **_payload(body)) as response:
             if not response.is_success:
                 response.read()
                 response.raise_for_status()
             yield from sse_events(response.iter_bytes())
 
     async def aevents(self, client: httpx.AsyncClient, body: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-        async with client.stream("POST", self.url, content=_encoded(body)) as response:
+        async with client.stream("POST", self.url, **_payload(body, asynchronous=True)) as response:
             if not response.is_success:
                 await response.aread()
                 response.raise_for_status()
@@ -83,12 +84,12 @@ class HttpTransport:
                     yield event
 
     def message(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = self.client.post(self.url, content=_encoded(body))
+        response = self.client.post(self.url, **_payload(body))
         response.raise_for_status()
         return message_dump(response.json())
 
     async def amessage(self, client: httpx.AsyncClient, body: dict[str, Any]) -> dict[str, Any]:
-        response = await client.post(self.url, content=_encoded(body))
+        response = await client.post(self.url, **_payload(body, asynchronous=True))
         response.raise_for_status()
         return message_dump(response.json())
 
@@ -101,6 +102,10 @@ class HttpTransport:
         return transport_failure(self.service, exc, self.settings.timeout)
 
 
+def _payload(body: dict[str, Any], *, asynchronous: bool = False) -> dict[str, Any]:
+    """The body as the SDK serialises it (compact JSON, UTF-8); with an attachment, in pieces (see jsonbody)."""
+    return body_arguments(body, lambda: {"content": _encoded(body)}, asynchronous=asynchronous)
+
+
 def _encoded(body: dict[str, Any]) -> bytes:
-    """The body as the SDK serialises it: compact JSON, UTF-8."""
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -39,7 +39,7 @@ from ..errors import (
     UsageError,
     midstream_error,
 )
-from ..jsonbody import async_pieces, has_large_string, streamed_body
+from ..jsonbody import body_arguments
 from ..keys import key_for, require_key
 from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
 from ..retry import (
@@ -57,7 +57,6 @@ from ..retry import (
     stream_failure,
     stream_with_retries,
     timeout_parts,
-    tracing,
     transport_failure,
 )
 from ..runnable import ChatModel, as_chunk
@@ -171,11 +170,7 @@ class ChatOpenAI(ChatModel):
 
     def payload(self, body: dict[str, Any], *, asynchronous: bool = False) -> dict[str, Any]:
         """The request's body arguments: ``json=``, or, with an attachment, the JSON in pieces (see jsonbody)."""
-        if tracing() or not has_large_string(body):  # the --debug trace prints the body, so it needs it whole
-            return {"json": body}
-        length, pieces = streamed_body(body)
-        content = async_pieces(pieces()) if asynchronous else pieces()
-        return {"content": content, "headers": {"content-type": "application/json", "content-length": str(length)}}
+        return body_arguments(body, lambda: {"json": body}, asynchronous=asynchronous)
 
     # -- the ChatModel methods --------------------------------------------------------------
 
