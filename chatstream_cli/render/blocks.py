@@ -110,11 +110,6 @@ class BlockSplitter:
         """The text of the block still open, including the line still arriving."""
         return "".join(self._lines) + "".join(self._partial)
 
-    @property
-    def in_fence(self) -> bool:
-        """Whether the open block ends inside a code fence (shown closed, below the line arriving)."""
-        return self._fence is not None
-
     def feed(self, text: str) -> list[str]:
         """Take more text; return the blocks it completed, in order."""
         done: list[str] = []

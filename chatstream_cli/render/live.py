@@ -146,9 +146,6 @@ class _Frame:
 
     outputs: list[_Output]
     open_text: str
-    #: Lines at the end of the open block that may still change: the line arriving, and below it
-    #: the closing fence an open code block is shown with.
-    changing_lines: int
     final: bool
 
 
@@ -269,8 +266,7 @@ class LiveMarkdownRenderer:
 
     def _take_frame(self) -> _Frame:
         with self._changed:
-            changing = 2 if self._splitter.in_fence else 1
-            frame = _Frame(self._outputs, self._splitter.open_text, changing, self._closing)
+            frame = _Frame(self._outputs, self._splitter.open_text, self._closing)
             self._outputs = []
             self._dirty = False
             return frame
@@ -312,7 +308,7 @@ class LiveMarkdownRenderer:
         if frame.final:
             self.thinking.end_line()
         elif self.live and frame.open_text.strip():
-            self._draw_open_block(frame, width, screen)
+            self._draw_open_block(frame.open_text, width, screen)
         self._write(_SYNC_END)
         self._drain()  # the next frame's erase counts on a terminal that has taken this one in
         self._drawn_height = screen[1]
@@ -349,23 +345,24 @@ class LiveMarkdownRenderer:
         self._pinned_width = None
         self._table_widths = ()
 
-    def _draw_open_block(self, frame: _Frame, width: int, screen: tuple[int, int]) -> None:
+    def _draw_open_block(self, text: str, width: int, screen: tuple[int, int]) -> None:
         """Redraw the open block; print its top lines for good when it would not fit the screen.
 
         The region keeps to half the screen, so that it still fits above the cursor when a
         terminal that rewraps (tmux) is narrowed to half its width; tables may use all of it.
         A table printed in part keeps the column widths its complete rows had then.
         """
-        text = frame.open_text
         lines, rendered = self._block_lines(text, width)
-        overflow = self._overflow(lines, rendered, screen, frame.changing_lines)
+        overflow = self._overflow(lines, rendered, screen)
         if overflow and len(rendered.table_widths) > len(self._table_widths):
             complete = text[: text.rfind("\n") + 1]
             pinned = render_markdown(self.console, complete, self._pinned_width or width, self._table_widths)
             # A table whose complete lines are not one yet keeps what it has, its line still arriving included.
             self._table_widths = pinned.table_widths + rendered.table_widths[len(pinned.table_widths) :]
             lines, rendered = self._block_lines(text, width)
-            overflow = self._overflow(lines, rendered, screen, frame.changing_lines)
+            overflow = self._overflow(lines, rendered, screen)
+        if overflow and not text[-1].isspace():
+            overflow = max(0, min(overflow, self._settled(lines, text, width) - self._frozen))
         self._open_width = self._pinned_width or width
         self._open_table_widths = rendered.table_widths
         visible = lines[self._frozen :]
@@ -375,15 +372,21 @@ class LiveMarkdownRenderer:
             self._pinned_width = self._pinned_width or width
         self._write(self.region.draw(visible[overflow:], screen[0]))
 
-    def _overflow(self, lines: list[Line], rendered: RenderedBlock, screen: tuple[int, int], changing: int) -> int:
-        """How many of the open block's top lines must be printed for good for the rest to fit;
-        never one of the ``changing`` lines at its end."""
+    def _settled(self, lines: list[Line], text: str, width: int) -> int:
+        """How many of the open block's top ``lines`` the word still arriving does not change (its
+        end may make a link of a long address): those it has without that word."""
+        without, _ = self._block_lines(text[: max(text.rfind(" "), text.rfind("\n")) + 1], width)
+        same = (n for n, (line, other) in enumerate(zip(lines, without, strict=False)) if line != other)
+        return next(same, min(len(lines), len(without)))
+
+    def _overflow(self, lines: list[Line], rendered: RenderedBlock, screen: tuple[int, int]) -> int:
+        """How many of the open block's top lines must be printed for good for the rest to fit."""
         visible = lines[self._frozen :]
         screen_width, screen_height = screen
         room = max(1, screen_height - 1 if rendered.table_widths else screen_height // 2)
         rows = [len(screen_rows(line, screen_width)) for line in visible]
         keep = len(visible)
-        while keep > changing and sum(rows[len(visible) - keep :]) > room:
+        while keep > 1 and sum(rows[len(visible) - keep :]) > room:
             keep -= 1
         return len(visible) - keep
 
