@@ -54,6 +54,7 @@ def whole(text: str, width: int, height: int, table_widths: TableWidths = ()) ->
 def kept_width_layouts(text: str, width: int) -> list[TableWidths]:
     """The column widths a table printed in part may keep: those its complete lines had, at each line."""
     console = console_for(width, 24)
+    text = text.replace("\r\n", "\n")
     ends = [n + 1 for n, character in enumerate(text) if character == "\n"]
     layouts = {render_markdown(console, neutralise(text[:end]), width).table_widths for end in ends}
     return sorted(layout for layout in layouts if layout)

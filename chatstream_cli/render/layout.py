@@ -43,6 +43,7 @@ Line = list[Segment]
 #: Per table, in order: its columns' widths, padding included.
 TableWidths = tuple[tuple[int, ...], ...]
 
+WHOLE_WORD_ROWS = 3
 CODE_THEME = "ansi_dark"  # the terminal's own palette: readable on dark and light backgrounds
 _BACKTICKS = re.compile(r"`{3,}")
 
@@ -55,8 +56,7 @@ def fence_for(code: str) -> str:
 class FencedCode(CodeBlock):
     """A code block between dim fences, highlighted in the terminal's palette, with no padding:
     copied from the scrollback it is the model's Markdown again (its fence, info string and
-    lines as written: one too long for the screen is left for the terminal to wrap), and it
-    looks right on any background."""
+    lines as written), and it looks right on any background."""
 
     fence: str | None = None  # None: an indented code block, which gets a fence of its own
     info = ""
@@ -73,8 +73,7 @@ class FencedCode(CodeBlock):
         yield Text(fence + self.info, style="dim")
         if content:
             code = content.removesuffix("\n")
-            syntax = Syntax(code, self.lexer_name, theme=self.theme, background_color="default")
-            yield from console.render(syntax, options.update(overflow="ignore"))  # long lines whole
+            yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, background_color="default")
         yield Text(fence, style="dim")
 
 
@@ -90,7 +89,9 @@ class HtmlBlock(TextElement):
 
 class WholeWordText(Text):
     """Text wrapped at spaces only: a word longer than the line (an address) stays whole, on a line
-    of its own, for the terminal to wrap; copied or clicked, it is not cut in pieces."""
+    of its own, for the terminal to wrap; copied or clicked, it is not cut in pieces. A word of
+    more than ``WHOLE_WORD_ROWS`` lines (a blob, not an address) is folded, as Rich does: the live
+    view must be able to print its first rows for good while it still grows."""
 
     @classmethod
     def of(cls, text: Text) -> WholeWordText:
@@ -113,6 +114,9 @@ class WholeWordText(Text):
             if "\t" in paragraph:
                 paragraph.expand_tabs(tab_size)
             for line in paragraph.divide(divide_line(str(paragraph), width, fold=False)):
+                if line.cell_len > WHOLE_WORD_ROWS * width:
+                    lines.extend(line.divide(divide_line(str(line), width, fold=True)))
+                    continue
                 line.rstrip_end(width)
                 if line.cell_len <= width:  # Rich's justifying would cut a longer one
                     TextLines([line]).justify(console, width, justify=justify or self.justify or "default")

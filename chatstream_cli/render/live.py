@@ -361,6 +361,8 @@ class LiveMarkdownRenderer:
             self._table_widths = pinned.table_widths + rendered.table_widths[len(pinned.table_widths) :]
             lines, rendered = self._block_lines(text, width)
             overflow = self._overflow(lines, rendered, screen)
+        if overflow and not text[-1].isspace():
+            overflow = max(0, min(overflow, self._settled(lines, text, width) - self._frozen))
         self._open_width = self._pinned_width or width
         self._open_table_widths = rendered.table_widths
         visible = lines[self._frozen :]
@@ -369,6 +371,13 @@ class LiveMarkdownRenderer:
             self._frozen += overflow
             self._pinned_width = self._pinned_width or width
         self._write(self.region.draw(visible[overflow:], screen[0]))
+
+    def _settled(self, lines: list[Line], text: str, width: int) -> int:
+        """How many of the open block's top ``lines`` the word still arriving does not change (its
+        end may make a link of a long address): those it has without that word."""
+        without, _ = self._block_lines(text[: max(text.rfind(" "), text.rfind("\n")) + 1], width)
+        same = (n for n, (line, other) in enumerate(zip(lines, without, strict=False)) if line != other)
+        return next(same, min(len(lines), len(without)))
 
     def _overflow(self, lines: list[Line], rendered: RenderedBlock, screen: tuple[int, int]) -> int:
         """How many of the open block's top lines must be printed for good for the rest to fit."""
