@@ -27,6 +27,7 @@ class Report:
     usage: Usage | None = None
     stop_reason: str | None = None
     choices: int = 1  # how many choices the stream carried (more than one only when a server sends n > 1)
+    model: str | None = None  # the model that answered, as the first chunk naming it said (some repeat it)
 
     def count(self, usage: Usage) -> None:
         """Take one usage report. One that repeats the previous report's (non-zero) input count is a
@@ -37,6 +38,11 @@ class Report:
             self.usage = usage
         else:
             self.usage = added(previous, usage)
+
+    def named(self, model: Any) -> None:
+        """Note the model the server says answered; the first name counts (LangChain joins repeats)."""
+        if self.model is None and isinstance(model, str) and model:
+            self.model = model
 
     def stopped(self, reason: Any) -> None:
         """Note why the reply stopped, when a chunk says it (repeats count once)."""

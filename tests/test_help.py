@@ -45,7 +45,7 @@ def test_no_python_types_in_help(command: tuple[str, ...]) -> None:
 
 def test_prompt_help_names_what_each_option_takes() -> None:
     text = help_of("prompt")
-    assert "Usage: chatstream prompt [OPTIONS] [PROMPT]..." in text
+    assert "Usage: chatstream prompt [OPTIONS] [PROMPT]" in text
     for option in [
         "-m, --model MODEL",
         "-s, --system TEXT",

@@ -414,6 +414,7 @@ class StreamTranslator:
         usage = data.get("usage")
         if usage and isinstance(usage, dict):
             self.report.count(usage_metadata_from(usage, data.get("service_tier")))
+        self.report.named(data.get("model"))
         for choice in data.get("choices") or ():
             if isinstance(choice, dict):
                 self.choice_indexes.add(choice.get("index", 0))

@@ -29,6 +29,7 @@ class ReplyClock:
         self.first_token: float | None = None
         self.last_token: float | None = None
         self.ended: float | None = None
+        self._seen: AIMessageChunk | None = None
 
     def start(self) -> None:
         self.started = time.perf_counter()
@@ -40,6 +41,10 @@ class ReplyClock:
             self.started = time.perf_counter()
 
     def observe(self, chunk: AIMessageChunk) -> None:
+        """A chunk arrived; a clock shared by several renderers sees each chunk once."""
+        if chunk is self._seen:
+            return
+        self._seen = chunk
         if content_text(chunk.content) or thinking_text(chunk):
             now = time.perf_counter()
             if self.first_token is None:
@@ -99,6 +104,8 @@ def cache_counts(details: dict[str, Any]) -> dict[str, int]:
 
 def model_of(reply: AIMessageChunk | None, requested: str) -> str:
     """The model that answered, as the provider named it, else the one asked for."""
+    if reply is not None and reply.report is not None and reply.report.model:
+        return reply.report.model
     named = reply.response_metadata.get("model_name") if reply is not None else None
     return named if isinstance(named, str) and named else requested
 

@@ -37,12 +37,11 @@ class AnthropicBatches:
         self.model = model
         self.system = system
         self.root = f"{model.service.endpoint}/v1/messages/batches"
-        headers = {"x-api-key": model.api_key, "anthropic-version": SAMPLING_API_VERSION}
+        headers = {"x-api-key": model.service.secret or "", "anthropic-version": SAMPLING_API_VERSION}
         self.http = ServiceClient(model.service, headers, model.settings.timeout, poll_retries)
 
     def request(self, custom_id: str, item: BatchItem) -> bytes:
-        arguments = self.model.request_arguments(item.with_system(self.system))
-        params = {**arguments.pop("extra_body", {}), **arguments}
+        params = self.model.request_body(item.with_system(self.system), stream=False)
         params.update(_line_settings(item))
         return json.dumps({"custom_id": custom_id, "params": params}).encode()
 
