@@ -60,8 +60,6 @@ from .commands.options import (
     Timeout,
     UseAsync,
     Words,
-    parse_options,
-    parse_params,
 )
 from .commands.prompt import PromptRequest, run_prompt
 from .commands.replay import replay_command
@@ -180,38 +178,7 @@ def prompt_command(
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""
-    request = PromptRequest(
-        words=tuple(words or ()),
-        model=model,
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        stop=tuple(stop or ()),
-        options=parse_options(option or []),
-        thinking=thinking,
-        use_async=use_async,
-        no_stream=no_stream,
-        delimiter=delimiter,
-        markdown=markdown,
-        events=events,
-        json_output=json_output,
-        stats=stats,
-        timeout=timeout,
-        retries=retries,
-        base_url=base_url,
-        continue_conversation=continue_conversation,
-        cid=cid,
-        no_log=no_log,
-        quiet=quiet,
-        debug=debug,
-        files=tuple(file or ()),
-        system_files=tuple(system_file or ()),
-        attachments=tuple(attach or ()),
-        role=role,
-        params=parse_params(param or []),
-        extract="last" if extract_last else "first" if extract else None,
-        no_stdin=no_stdin,
-    )
+    request = PromptRequest.from_flags(locals())
     with reporting(debug):
         run_prompt(request)
 

@@ -32,7 +32,6 @@ from .options import (
     Temperature,
     Thinking,
     Timeout,
-    parse_options,
 )
 from .prompt import PromptRequest, check_settings, model_settings
 from .reporting import notice, reporting
@@ -93,22 +92,9 @@ def run_command(
     debug: Debug = False,
 ) -> None:
     """Run every prompt of FILE; one JSON line per prompt, in input order (the default command)."""
+    defaults = PromptRequest.from_flags(locals())
     from ..batch.job import BatchInput
 
-    defaults = PromptRequest(
-        model=model,
-        system=system,
-        temperature=temperature,
-        max_tokens=max_tokens,
-        options=parse_options(option or []),
-        thinking=thinking,
-        stats=stats,
-        timeout=timeout,
-        retries=retries,
-        base_url=base_url,
-        quiet=quiet,
-        debug=debug,
-    )
     where = BatchInput(None if source == "-" else Path(source), out, resume=resume, retry_failed=retry_failed)
     with reporting(debug):
         code = run_batch_job(defaults, where, concurrency, provider_batch)

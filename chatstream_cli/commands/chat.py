@@ -34,7 +34,6 @@ from .options import (
     Temperature,
     Thinking,
     Timeout,
-    parse_options,
 )
 from .prompt import PromptRequest, answer, resolve_model
 from .reporting import notice, reporting
@@ -70,8 +69,7 @@ def chat_command(
     debug: Debug = False,
 ) -> None:
     """An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves)."""
-    flags = {name: value for name, value in locals().items() if name != "option"}  # named as PromptRequest's fields
-    request = PromptRequest(**flags, options=parse_options(option or []))
+    request = PromptRequest.from_flags(locals())
     with reporting(debug):
         session = ChatSession(request)
         session.greet()

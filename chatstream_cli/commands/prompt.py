@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from ..driver import Mode, run_reply
@@ -73,6 +73,26 @@ class PromptRequest:
     @property
     def mode(self) -> Mode:
         return Mode.INVOKE if self.no_stream else Mode.ASYNC if self.use_async else Mode.STREAM
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any]) -> PromptRequest:
+        """The request a command's flags make (its parameters by name; those that are not fields are left)."""
+        from .options import parse_options, parse_params
+
+        given = dict(flags)
+        extract = "last" if given.pop("extract_last", False) else "first" if given.pop("extract", False) else None
+        given |= {
+            "words": tuple(given.pop("words", None) or ()),
+            "stop": tuple(given.pop("stop", None) or ()),
+            "options": parse_options(given.pop("option", None) or []),
+            "params": parse_params(given.pop("param", None) or []),
+            "files": tuple(given.pop("file", None) or ()),
+            "system_files": tuple(given.pop("system_file", None) or ()),
+            "attachments": tuple(given.pop("attach", None) or ()),
+            "extract": extract,
+        }
+        names = {item.name for item in fields(cls)}
+        return cls(**{name: value for name, value in given.items() if name in names})
 
 
 def run_prompt(request: PromptRequest) -> AIMessageChunk:
