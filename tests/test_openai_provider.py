@@ -379,7 +379,7 @@ def test_several_choices_sent_anyway_are_read_as_chatopenai_reads_them(server: L
     total = sum(chunks[1:], chunks[0])
     assert total.text == "Other answerreply"
     assert total.response_metadata["finish_reason"] == "stopstop"
-    assert total.report == Report(None, "stop", choices=2)
+    assert total.report == Report(None, "stop", choices=2, model="m")
 
 
 def test_tool_call_deltas_become_tool_call_chunks(server: LoopbackServer) -> None:
