@@ -114,19 +114,7 @@ def _with_role(item: BatchItem, name: str, number: int) -> BatchItem:
             messages[-1] = HumanMessage(role.fill(last.content, {}))
     except UsageError as exc:
         raise _bad(number, f"names a role that cannot be applied: {exc.message}", exc.hint or "fix the role") from None
-    return replace(
-        item,
-        messages=messages,
-        model=first_given(item.model, role.model),
-        system=first_given(item.system, role.system),
-        max_tokens=first_given(item.max_tokens, role.max_tokens),
-        temperature=first_given(item.temperature, role.temperature),
-        options={**role.options, **item.options},
-    )
-
-
-def first_given(*values: Any) -> Any:
-    return next((value for value in values if value is not None), None)
+    return replace(item, messages=messages, **role.beneath(item))
 
 
 def _id(value: Any, number: int) -> ItemId:

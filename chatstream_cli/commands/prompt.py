@@ -184,14 +184,8 @@ def check_output_flags(request: PromptRequest) -> None:
 
 def with_role(request: PromptRequest, role: Role) -> PromptRequest:
     """The request with the role's settings where the command line gave none (flags win, -o key by key)."""
-    return replace(
-        request,
-        model=request.model or role.model,
-        system=first_set(request.system, role.system),
-        temperature=first_set(request.temperature, role.temperature),
-        max_tokens=first_set(request.max_tokens, role.max_tokens),
-        options={**role.options, **request.options},
-    )
+    # -m "" names no model, so the role's counts
+    return replace(request, **role.beneath(replace(request, model=request.model or None)))
 
 
 def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:

@@ -54,6 +54,13 @@ class Role:
         """The role as its TOML file holds it: the settings it sets, nothing else."""
         return {name: getattr(self, name) for name in _TYPES if getattr(self, name) not in (None, {})}
 
+    def beneath(self, settings: Any) -> dict[str, Any]:
+        """``settings``' model, system, temperature, max_tokens and options, with this role's where they give
+        none (what was given wins; options key by key): the fields to ``dataclasses.replace`` with."""
+        given = {name: getattr(settings, name) for name in ("model", "system", "temperature", "max_tokens")}
+        taken = {name: getattr(self, name) if value is None else value for name, value in given.items()}
+        return {**taken, "options": {**self.options, **settings.options}}
+
     def to_toml(self) -> str:
         import tomlkit
 
