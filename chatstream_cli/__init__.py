@@ -19,7 +19,7 @@ imports included, and reads the layers from this list)::
     commands  -- one module per subcommand: flags in, plain objects to the layers below; options they share
     chatstream_cli, providers, render, driver, history, prompting, batch  -- models, output, features; the API
     config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
-    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json  -- the core
+    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls  -- the core
 
 ``providers`` is the registry (``providers/__init__.py``) and one module per provider; ``render``
 one module per output mode; ``driver`` runs one reply into a renderer.

@@ -34,6 +34,7 @@ import json
 import re
 import socket
 import socketserver
+import ssl
 import sys
 import threading
 from collections import deque
@@ -179,7 +180,8 @@ class Recorded:
 class LoopbackServer:
     """The server; use it as a context manager, or through the ``loopback_server`` fixture."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: a server-side context, to serve HTTPS (each handshake happens in its connection's thread)."""
         self.default: Reply | None = None
         self._cond = threading.Condition()
         self._queues: dict[str | None, deque[Reply]] = {}
@@ -188,9 +190,9 @@ class LoopbackServer:
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._tcp = _TCPServer(self, port)
+        self._tcp = _TCPServer(self, port, tls)
         self.port: int = self._tcp.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -309,9 +311,16 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
     block_on_close = False  # LoopbackServer.close() cuts the connections and waits for their handlers
     allow_reuse_address = True
 
-    def __init__(self, owner: LoopbackServer, port: int) -> None:
+    def __init__(self, owner: LoopbackServer, port: int, tls: ssl.SSLContext | None) -> None:
         self.owner = owner
+        self.tls = tls
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, address = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self.owner._track(request)
@@ -323,7 +332,7 @@ class _TCPServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet about clients that went away; report anything else."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
+        if not isinstance(sys.exc_info()[1], ConnectionError | ssl.SSLError):
             super().handle_error(request, client_address)
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import tls
 from ..errors import NetworkError, UsageError
 from .media import PDF, sniff_media_type
 
@@ -125,7 +126,7 @@ def _url_attachment(url: str, timeout: float | None) -> Attachment:
 
     try:
         with (
-            httpx.Client(timeout=timeout, follow_redirects=True) as client,
+            httpx.Client(timeout=timeout, follow_redirects=True, verify=tls.context()) as client,
             client.stream("GET", url, headers={"range": f"bytes=0-{_SNIFF_BYTES - 1}"}) as response,
         ):
             if response.status_code not in (200, 206):

@@ -14,7 +14,7 @@ from contextlib import aclosing
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
+from .. import __version__, tls
 from ..jsonbody import body_arguments
 from ..retry import Failure, Service, http_hooks, response_failure, timeout_parts, transport_failure
 from .anthropic_wire import asse_events, message_dump, sse_events
@@ -40,12 +40,14 @@ class HttpTransport:
             "user-agent": f"chatstream/{__version__}",
             **headers,
         }
+        tls.preload()
 
     def _options(self, is_async: bool) -> dict[str, Any]:
         import httpx
 
         options: dict[str, Any] = {
             "headers": self.headers,
+            "verify": tls.context(),
             "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout)),
         }
         hooks = http_hooks(self.settings.on_request, is_async=is_async)

@@ -30,6 +30,7 @@ from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .. import tls
 from ..errors import (
     ChatstreamError,
     ConfigError,
@@ -106,6 +107,7 @@ class ChatOpenAI(ChatModel):
         label = LABELS.get(self.spec.name, self.spec.name)
         self.service = Service(self.spec.name, label, model, self.base_url, self.spec.key_env, secret=self.api_key)
         self._session_client: httpx.AsyncClient | None = None
+        tls.preload()
 
     def __repr__(self) -> str:
         return f"ChatOpenAI(model={self.model!r}, provider={self.spec.name!r}, base_url={self.base_url!r})"
@@ -131,7 +133,11 @@ class ChatOpenAI(ChatModel):
         headers = {"accept": "application/json", "user-agent": _user_agent()}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
-        options: dict[str, Any] = {"headers": headers, "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout))}
+        options: dict[str, Any] = {
+            "headers": headers,
+            "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout)),
+            "verify": tls.context(),
+        }
         if hooks:
             options["event_hooks"] = hooks
         return options

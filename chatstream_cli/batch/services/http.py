@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from ... import tls
 from ...retry import (
     Failure,
     RetryPolicy,
@@ -28,7 +29,8 @@ class ServiceClient:
         self.service = service
         self.timeout = timeout
         self.policy = RetryPolicy(retries=retries)
-        self.client = httpx.Client(headers=headers, timeout=httpx.Timeout(**timeout_parts(timeout)))
+        timeouts = httpx.Timeout(**timeout_parts(timeout))
+        self.client = httpx.Client(headers=headers, timeout=timeouts, verify=tls.context())
 
     def call(self, method: str, url: str, **options: Any) -> httpx.Response:
         def send() -> httpx.Response:
