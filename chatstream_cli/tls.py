@@ -109,7 +109,7 @@ def _unusable(where: Source, error: Exception) -> ConfigError:
         return ConfigError(
             f"cannot load certifi's CA certificates: {reason}", "reinstall chatstream (pip install -U certifi)"
         )
+    wanted = "a PEM bundle" if kind == "SSL_CERT_FILE" else "a directory of hashed certificates"
     return ConfigError(
-        f"{kind}={path}: cannot load CA certificates from it: {reason}",
-        f"point {kind} at {'a PEM bundle' if kind == 'SSL_CERT_FILE' else 'a directory of hashed certificates'} or unset it",
+        f"{kind}={path}: cannot load CA certificates from it: {reason}", f"point {kind} at {wanted} or unset it"
     )
