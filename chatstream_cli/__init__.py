@@ -8,7 +8,8 @@ The Python API mirrors LangChain's Runnable chat models::
     for chunk in chat.stream("Write me a 1 verse song about goldfish on the moon"):
         print(chunk.content, end="|", flush=True)
 
-Importing this package is cheap: providers are imported when a model is built.
+Importing this package is cheap: the names above are imported when first used (so ``chatstream --help``
+loads none of them), and providers when a model is built.
 
 The house, top to bottom. A module imports only from its own layer or the layers below it, nothing
 but ``__main__`` imports ``cli``, and there are no circles, not even through a lazy import
@@ -19,7 +20,7 @@ imports included, and reads the layers from this list)::
     commands  -- one module per subcommand: flags in, plain objects to the layers below; options they share
     chatstream_cli, providers, render, driver, history, prompting, batch  -- models, output, features; the API
     config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
-    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls  -- the core
+    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls, defaults  -- the core
 
 ``providers`` is the registry (``providers/__init__.py``) and one module per provider; ``render``
 one module per output mode; ``driver`` runs one reply into a renderer.
@@ -27,11 +28,35 @@ one module per output mode; ``driver`` runs one reply into a renderer.
 
 from __future__ import annotations
 
-from .messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
-from .providers import get_model
-from .runnable import ChatModel, ModelSettings
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
+    from .providers import get_model
+    from .runnable import ChatModel, ModelSettings
 
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "AIMessage": "messages",
+    "AIMessageChunk": "messages",
+    "BaseMessage": "messages",
+    "HumanMessage": "messages",
+    "SystemMessage": "messages",
+    "get_model": "providers",
+    "ChatModel": "runnable",
+    "ModelSettings": "runnable",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported on first use (PEP 562)."""
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(__import__(f"{__name__}.{_PUBLIC[name]}", fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AIMessage",

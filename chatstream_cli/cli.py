@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 
 import typer
 
@@ -17,15 +17,8 @@ import typer
 from typer._click.exceptions import ClickException
 
 from . import __version__
-from .commands import batch as batch_commands
-from .commands import config as config_commands
-from .commands import keys as keys_commands
-from .commands import logs as logs_commands
-from .commands import roles as roles_commands
-from .commands.chat import chat_command
-from .commands.groups import DefaultCommandGroup
+from .commands.groups import DefaultCommandGroup, Subcommand
 from .commands.inputs import check_arguments
-from .commands.models import models_command
 from .commands.options import (
     Attach,
     BaseUrl,
@@ -46,7 +39,6 @@ from .commands.options import (
     NoStream,
     Option,
     Param,
-    PlainHelpCommand,
     PromptCommand,
     Quiet,
     Retries,
@@ -61,16 +53,38 @@ from .commands.options import (
     UseAsync,
     Words,
 )
-from .commands.prompt import PromptRequest, run_prompt
-from .commands.replay import replay_command
 from .commands.reporting import reporting
 from .errors import ChatstreamError, ExitCode, format_error
 
 
+def _subcommand(name: str, summary: str) -> Subcommand:
+    return Subcommand(f"{__package__}.commands.{name}", summary)
+
+
 class DefaultGroup(DefaultCommandGroup):
-    """A group whose unknown first argument starts the default ``prompt`` subcommand."""
+    """A group whose unknown first argument starts the default ``prompt`` subcommand; the others are
+    imported when they run, and listed in --help by these summaries (tests/test_help.py checks that
+    each is its command's own)."""
 
     default_command = "prompt"
+    subcommands: ClassVar[dict[str, Subcommand]] = {
+        "replay": _subcommand("replay", "Show an --events recording again as a live reply."),
+        "models": _subcommand("models", "Providers, their models and aliases; which providers have a key."),
+        "chat": _subcommand(
+            "chat", "An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves)."
+        ),
+        "config": _subcommand("config", "Show or change the config file (config.toml)."),
+        "keys": _subcommand("keys", "Stored API keys (keys.toml, mode 0600); environment variables win."),
+        "roles": _subcommand(
+            "roles", "Saved roles: a model, system prompt, settings and prompt template, applied with --role NAME."
+        ),
+        "logs": _subcommand(
+            "logs", "The history of exchanges, newest last (logs list, path, off, on, delete beside it)."
+        ),
+        "batch": _subcommand(
+            "batch", "Run a file of prompts concurrently (or by a provider's batch service); results as JSON lines."
+        ),
+    }
 
     def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
         """The first word may also be an option of the default command: ``chatstream --mo<TAB>``."""
@@ -178,19 +192,11 @@ def prompt_command(
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""
+    from .commands.prompt import PromptRequest, run_prompt  # here: --help and the other commands need none of it
+
     request = PromptRequest.from_flags(locals())
     with reporting(debug):
         run_prompt(request)
-
-
-app.command(name="replay", cls=PlainHelpCommand)(replay_command)
-app.command(name="models")(models_command)
-app.add_typer(config_commands.app, name="config")
-app.add_typer(keys_commands.app, name="keys")
-app.add_typer(roles_commands.app, name="roles")
-app.add_typer(logs_commands.app, name="logs")
-app.command(name="chat", cls=PromptCommand)(chat_command)
-app.add_typer(batch_commands.app, name="batch")
 
 
 def main() -> None:

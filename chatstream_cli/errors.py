@@ -16,7 +16,6 @@ Providers raise these; the CLI prints ``format_error(exc)`` and exits with ``exc
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -122,6 +121,8 @@ class Interrupted(ChatstreamError):
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """A hint naming the closest candidates, or all of them when none is close."""
+    import difflib
+
     pool = sorted(set(candidates))
     close = difflib.get_close_matches(word, pool, n=3, cutoff=0.5)
     if close:

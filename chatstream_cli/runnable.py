@@ -14,6 +14,7 @@ from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
+from .defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .messages import (
     AIMessage,
     AIMessageChunk,
@@ -25,9 +26,6 @@ from .messages import (
     to_messages,
 )
 from .runs import chunk_id, closing_chunk, uuid7
-
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_RETRIES = 2
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,6 +132,27 @@ def test_help_imports_neither_anthropic_nor_rich_markdown(tmp_path: Path) -> Non
     assert not {m for m in modules if m == "anthropic" or m.startswith(("anthropic.", "rich.markdown"))}
 
 
+SUBCOMMAND_MODULES = {
+    f"chatstream_cli.commands.{name}"
+    for name in ("batch", "chat", "config", "keys", "logs", "models", "replay", "roles")
+}
+
+
+@pytest.mark.parametrize("argv", [["--help"], [*POET, GOLDFISH]], ids=["help", "reply"])
+def test_subcommands_are_imported_only_when_they_run(tmp_path: Path, argv: list[str]) -> None:
+    result = run([*CHATSTREAM[:1], "-X", "importtime", *CHATSTREAM[1:], *argv], tmp_path)
+    assert result.returncode == 0
+    modules = imported_modules(result.stderr.decode())
+    assert "chatstream_cli.cli" in modules  # the report was read
+    assert modules & SUBCOMMAND_MODULES == set()
+    # --help needs neither the prompt's machinery nor the package's Python API
+    assert ("chatstream_cli.commands.prompt" in modules) == (argv != ["--help"])
+    assert ("chatstream_cli.messages" in modules) == (argv != ["--help"])
+    ran = run([*CHATSTREAM[:1], "-X", "importtime", *CHATSTREAM[1:], "roles", "list"], tmp_path)
+    assert ran.returncode == 0 and b"review" in ran.stdout
+    assert imported_modules(ran.stderr.decode()) & SUBCOMMAND_MODULES == {"chatstream_cli.commands.roles"}
+
+
 def test_builtin_reply_imports_neither_anthropic_nor_rich_markdown(tmp_path: Path) -> None:
     result = run([*CHATSTREAM[:1], "-X", "importtime", *CHATSTREAM[1:], *POET, GOLDFISH], tmp_path)
     assert result.stdout == (poet_reply() + "\n").encode()

@@ -85,3 +85,15 @@ def test_the_usage_error_typer_raises_is_the_class_cli_catches() -> None:
     result = CliRunner().invoke(cli.app, ["--max-tokens", "many", "hi"])
     assert result.exit_code == 2
     assert result.stderr.startswith("chatstream: error: invalid value for '--max-tokens'")
+
+
+@pytest.mark.parametrize("name", list(cli.DefaultGroup.subcommands))
+def test_each_subcommand_is_listed_by_its_own_summary(name: str) -> None:
+    """--help lists the subcommands without importing them: the summary it shows is the command's own help."""
+    root = typer.main.get_command(cli.app)
+    context = root.make_context("chatstream", ["--help"], resilient_parsing=True)
+    loaded = root.get_command(context, name)
+    assert loaded is not None and loaded.name == name
+    stand_in = typer.core.TyperCommand(name, help=cli.DefaultGroup.subcommands[name].summary)
+    for width in (30, 45, 200):
+        assert stand_in.get_short_help_str(width) == loaded.get_short_help_str(width)

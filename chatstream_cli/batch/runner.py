@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any
 
+from ..defaults import DEFAULT_RETRIES
 from ..errors import ChatstreamError
 from ..messages import ChunkSum
 from ..render.json import ReplyRecorder
 from ..retry import MAX_WAIT_S, backoff_delay
-from ..runnable import DEFAULT_RETRIES, ChatModel
+from ..runnable import ChatModel
 from ..runs import uuid7
 from .input import BatchItem
 from .results import BatchResult, failure, success

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from .batch_output import interrupt_note, output, progress_bar, showing
-from .groups import DefaultCommandGroup
+from .groups import DefaultCommandGroup, subcommand_app
 from .options import (
     BaseUrl,
     Debug,
@@ -48,12 +48,11 @@ class BatchGroup(DefaultCommandGroup):
     default_command = "run"
 
 
-app = typer.Typer(
+app = subcommand_app(
+    "batch",
     cls=BatchGroup,
-    name="batch",
     help="Run a file of prompts concurrently (or by a provider's batch service); results as JSON lines.\n\n"
     "Usage: chatstream batch [OPTIONS] FILE   (the same as: chatstream batch run [OPTIONS] FILE)",
-    rich_markup_mode=None,
 )
 
 Source = Annotated[

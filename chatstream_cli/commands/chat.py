@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from ..errors import ChatstreamError, format_error
 from ..prompting.assemble import Prompt
 from .conversation import Thread, logging_wanted, open_thread
+from .groups import subcommand_app
 from .options import (
     BaseUrl,
     Cid,
@@ -27,6 +28,7 @@ from .options import (
     Model,
     NoLog,
     Option,
+    PromptCommand,
     Quiet,
     Retries,
     Stats,
@@ -252,3 +254,6 @@ def prompt_session(history_file: Path) -> Any:
         event.current_buffer.insert_text("\n")
 
     return PromptSession(history=history, key_bindings=bindings, multiline=False, enable_open_in_editor=False)
+
+
+app = subcommand_app("chat", chat_command, cls=PromptCommand)

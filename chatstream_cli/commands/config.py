@@ -7,13 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
+from .groups import subcommand_app
 from .options import PlainHelpCommand
 
-app = typer.Typer(
-    name="config",
-    help="Show or change the config file (config.toml).",
-    rich_markup_mode=None,
-)
+app = subcommand_app("config", help="Show or change the config file (config.toml).")
 
 
 @app.command("path")
@@ -70,7 +67,7 @@ def unset_command(
 def render_config(data: dict[str, Any], path: str, *, exists: bool) -> str:
     """The TOML of ``data`` under a header naming the file, with the defaults it leaves alone as comments."""
     from ..config import write_toml
-    from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
     defaults = {"timeout": DEFAULT_TIMEOUT, "retries": DEFAULT_RETRIES, "markdown": True, "log": True}
     lines = [f"# {path}" if exists else f"# {path} (not created yet: defaults apply)"]

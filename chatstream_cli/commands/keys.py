@@ -7,16 +7,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .groups import subcommand_app
 from .options import PlainHelpCommand
 
 if TYPE_CHECKING:
     from ..providers import ProviderSpec
 
-app = typer.Typer(
-    name="keys",
-    help="Stored API keys (keys.toml, mode 0600); environment variables win.",
-    rich_markup_mode=None,
-)
+app = subcommand_app("keys", help="Stored API keys (keys.toml, mode 0600); environment variables win.")
 
 ProviderName = Annotated[str, typer.Argument(metavar="NAME", help="The provider, e.g. openai, anthropic, openrouter.")]
 

@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .groups import subcommand_app
 from .options import PlainHelpCommand
 from .reporting import reporting
 
 if TYPE_CHECKING:
     from ..history import Conversation, Exchange
 
-app = typer.Typer(
-    name="logs",
+app = subcommand_app(
+    "logs",
     help="The history of exchanges, newest last (logs list, path, off, on, delete beside it).",
-    rich_markup_mode=None,
     invoke_without_command=True,
 )
 

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .groups import subcommand_app
+
 if TYPE_CHECKING:
     from ..config import Config
     from ..providers import ProviderSpec
@@ -152,3 +154,6 @@ def _remote(spec: ProviderSpec) -> list[str]:
     if spec.closed_catalog:
         raise UsageError(f"{spec.name} is not a network provider", "its models are listed above")
     return remote_models(spec, REMOTE_TIMEOUT_S)
+
+
+app = subcommand_app("models", models_command)

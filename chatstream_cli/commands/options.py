@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand
 
+from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ..errors import UsageError
-from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
 
 class PlainHelpCommand(TyperCommand):

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
+from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
@@ -23,7 +24,7 @@ from ..messages import AIMessageChunk
 from ..providers import ResolvedModel, active_config, build, resolve_configured
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
 from ..render.stats import ReplyClock
-from ..runnable import DEFAULT_RETRIES, DEFAULT_TIMEOUT, ModelSettings
+from ..runnable import ModelSettings
 from ..runs import uuid7
 from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes

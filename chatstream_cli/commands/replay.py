@@ -24,7 +24,8 @@ from ..events import END, ERROR, START, STREAM, chunk_from_dict
 from ..messages import ChunkSum, content_text, thinking_text
 from ..render import Renderer
 from ..render.choose import choose_renderer
-from .options import Delimiter
+from .groups import subcommand_app
+from .options import Delimiter, PlainHelpCommand
 from .reporting import reporting
 
 PACE_S = 0.025  # the built-in models' default pause between chunks
@@ -161,3 +162,6 @@ def describe_recorded_error(error: dict[str, Any]) -> str:
         f"chatstream: the recorded reply ended early: {error.get('message')} "
         f"({error.get('type')}; the original run exited with {error.get('exit_code')})"
     )
+
+
+app = subcommand_app("replay", replay_command, cls=PlainHelpCommand)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from .groups import subcommand_app
 from .options import (
     MaxTokens,
     Model,
@@ -19,10 +20,8 @@ from .options import (
     parse_params,
 )
 
-app = typer.Typer(
-    name="roles",
-    help="Saved roles: a model, system prompt, settings and prompt template, applied with --role NAME.",
-    rich_markup_mode=None,
+app = subcommand_app(
+    "roles", help="Saved roles: a model, system prompt, settings and prompt template, applied with --role NAME."
 )
 
 RoleArgument = Annotated[str, typer.Argument(metavar="NAME", help="The role's name.")]
