@@ -28,7 +28,14 @@ one module per output mode; ``driver`` runs one reply into a renderer.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
+
+# Wherever click is installed, `import httpx` also imports httpx's own command-line client (click,
+# rich.progress, rich.syntax, pygments): about 40 ms on a quiet machine, 90 ms on a busy one, for a
+# program chatstream never runs. None in sys.modules makes that import fail, and httpx then defines
+# its stand-in `httpx.main` instead, as it does where click is missing.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 if TYPE_CHECKING:
     from .messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage

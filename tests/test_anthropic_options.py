@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from typer.testing import Result
@@ -108,3 +109,24 @@ def test_a_claude_reply_on_the_direct_path_imports_neither_the_sdk_nor_httpx2(
         assert "httpx" in imported
     else:
         assert "anthropic" in sdk and "httpx2" in sdk  # -o transport sdk does load them
+
+
+def test_a_reply_does_not_import_httpx_s_command_line_client(
+    server: LoopbackServer, anthropic_transport: str, tmp_path: Path
+) -> None:
+    """Where click is installed, ``import httpx`` also loads httpx's own CLI (click, rich, pygments);
+    chatstream blocks it. A stand-in click on the path makes httpx try: it would fail without the block."""
+    (tmp_path / "click").mkdir()
+    (tmp_path / "click" / "__init__.py").write_text('"""Not click: httpx._main cannot run with it."""\n')
+    server.enqueue(Reply.sse(anthropic_stream()))
+    env = cli_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=server.base_url, PYTHONPATH=str(tmp_path))
+    python, *module = CHATSTREAM
+    bare = subprocess.run([python, "-c", "import httpx"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert "httpx/_main.py" in bare.stderr  # without chatstream's block, httpx tries its CLI, and fails here
+    argv = [python, "-X", "importtime", *module, "-m", f"anthropic:{MODEL}", "hi"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (0, GREETING + "\n"), done.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "httpx" in imported or "httpx2" in imported
+    assert "click" not in imported  # httpx._main, blocked, never got as far as its first import
+    assert not {name for name in imported if name.startswith(("pygments", "rich.syntax", "rich.progress"))}
