@@ -73,6 +73,10 @@ INSTALL_HINT = "pip install -e '.[bench]'"
 LLM_VENV = Path.home() / ".cache" / "chatstream-bench-llm" / "bin" / "llm"
 LLM_HINT = f"python -m venv {LLM_VENV.parents[1]} && {LLM_VENV.parent}/pip install llm llm-anthropic"
 SDK = ["-o", "transport", "sdk"]
+CLICK_NOTE = (
+    "note: click is installed beside chatstream here, so `import httpx` in the floor scripts also loads httpx's"
+    " command-line client (chatstream blocks it); a venv with only chatstream and its peers has no click"
+)
 HTTPX_CLIENT = "import httpx; httpx.Client()"
 """What any httpx client pays before its first request (imports, CA certificates): the floor under
 the first-token goal's gap, which --help does not pay."""
@@ -687,6 +691,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             steps[name]()
     summaries = [row.summary() for row in bench.rows]
     verdicts = judge(summaries)
+    click = importlib.util.find_spec("click") is not None
+    if click:
+        print(CLICK_NOTE, file=sys.stderr)
     print(report(summaries, bench.memory))
     if verdicts:
         print("\ngoals")
@@ -697,6 +704,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "click_installed": click,
         },
         "quick": args.quick,
         "seconds": time.perf_counter() - began,
