@@ -144,12 +144,13 @@ class ChunkSum:
     a list, ``_pieces[position][key]`` holds what still has to be appended to that block's field.
     """
 
-    __slots__ = ("_pieces", "_sum", "_text")
+    __slots__ = ("_merged_once", "_pieces", "_sum", "_text")
 
     def __init__(self) -> None:
         self._sum: AIMessageChunk | None = None  # the first chunk starts the sum, as in LangChain (no "" before it)
         self._text = Pieces()
         self._pieces: dict[int, dict[str, Pieces]] = {}
+        self._merged_once = False  # after a merge, the sum is this object's own and its usage in declared order
 
     def add(self, chunk: AIMessageChunk) -> None:
         current = self._sum
@@ -163,7 +164,12 @@ class ChunkSum:
             if isinstance(chunk.content, str):
                 if chunk.content:
                     self._text.append(chunk.content)
+                if self._merged_once and _adds_only_text(current, chunk):
+                    # Most chunks of a reply: a new sum would equal this one, so none is made.
+                    current.report = later_report(current.report, chunk.report)
+                    return
                 self._sum = current._merged(chunk, "")
+                self._merged_once = True
                 return
             current.content = self._text.join()  # blocks arrive: the text so far goes in front of them
             self._text = Pieces()
@@ -172,6 +178,7 @@ class ChunkSum:
             return
         self._apply_pieces()
         self._sum = self._sum + chunk
+        self._merged_once = True
 
     def total(self) -> AIMessageChunk:
         """The sum of the chunks added so far (adding may go on)."""
@@ -211,6 +218,33 @@ class ChunkSum:
             blocks[position] = block
         self._pieces = {}
         self._sum.content = blocks
+
+
+def _adds_only_text(total: AIMessageChunk, chunk: AIMessageChunk) -> bool:
+    """Whether ``total + chunk`` differs from ``total`` in nothing but its text (and the report it carries)."""
+    return (
+        chunk.usage_metadata is None
+        and not chunk.tool_call_chunks
+        and chunk.chunk_position is None
+        and (chunk.name is None or bool(total.name))
+        and (chunk.id is None or bool(total.id))
+        and _merges_into(total.additional_kwargs, chunk.additional_kwargs)
+        and _merges_into(total.response_metadata, chunk.response_metadata)
+    )
+
+
+def _merges_into(left: dict[str, Any], right: dict[str, Any]) -> bool:
+    """Whether ``merge_dicts(left, right) == left``: every key of ``right`` is in ``left``, None or equal there
+    (and not a string that merging would append, as it does for any key but the identity ones)."""
+    for key, value in right.items():
+        if key not in left:
+            return False
+        if value is None:
+            continue
+        current = left[key]
+        if current is None or current != value or (isinstance(value, str) and key not in _IDENTITY_KEYS):
+            return False
+    return True
 
 
 class Pieces:

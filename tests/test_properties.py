@@ -13,13 +13,15 @@ from __future__ import annotations
 import functools
 import itertools
 import operator
+from typing import Any
 from unittest import mock
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatstream_cli.messages import AIMessageChunk, ChunkSum, Pieces, sum_chunks
 from chatstream_cli.render.utf8 import Utf8Stream, to_utf8
+from chatstream_cli.usage import Report
 
 TEXT = st.text(max_size=8)
 BLOCK = st.builds(
@@ -60,6 +62,52 @@ def streams(draw: st.DrawFn, min_size: int = 0, max_size: int = 12, mixed: bool 
             )
         )
     return chunks
+
+
+METADATA = st.dictionaries(
+    st.sampled_from(["model_provider", "id", "stop_reason", "index", "logprobs"]),
+    st.one_of(st.none(), st.sampled_from(["anthropic", "x"]), st.integers(0, 2), st.just({"a": 1})),
+    max_size=3,
+)
+
+
+@st.composite
+def repeating(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
+    """Mostly ``base`` again, as a stream's chunks repeat their metadata; sometimes a key dropped,
+    set to None, changed, or added."""
+    chosen = draw(st.sets(st.sampled_from(sorted(base)))) if base else set()
+    repeated = {key: base[key] for key in chosen}
+    repeated.update(draw(st.one_of(st.just({}), st.just({}), METADATA)))
+    return repeated
+
+
+@st.composite
+def text_streams(draw: st.DrawFn) -> list[AIMessageChunk]:
+    """Text chunks whose other fields repeat, change or vanish, as the sum's shortcut for text must allow."""
+    reports = [Report(), Report(stop_reason="end_turn")]
+    kwargs, metadata = draw(METADATA), draw(METADATA)
+    return [
+        AIMessageChunk(
+            content=draw(TEXT),
+            additional_kwargs=draw(repeating(kwargs)),
+            response_metadata=draw(repeating(metadata)),
+            name=draw(st.sampled_from([None, None, None, "poet"])),
+            id=draw(st.sampled_from([None, None, "lc_run--1", "lc_run--1", "lc_run--2"])),
+            usage_metadata=draw(st.one_of(st.none(), st.none(), st.none(), USAGE)),
+            chunk_position=draw(st.sampled_from([None, None, None, None, "last"])),
+            report=draw(st.sampled_from([None, *reports])),
+        )
+        for _ in range(draw(st.integers(1, 12)))
+    ]
+
+
+@settings(max_examples=250)
+@given(text_streams())
+def test_chunk_sum_of_text_chunks_keeps_every_other_field_as_adding_does(chunks: list[AIMessageChunk]) -> None:
+    added = functools.reduce(operator.add, chunks)
+    total = sum_chunks(chunks)
+    assert total == added
+    assert total.report is added.report
 
 
 @given(streams(min_size=3, max_size=3))
