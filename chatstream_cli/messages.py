@@ -234,17 +234,12 @@ def _adds_only_text(total: AIMessageChunk, chunk: AIMessageChunk) -> bool:
 
 
 def _merges_into(left: dict[str, Any], right: dict[str, Any]) -> bool:
-    """Whether ``merge_dicts(left, right) == left``: every key of ``right`` is in ``left``, None or equal there
-    (and not a string that merging would append, as it does for any key but the identity ones)."""
-    for key, value in right.items():
-        if key not in left:
-            return False
-        if value is None:
-            continue
-        current = left[key]
-        if current is None or current != value or (isinstance(value, str) and key not in _IDENTITY_KEYS):
-            return False
-    return True
+    """Whether ``merge_dicts(left, right) == left`` for sure: ``right`` repeats items of ``left``, and none
+    is a string that merging would append (as it does for any key but the identity ones)."""
+    return not right or (
+        right.items() <= left.items()
+        and all(key in _IDENTITY_KEYS or not isinstance(value, str) for key, value in right.items())
+    )
 
 
 class Pieces:
