@@ -5,6 +5,7 @@ and that a Claude reply on the direct path imports neither the SDK nor httpx2.""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -119,7 +120,8 @@ def test_a_reply_does_not_import_httpx_s_command_line_client(
     (tmp_path / "click").mkdir()
     (tmp_path / "click" / "__init__.py").write_text('"""Not click: httpx._main cannot run with it."""\n')
     server.enqueue(Reply.sse(anthropic_stream()))
-    env = cli_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=server.base_url, PYTHONPATH=str(tmp_path))
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = cli_env(ANTHROPIC_API_KEY=KEY, ANTHROPIC_BASE_URL=server.base_url, PYTHONPATH=path)
     python, *module = CHATSTREAM
     bare = subprocess.run([python, "-c", "import httpx"], env=env, capture_output=True, text=True, cwd=tmp_path)
     assert "httpx/_main.py" in bare.stderr  # without chatstream's block, httpx tries its CLI, and fails here
