@@ -35,6 +35,7 @@ from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import AuthError, ChatstreamError, NetworkError, ProviderError, UnknownModelError, UsageError
+from .tls import context as tls_context
 
 T = TypeVar("T")
 
@@ -619,6 +620,24 @@ def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False)
     if not (request_hooks or response_hooks):
         return None
     return {"request": request_hooks, "response": response_hooks}
+
+
+def httpx_options(
+    headers: Mapping[str, str], stall_s: float | None, on_request: Callable[[], None] | None, *, is_async: bool
+) -> dict[str, Any]:
+    """The keyword arguments of a provider's httpx client: its headers, ``--timeout`` in parts, the shared
+    TLS context (tls.py) and the hooks of :func:`http_hooks`."""
+    import httpx
+
+    options: dict[str, Any] = {
+        "headers": headers,
+        "timeout": httpx.Timeout(**timeout_parts(stall_s)),
+        "verify": tls_context(),
+    }
+    hooks = http_hooks(on_request, is_async=is_async)
+    if hooks:
+        options["event_hooks"] = hooks
+    return options
 
 
 async def atrace_response(response: Any) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__, tls
 from ..jsonbody import body_arguments
-from ..retry import Failure, Service, http_hooks, response_failure, timeout_parts, transport_failure
+from ..retry import Failure, Service, httpx_options, response_failure, transport_failure
 from .anthropic_wire import asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
@@ -43,17 +43,7 @@ class HttpTransport:
         tls.preload()
 
     def _options(self, is_async: bool) -> dict[str, Any]:
-        import httpx
-
-        options: dict[str, Any] = {
-            "headers": self.headers,
-            "verify": tls.context(),
-            "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout)),
-        }
-        hooks = http_hooks(self.settings.on_request, is_async=is_async)
-        if hooks:
-            options["event_hooks"] = hooks
-        return options
+        return httpx_options(self.headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
 
     @cached_property
     def client(self) -> httpx.Client:

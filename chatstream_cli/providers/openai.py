@@ -52,7 +52,7 @@ from ..retry import (
     astream_with_retries,
     call_with_retries,
     checked_endpoint,
-    http_hooks,
+    httpx_options,
     response_failure,
     status_failure,
     stream_failure,
@@ -127,30 +127,21 @@ class ChatOpenAI(ChatModel):
             body["stream_options"] = {"include_usage": True}
         return {**body, **self.extra_body}
 
-    def _client_options(self, hooks: dict[str, list[Any]] | None) -> dict[str, Any]:
-        import httpx
-
+    def _client_options(self, is_async: bool) -> dict[str, Any]:
         headers = {"accept": "application/json", "user-agent": _user_agent()}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
-        options: dict[str, Any] = {
-            "headers": headers,
-            "timeout": httpx.Timeout(**timeout_parts(self.settings.timeout)),
-            "verify": tls.context(),
-        }
-        if hooks:
-            options["event_hooks"] = hooks
-        return options
+        return httpx_options(headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
 
     def _client(self) -> httpx.Client:
         import httpx
 
-        return httpx.Client(**self._client_options(http_hooks(self.settings.on_request)))
+        return httpx.Client(**self._client_options(is_async=False))
 
     def _async_client(self) -> httpx.AsyncClient:
         import httpx
 
-        return httpx.AsyncClient(**self._client_options(http_hooks(self.settings.on_request, is_async=True)))
+        return httpx.AsyncClient(**self._client_options(is_async=True))
 
     @asynccontextmanager
     async def async_session(self) -> AsyncIterator[None]:
