@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +63,25 @@ def cli_env(**extra: str) -> dict[str, str]:
 
 
 CHATSTREAM = [sys.executable, "-m", "chatstream_cli"]
+
+
+def imported_modules(importtime_report: str) -> set[str]:
+    """Module names from ``python -X importtime`` lines: ``import time: self | cumulative | name``."""
+    names = set()
+    for line in importtime_report.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+def error_line(result: Any) -> str:
+    """The one stderr line of a failed CLI run (a CliRunner result), without its prefix; and no traceback."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("chatstream: error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0].removeprefix("chatstream: error: ")
+
 
 ANTHROPIC_TRANSPORTS = ("httpx", "sdk")
 

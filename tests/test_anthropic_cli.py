@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from chatstream_cli.cli import app
-from tests.conftest import CHATSTREAM, cli_env
+from tests.conftest import CHATSTREAM, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import GREETING, KEY, MODEL, anthropic_stream, error_reply, free_port, sse
 
@@ -33,15 +33,6 @@ def server(loopback_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> 
 
 def run(*args: str) -> Result:
     return CliRunner().invoke(app, ["-m", f"anthropic:{MODEL}", *args])
-
-
-def error_line(result: Result) -> str:
-    """The single stderr line of a failed run (and no traceback)."""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chatstream: error: ")
-    assert "Traceback" not in result.stderr
-    return lines[0].removeprefix("chatstream: error: ")
 
 
 # -- replies ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import Result
 
 from tests import test_anthropic_cli
-from tests.conftest import CHATSTREAM, cli_env
+from tests.conftest import CHATSTREAM, cli_env, imported_modules
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import GREETING, KEY, MODEL, anthropic_stream
 
@@ -102,7 +102,7 @@ def test_a_claude_reply_on_the_direct_path_imports_neither_the_sdk_nor_httpx2(
     argv = [python, "-X", "importtime", *module, "-m", f"anthropic:{MODEL}", "hi"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (0, GREETING + "\n"), done.stderr
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    imported = imported_modules(done.stderr)
     assert "chatstream_cli.providers.anthropic_wire" in imported  # the test does see the imports
     sdk = sorted(name for name in imported if name.split(".")[0] in ("anthropic", "httpx2"))
     if anthropic_transport == "httpx":
@@ -128,7 +128,7 @@ def test_a_reply_does_not_import_httpx_s_command_line_client(
     argv = [python, "-X", "importtime", *module, "-m", f"anthropic:{MODEL}", "hi"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert (done.returncode, done.stdout) == (0, GREETING + "\n"), done.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    imported = imported_modules(done.stderr)
     assert "httpx" in imported or "httpx2" in imported
     assert "click" not in imported  # httpx._main, blocked, never got as far as its first import
     assert not {name for name in imported if name.startswith(("pygments", "rich.syntax", "rich.progress"))}

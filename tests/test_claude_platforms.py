@@ -18,7 +18,7 @@ from chatstream_cli.cli import app
 from chatstream_cli.providers import build, resolve
 from chatstream_cli.runnable import ModelSettings
 from tests.aws_frames import CONTENT_TYPE, chunk_frame, exception_frame, frame
-from tests.conftest import CHATSTREAM, cli_env
+from tests.conftest import CHATSTREAM, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import GREETING, anthropic_stream, fixture_lines, masked, pieces
 
@@ -44,12 +44,6 @@ def bedrock_reply(events: list[dict[str, Any]], *, cut: int | None = None, after
 
 def run(model: str, *args: str) -> Result:
     return CliRunner().invoke(app, ["-m", model, *args, "Greet me"])
-
-
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chatstream: error: "), result.stderr
-    return lines[0].removeprefix("chatstream: error: ")
 
 
 # -- Amazon Bedrock ----------------------------------------------------------------------------
@@ -118,7 +112,7 @@ def test_bedrock_exception_frame_mid_stream_keeps_the_text(bedrock: LoopbackServ
     result = run(f"bedrock:{BEDROCK_MODEL}")
     assert result.exit_code == 4
     assert result.stdout == "Hello there\n"
-    assert one_error_line(result) == (
+    assert error_line(result) == (
         "Anthropic stopped the reply with an error: The model stream failed. (api_error) "
         "(try again; any text already shown stays)"
     )
@@ -142,7 +136,7 @@ def test_bedrock_throttling_that_lasts_is_exit_4(bedrock: LoopbackServer) -> Non
     bedrock.enqueue(Reply.json({"message": "Too many requests."}, status=429, headers=[("retry-after", "0")]))
     result = run(f"bedrock:{BEDROCK_MODEL}", "--retries", "0")
     assert result.exit_code == 4
-    assert one_error_line(result) == "rate limited by Amazon Bedrock (HTTP 429: Too many requests.) " + (
+    assert error_line(result) == "rate limited by Amazon Bedrock (HTTP 429: Too many requests.) " + (
         "(wait a minute, or raise --retries)"
     )
 
@@ -154,7 +148,7 @@ def test_a_broken_frame_is_a_provider_error(bedrock: LoopbackServer) -> None:
     bedrock.enqueue(Reply(headers=[("content-type", CONTENT_TYPE)], chunks=[good + bytes(broken)]))
     result = run(f"bedrock:{BEDROCK_MODEL}", "--retries", "0")
     assert result.exit_code == 4
-    assert one_error_line(result).startswith("Amazon Bedrock sent a broken event-stream frame")
+    assert error_line(result).startswith("Amazon Bedrock sent a broken event-stream frame")
 
 
 def test_bedrock_api_key_is_sent_as_a_bearer_token(bedrock: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,7 +160,7 @@ def test_bedrock_api_key_is_sent_as_a_bearer_token(bedrock: LoopbackServer, monk
     assert bedrock.requests[0].headers["authorization"] == f"Bearer {BEARER}"
     assert result.exit_code == 3
     assert BEARER not in result.stdout + result.stderr
-    assert one_error_line(result).endswith(
+    assert error_line(result).endswith(
         "(set AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_BEARER_TOKEN_BEDROCK)"
     )
 
@@ -207,7 +201,7 @@ def test_a_missing_extra_says_which_to_install(provider: str, module: str, monke
     monkeypatch.setenv("CLOUD_ML_REGION", "us-east5")
     result = run(f"{provider}:claude-x")
     assert result.exit_code == 3
-    assert one_error_line(result).endswith(f'(pip install "chatstream[{provider}]")')
+    assert error_line(result).endswith(f'(pip install "chatstream[{provider}]")')
 
 
 def test_platform_secrets_never_appear_even_with_debug(bedrock: LoopbackServer) -> None:
@@ -311,7 +305,7 @@ def test_vertex_without_region_is_exit_3(vertex: LoopbackServer, monkeypatch: py
     monkeypatch.delenv("CLOUD_ML_REGION")
     result = run(f"vertex:{VERTEX_MODEL}")
     assert result.exit_code == 3
-    assert one_error_line(result).startswith("no Google Cloud region for Vertex AI")
+    assert error_line(result).startswith("no Google Cloud region for Vertex AI")
 
 
 def test_vertex_credentials_that_cannot_refresh_are_exit_3(vertex: LoopbackServer) -> None:
@@ -319,5 +313,5 @@ def test_vertex_credentials_that_cannot_refresh_are_exit_3(vertex: LoopbackServe
     vertex.enqueue(Reply.json({"error": "invalid_grant", "error_description": "Bad Request"}, status=400), "/token")
     result = run(f"vertex:{VERTEX_MODEL}")
     assert result.exit_code == 3
-    error = one_error_line(result)
+    error = error_line(result)
     assert error.startswith("no usable Google Vertex AI credentials")

@@ -14,6 +14,7 @@ from chatstream_cli.cli import app
 from chatstream_cli.commands.prompt import read_prompt
 from chatstream_cli.errors import UsageError
 from chatstream_cli.messages import content_text
+from tests.conftest import error_line
 
 GOLDFISH = "Write me a 1 verse song about goldfish on the moon"
 ECHO = ["-m", "builtin:echo", "-o", "delay_ms", "0"]
@@ -31,12 +32,8 @@ def poet_chunks(prompt: str = GOLDFISH, **settings: Any) -> list[str]:
 
 def assert_one_error_line(result: Result, code: int) -> str:
     assert result.exit_code == code, result.output
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chatstream: error: ")
-    assert "Traceback" not in result.stderr
     assert result.stdout == ""
-    return lines[0]
+    return "chatstream: error: " + error_line(result)
 
 
 # --- prompt words and stdin -------------------------------------------------------------------------

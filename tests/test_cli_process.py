@@ -12,7 +12,7 @@ import pytest
 
 from chatstream_cli import __version__, get_model
 
-from .conftest import CHATSTREAM, cli_env
+from .conftest import CHATSTREAM, cli_env, imported_modules
 
 GOLDFISH = "Write me a 1 verse song about goldfish on the moon"
 POET = ["-m", "builtin:poet", "-o", "delay_ms", "0"]
@@ -31,15 +31,6 @@ def poet_reply(prompt: str = GOLDFISH, **options: int) -> str:
 def default_sigint() -> None:
     """Start the child as a terminal would: Ctrl-C's signal not ignored, whatever the test runner does."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def imported_modules(importtime_report: str) -> set[str]:
-    """Module names from ``python -X importtime`` lines: ``import time: self | cumulative | name``."""
-    names = set()
-    for line in importtime_report.splitlines():
-        if line.startswith("import time:") and line.count("|") == 2:
-            names.add(line.rsplit("|", 1)[1].strip())
-    return names
 
 
 # --- bytes on a pipe --------------------------------------------------------------------------------
@@ -148,6 +139,9 @@ def test_subcommands_are_imported_only_when_they_run(tmp_path: Path, argv: list[
     # --help needs neither the prompt's machinery nor the package's Python API
     assert ("chatstream_cli.commands.prompt" in modules) == (argv != ["--help"])
     assert ("chatstream_cli.messages" in modules) == (argv != ["--help"])
+
+
+def test_a_subcommand_imports_its_own_module_and_no_other(tmp_path: Path) -> None:
     ran = run([*CHATSTREAM[:1], "-X", "importtime", *CHATSTREAM[1:], "roles", "list"], tmp_path)
     assert ran.returncode == 0 and b"review" in ran.stdout
     assert imported_modules(ran.stderr.decode()) & SUBCOMMAND_MODULES == {"chatstream_cli.commands.roles"}

@@ -20,7 +20,7 @@ from typer.testing import CliRunner, Result
 
 from chatstream_cli.cli import app
 from chatstream_cli.prompting.files import MAX_EXPANDED_BYTES
-from tests.conftest import CHATSTREAM, REPO, cli_env
+from tests.conftest import CHATSTREAM, REPO, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import anthropic_stream
 from tests.test_openai_provider import reply_events
@@ -38,14 +38,6 @@ def run(*args: str, input: str | bytes | None = None) -> Result:
 
 def echo(*args: str, input: str | bytes | None = None) -> Result:
     return run(*ECHO, *args, input=input)
-
-
-def error_line(result: Result) -> str:
-    """The one stderr line of a failed run, without its prefix; and no traceback."""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("chatstream: error: ")
-    return lines[0].removeprefix("chatstream: error: ")
 
 
 @pytest.fixture

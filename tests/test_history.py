@@ -19,7 +19,7 @@ from chatstream_cli import history
 from chatstream_cli.cli import app
 from chatstream_cli.history import queries, store
 from chatstream_cli.history.records import Attachment, Exchange, Outcome
-from tests.conftest import CHATSTREAM, cli_env
+from tests.conftest import CHATSTREAM, cli_env, imported_modules
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
 from tests.test_faults import OPENAI
 
@@ -181,7 +181,7 @@ def test_history_path_defaults_to_the_user_data_dir(monkeypatch: pytest.MonkeyPa
 def test_sqlite3_is_not_imported_unless_the_history_is_used(argv: list[str]) -> None:
     result = subprocess.run([*CHATSTREAM[:1], "-X", "importtime", *CHATSTREAM[1:], *argv], env=cli_env(),
                             capture_output=True, check=True)  # fmt: skip
-    imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if "|" in line}
+    imported = imported_modules(result.stderr.decode())
     assert "sqlite3" not in imported and "_sqlite3" not in imported
     assert "prompt_toolkit" not in imported
     recorded = subprocess.run([*CHATSTREAM[:1], "-X", "importtime", *ECHO[1:], "hi"], env=cli_env(),

@@ -24,6 +24,7 @@ from typer.testing import CliRunner, Result
 
 from chatstream_cli import tls
 from chatstream_cli.cli import app
+from tests.conftest import error_line
 from tests.loopback import LoopbackServer, Reply
 from tests.test_anthropic_provider import GREETING, KEY, MODEL
 
@@ -105,13 +106,6 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(app, ["--no-log", *args])
 
 
-def one_error_line(result: Result) -> str:
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("chatstream: error: "), result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
-
-
 @pytest.mark.parametrize("mode", [[], ["--async"], ["--no-stream"]], ids=["stream", "async", "invoke"])
 def test_a_reply_over_https_from_a_ca_that_ssl_cert_file_names(
     claude: LoopbackServer, pki: dict[str, Path], monkeypatch: pytest.MonkeyPatch, mode: list[str]
@@ -153,7 +147,7 @@ def test_a_certificate_from_an_unknown_ca_is_refused(claude: LoopbackServer) -> 
     """Without SSL_CERT_FILE the test CA is not trusted (certifi's bundle is): the connection is refused."""
     claude.enqueue(Reply.from_wire("anthropic_stream_text.sse"))
     result = run("-m", f"anthropic:{MODEL}", "--retries", "0", "Greet me")
-    line = one_error_line(result)
+    line = error_line(result)
     assert result.exit_code == 5 and result.stdout == ""
     assert "certificate" in line.lower(), line
     assert claude.requests == []  # nothing was sent over the unverified connection
@@ -166,7 +160,7 @@ def test_a_missing_certificate_source_is_a_configuration_error(
     missing = tmp_path / "no-such-certificates"
     monkeypatch.setenv(variable, str(missing))
     result = run("-m", f"anthropic:{MODEL}", "Greet me")
-    line = one_error_line(result)
+    line = error_line(result)
     assert result.exit_code == 3, line
     assert f"{variable}={missing}" in line and "unset it" in line
     assert claude.requests == []
@@ -179,7 +173,7 @@ def test_a_file_with_no_certificates_is_a_configuration_error(
     junk.write_text("not a certificate\n")
     monkeypatch.setenv("SSL_CERT_FILE", str(junk))
     result = run("-m", f"anthropic:{MODEL}", "Greet me")
-    line = one_error_line(result)
+    line = error_line(result)
     assert result.exit_code == 3
     assert "SSL_CERT_FILE=" in line and "no certificate" in line.lower(), line
     assert "_ssl.c" not in line
