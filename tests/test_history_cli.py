@@ -340,6 +340,22 @@ def test_a_history_dir_is_created_private(tmp_path: Path, monkeypatch: pytest.Mo
     assert os.path.exists(home / "history.db")
 
 
+def test_a_history_dir_someone_else_made_first_is_used_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The directory is made by trying mkdir, not by looking first: a look then a mkdir let another
+    chatstream make it in between, and that reply went unrecorded (seen once in the twenty-writers test).
+    One that is already there is used as it is."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o755)
+    home.chmod(0o755)
+    monkeypatch.setenv("CHATSTREAM_HOME", str(home))
+    assert run(*ECHO, "hi") == (0, "hi\n", "")
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755
+    assert stat.S_IMODE((home / "history.db").stat().st_mode) == 0o600
+    assert [exchange.prompt for exchange in history.exchanges()] == ["hi"]
+
+
 def test_logs_on_a_terminal_is_rendered_markdown() -> None:
     run(*ECHO, "**bold** \x1b]52;c;evil\x07 words")
     code, out, _ = run("logs", env={"FORCE_COLOR": "1", "COLUMNS": "80"})

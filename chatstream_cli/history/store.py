@@ -177,8 +177,11 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection | None:
 
 def create_private(path: Path) -> None:
     """The directory (0700) and an empty file (0600) before SQLite creates them with looser modes."""
-    if not path.parent.exists():
+    try:
         path.parent.mkdir(parents=True, mode=0o700)
+    except FileExistsError:
+        pass  # there already, or another chatstream made it a moment ago: the file is next either way
+    else:
         path.parent.chmod(0o700)  # mkdir's mode passes through the umask
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
