@@ -22,7 +22,8 @@ imports included, and reads the layers from this list)::
     config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
     messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls, defaults  -- the core
 
-``providers`` is the registry (``providers/__init__.py``) and one module per provider; ``render``
+``providers`` is the registry (``providers/__init__.py``), one package per wire family (``anthropic/``:
+direct, SDK, Bedrock, Vertex; ``openai/``: Chat Completions and its presets) and ``builtin``; ``render``
 one module per output mode; ``driver`` runs one reply into a renderer.
 """
 

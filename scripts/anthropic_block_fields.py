@@ -1,6 +1,6 @@
-"""Regenerate chatstream_cli/providers/anthropic_blocks.py from the installed anthropic SDK.
+"""Regenerate chatstream_cli/providers/anthropic/blocks.py from the installed anthropic SDK.
 
-    python scripts/anthropic_block_fields.py > chatstream_cli/providers/anthropic_blocks.py
+    python scripts/anthropic_block_fields.py > chatstream_cli/providers/anthropic/blocks.py
 
 langchain-anthropic dumps every streamed content block through the SDK's pydantic models: known
 fields in the model's order, absent optional ones filled with their defaults, unknown keys after

@@ -11,7 +11,7 @@ import pytest
 
 from chatstream_cli.errors import NetworkError, ProviderError
 from chatstream_cli.messages import AIMessageChunk
-from chatstream_cli.providers.anthropic_events import (
+from chatstream_cli.providers.anthropic.events import (
     StreamTranslator,
     chunks_from_events,
     message_from_response,

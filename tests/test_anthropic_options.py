@@ -103,7 +103,7 @@ def test_a_claude_reply_on_the_direct_path_imports_neither_the_sdk_nor_httpx2(
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stdout) == (0, GREETING + "\n"), done.stderr
     imported = imported_modules(done.stderr)
-    assert "chatstream_cli.providers.anthropic_wire" in imported  # the test does see the imports
+    assert "chatstream_cli.providers.anthropic.wire" in imported  # the test does see the imports
     sdk = sorted(name for name in imported if name.split(".")[0] in ("anthropic", "httpx2"))
     if anthropic_transport == "httpx":
         assert sdk == []

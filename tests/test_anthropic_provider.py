@@ -18,8 +18,8 @@ import pytest
 from chatstream_cli.errors import AuthError, ConfigError, NetworkError, ProviderError, UnknownModelError, UsageError
 from chatstream_cli.messages import HumanMessage, SystemMessage
 from chatstream_cli.providers import build, resolve
-from chatstream_cli.providers.anthropic import AnthropicChatModel
-from chatstream_cli.providers.max_tokens import max_output_tokens
+from chatstream_cli.providers.anthropic.max_tokens import max_output_tokens
+from chatstream_cli.providers.anthropic.model import AnthropicChatModel
 from chatstream_cli.runnable import ModelSettings
 from tests.conftest import FIXTURES
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)

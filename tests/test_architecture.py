@@ -156,12 +156,32 @@ def test_the_layers_keep_the_house_rules() -> None:
     assert min(ranks[name] for name in core) > max(ranks["config"], ranks["keys"])
 
 
+def test_each_wire_family_stands_alone() -> None:
+    """providers/ is the registry and one package per wire family: a family imports no other family,
+    and the registry imports none at all (it names their classes as strings, loaded on first use)."""
+    families = {"anthropic", "openai", "gemini"} & {
+        path.name for path in (PACKAGE / "providers").iterdir() if (path / "__init__.py").exists()
+    }
+    assert {"anthropic", "openai"} <= families
+    graph = import_graph()
+    crossing = [
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for family in families
+        if module.startswith(f"{ROOT}.providers.{family}")
+        for target in targets
+        if any(target.startswith(f"{ROOT}.providers.{other}") for other in families - {family})
+    ]
+    assert crossing == []
+    assert not {t for t in graph[f"{ROOT}.providers"] if t.startswith(f"{ROOT}.providers.")}
+
+
 # --- the checks can fail --------------------------------------------------------------------------------------
 
 
 def test_a_module_importing_its_own_package_is_an_edge() -> None:
-    """``from . import PROVIDERS`` in providers/openai.py needs the registry: if it imported openai, a circle."""
-    assert "chatstream_cli.providers" in import_graph()["chatstream_cli.providers.openai"]
+    """``from . import PROVIDERS`` in providers/openai/chat.py needs the registry: if it imported openai, a circle."""
+    assert "chatstream_cli.providers" in import_graph()["chatstream_cli.providers.openai.chat"]
     assert "chatstream_cli.render" not in import_graph()["chatstream_cli.render.plain"]  # only what it imports
 
 

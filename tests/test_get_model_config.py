@@ -13,7 +13,7 @@ from chatstream_cli import get_model
 from chatstream_cli.config import Config, config_path
 from chatstream_cli.providers import PROVIDERS, activate
 from chatstream_cli.providers.builtin import BuiltinChatModel
-from chatstream_cli.providers.openai import ChatOpenAI
+from chatstream_cli.providers.openai.chat import ChatOpenAI
 from tests.conftest import REPO, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 

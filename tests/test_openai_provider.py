@@ -24,7 +24,7 @@ from chatstream_cli.cli import app
 from chatstream_cli.errors import AuthError, ConfigError, NetworkError, ProviderError, UnknownModelError, UsageError
 from chatstream_cli.messages import AIMessageChunk, thinking_text
 from chatstream_cli.providers import PROVIDERS
-from chatstream_cli.providers.openai import ChatOpenAI, base_url_for, chunk_from_data, usage_metadata_from
+from chatstream_cli.providers.openai.chat import ChatOpenAI, base_url_for, chunk_from_data, usage_metadata_from
 from chatstream_cli.runnable import ModelSettings
 from chatstream_cli.usage import Report
 from tests.conftest import CHATSTREAM, FIXTURES, WIRE, cli_env

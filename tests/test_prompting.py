@@ -19,7 +19,7 @@ from chatstream_cli.prompting.files import ContextFile, Skipped, skipped_notice
 from chatstream_cli.prompting.media import sniff_media_type
 from chatstream_cli.prompting.roles import BUILTIN_ROLES, Role, all_roles, find_role, save_role
 from chatstream_cli.prompting.stdin import Stdin
-from chatstream_cli.providers.anthropic import to_anthropic_messages
+from chatstream_cli.providers.anthropic.model import to_anthropic_messages
 
 # -- extraction ----------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from chatstream_cli.cli import app
-from chatstream_cli.providers.max_tokens import FALLBACK, MAX_OUTPUT_TOKENS, max_output_tokens
+from chatstream_cli.providers.anthropic.max_tokens import FALLBACK, MAX_OUTPUT_TOKENS, max_output_tokens
 from tests.conftest import CHATSTREAM, cli_env
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import KEY, MODEL, anthropic_stream

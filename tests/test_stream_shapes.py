@@ -152,7 +152,8 @@ def test_the_recorded_corpus_reports_its_own_usage_and_stop_reason() -> None:
 
 
 def translated(body: bytes, wire: str, thinking: bool | None) -> list[Any]:
-    from chatstream_cli.providers import anthropic_events, openai
+    from chatstream_cli.providers.anthropic import events as anthropic_events
+    from chatstream_cli.providers.openai import chat as openai
     from chatstream_cli.sse import iter_sse
 
     events = iter_sse([body])

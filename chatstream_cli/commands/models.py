@@ -149,7 +149,7 @@ def _usable(entry: dict[str, Any], spec: ProviderSpec) -> bool:
 
 def _remote(spec: ProviderSpec) -> list[str]:
     from ..errors import UsageError
-    from ..providers.openai import remote_models
+    from ..providers.openai.chat import remote_models
 
     if spec.closed_catalog:
         raise UsageError(f"{spec.name} is not a network provider", "its models are listed above")

@@ -350,7 +350,7 @@ register(
 register(
     ProviderSpec(
         name="anthropic",
-        target="chatstream_cli.providers.anthropic:AnthropicChatModel",
+        target="chatstream_cli.providers.anthropic.model:AnthropicChatModel",
         description="Claude: the Messages API directly (-o transport sdk: through the anthropic SDK)",
         key_env="ANTHROPIC_API_KEY",
         base_url_env="ANTHROPIC_BASE_URL",
@@ -388,7 +388,7 @@ register(
 register(
     ProviderSpec(
         name="bedrock",
-        target="chatstream_cli.providers.bedrock:BedrockChatModel",
+        target="chatstream_cli.providers.anthropic.bedrock:BedrockChatModel",
         description="Claude on Amazon Bedrock (AWS credentials; pip install chatstream[bedrock])",
         needs_key=False,
         temperature_max=1.0,
@@ -398,7 +398,7 @@ register(
 register(
     ProviderSpec(
         name="vertex",
-        target="chatstream_cli.providers.vertex:VertexChatModel",
+        target="chatstream_cli.providers.anthropic.vertex:VertexChatModel",
         description="Claude on Google Vertex AI (gcloud credentials; pip install chatstream[vertex])",
         needs_key=False,
         temperature_max=1.0,
@@ -407,7 +407,7 @@ register(
 )
 
 
-_OPENAI_MODEL = "chatstream_cli.providers.openai:ChatOpenAI"
+_OPENAI_MODEL = "chatstream_cli.providers.openai.chat:ChatOpenAI"
 
 
 def openai_compatible(name: str, *, base_url: str, description: str, **details: Any) -> ProviderSpec:

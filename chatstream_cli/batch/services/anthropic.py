@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...errors import ProviderError
-from ...providers.anthropic import SAMPLING_API_VERSION, AnthropicChatModel
-from ...providers.anthropic_events import message_from_response
+from ...providers.anthropic.events import message_from_response
+from ...providers.anthropic.model import SAMPLING_API_VERSION, AnthropicChatModel
 from ..input import BatchItem
 from . import Outcome, PartStatus, not_run
 from .http import ServiceClient, poll_hint

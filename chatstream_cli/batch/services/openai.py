@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...errors import ChatstreamError, ProviderError
-from ...providers.openai import ChatOpenAI, message_from_completion
+from ...providers.openai.chat import ChatOpenAI, message_from_completion
 from ...retry import api_error_detail, status_failure
 from ..input import BatchItem
 from . import Outcome, PartStatus, not_run

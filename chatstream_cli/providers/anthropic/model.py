@@ -1,12 +1,12 @@
 """Claude: the ``anthropic`` provider, and the machinery Amazon Bedrock and Google Vertex AI share with it.
 
 One request body for every transport and platform (:meth:`AnthropicChatModel.request_body`); one
-translator (:mod:`.anthropic_events`, the pure functions that turn events into LangChain's chunks); one
+translator (:mod:`.events`, the pure functions that turn events into LangChain's chunks); one
 failure policy (:mod:`..retry`: retries, the stall timeout, exit codes). What differs is the transport:
 
-* ``httpx`` (the default): the Messages API directly (:mod:`.anthropic_http`), no SDK loaded;
+* ``httpx`` (the default): the Messages API directly (:mod:`.http`), no SDK loaded;
 * ``sdk`` (``-o transport sdk``, or ``transport = "sdk"`` in ``[providers.anthropic]``): the same request
-  through the official SDK (:mod:`.anthropic_sdk`), which Bedrock and Vertex always use.
+  through the official SDK (:mod:`.sdk`), which Bedrock and Vertex always use.
 
 Sampling parameters: API version 2026-10-21 (what SDK 2.x sends) rejects ``temperature``, ``top_p`` and
 ``top_k``; when one is given the request is sent with ``anthropic-version: 2023-06-01``, which accepts them.
@@ -22,9 +22,9 @@ from contextlib import aclosing, closing
 from dataclasses import replace
 from typing import Any
 
-from ..errors import ChatstreamError, ConfigError, NetworkError, ProviderError, UsageError
-from ..messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, content_text
-from ..retry import (
+from ...errors import ChatstreamError, ConfigError, NetworkError, ProviderError, UsageError
+from ...messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, content_text
+from ...retry import (
     Failure,
     RetryPolicy,
     Service,
@@ -34,10 +34,10 @@ from ..retry import (
     checked_endpoint,
     stream_with_retries,
 )
-from ..runnable import ChatModel
-from .anthropic_events import StreamTranslator, message_from_response, not_anthropic
-from .anthropic_wire import API_VERSION, SAMPLING_API_VERSION
+from ...runnable import ChatModel
+from .events import StreamTranslator, message_from_response, not_anthropic
 from .max_tokens import max_output_tokens
+from .wire import API_VERSION, SAMPLING_API_VERSION
 
 NAME = "anthropic"
 LABEL = "Anthropic"
@@ -100,20 +100,20 @@ class AnthropicChatModel(ChatModel):
         service = Service(NAME, LABEL, self.model, base_url, KEY_ENV, secret=api_key)
         headers = {"x-api-key": api_key, "anthropic-version": self.api_version(), **self.beta_header()}
         if self.options.get("transport", "httpx") == "sdk":
-            from .anthropic_sdk import SdkTransport
+            from .sdk import SdkTransport
 
             # The SDK sends the key as a Bearer token; servers and proxies that only read x-api-key get it too.
             given = {"api_key": api_key, "base_url": self.settings.base_url or os.environ.get(BASE_URL_ENV)}
             if not self.sampling():
                 del headers["anthropic-version"]  # the SDK sends its own
             return SdkTransport(service, self.settings, {**given, "default_headers": headers})
-        from .anthropic_http import HttpTransport
+        from .http import HttpTransport
 
         return HttpTransport(service, self.settings, headers)
 
     def spec_defaults(self) -> dict[str, Any]:
         """What config.toml's ``[providers.NAME]`` set for this provider (transport, max_tokens)."""
-        from . import PROVIDERS
+        from .. import PROVIDERS
 
         spec = PROVIDERS.get(self.provider)
         return dict(spec.defaults) if spec is not None else {}
@@ -266,8 +266,8 @@ def find_api_key(given: str | None) -> str:
     """The API key: the one given, else ANTHROPIC_API_KEY, else the stored key; exit 3 without one."""
     if given:
         return given
-    from ..keys import key_for
-    from . import PROVIDERS
+    from ...keys import key_for
+    from .. import PROVIDERS
 
     key = key_for(PROVIDERS[NAME])
     if not key:

@@ -14,15 +14,15 @@ from contextlib import aclosing
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__, tls
-from ..jsonbody import body_arguments
-from ..retry import Failure, Service, httpx_options, response_failure, transport_failure
-from .anthropic_wire import asse_events, message_dump, sse_events
+from ... import __version__, tls
+from ...jsonbody import body_arguments
+from ...retry import Failure, Service, httpx_options, response_failure, transport_failure
+from .wire import asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
     import httpx
 
-    from ..runnable import ModelSettings
+    from ...runnable import ModelSettings
 
 
 class HttpTransport:

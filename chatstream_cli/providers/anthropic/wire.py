@@ -10,9 +10,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import aclosing
 from typing import Any
 
-from ..errors import ProviderError
-from ..sse import ServerSentEvent, aiter_sse, iter_sse
-from .anthropic_events import not_anthropic
+from ...errors import ProviderError
+from ...sse import ServerSentEvent, aiter_sse, iter_sse
+from .events import not_anthropic
 
 API_VERSION = "2026-10-21"
 """The version the SDK 2.x sends; it rejects temperature, top_p and top_k."""

@@ -13,7 +13,7 @@ protocols.md §4:
   neither text, thinking, a tool use, a tool result, a document nor redacted thinking -> nothing;
 * ``error`` -> :class:`~chatstream_cli.errors.ProviderError` (HTTP status 200, the event's type).
 
-Blocks are dumped as the SDK's models dump them (``anthropic_blocks.FIELDS``). Beside the chunks, a
+Blocks are dumped as the SDK's models dump them (``blocks.FIELDS``). Beside the chunks, a
 :class:`~chatstream_cli.usage.Report` carries the usage counted once: ``message_delta``'s counts, and
 ``message_start``'s for every count the delta leaves out (older API versions send only ``output_tokens``
 there, so LangChain's ``usage_metadata`` says 0 input tokens).
@@ -26,10 +26,10 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from ..errors import NetworkError, ProviderError, midstream_error
-from ..messages import AIMessage, AIMessageChunk, tool_call_chunk
-from ..usage import Report
-from .anthropic_blocks import FIELDS
+from ...errors import NetworkError, ProviderError, midstream_error
+from ...messages import AIMessage, AIMessageChunk, tool_call_chunk
+from ...usage import Report
+from .blocks import FIELDS
 
 PROVIDER = "anthropic"
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .anthropic_sdk import Platform
 from .aws_event_stream import abedrock_events, bedrock_events
-from .claude_platform import PlatformChatModel
+from .platform import PlatformChatModel
+from .sdk import Platform
 
 NAME = "bedrock"
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError
-from ..retry import Failure, Service, api_error_detail, http_hooks, status_failure, timeout_parts, transport_failure
-from .anthropic_wire import asse_events, message_dump, sse_events
+from ...errors import ConfigError
+from ...retry import Failure, Service, api_error_detail, http_hooks, status_failure, timeout_parts, transport_failure
+from .wire import asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
-    from ..runnable import ModelSettings
+    from ...runnable import ModelSettings
 
 # The arguments messages.create() takes by name; the rest of the body goes in extra_body, as given.
 _NAMED = ("model", "max_tokens", "messages")

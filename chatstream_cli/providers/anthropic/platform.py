@@ -10,10 +10,10 @@ import importlib
 from dataclasses import replace
 from typing import Any, ClassVar
 
-from ..errors import AuthError, ConfigError
-from ..retry import Failure, Service
-from .anthropic import AnthropicChatModel
-from .anthropic_sdk import Platform, SdkTransport
+from ...errors import AuthError, ConfigError
+from ...retry import Failure, Service
+from .model import AnthropicChatModel
+from .sdk import Platform, SdkTransport
 
 
 class PlatformChatModel(AnthropicChatModel):

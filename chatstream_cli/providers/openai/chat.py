@@ -30,8 +30,8 @@ from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .. import tls
-from ..errors import (
+from ... import tls
+from ...errors import (
     ChatstreamError,
     ConfigError,
     NetworkError,
@@ -40,10 +40,10 @@ from ..errors import (
     UsageError,
     midstream_error,
 )
-from ..jsonbody import body_arguments
-from ..keys import key_for, require_key
-from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
-from ..retry import (
+from ...jsonbody import body_arguments
+from ...keys import key_for, require_key
+from ...messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
+from ...retry import (
     Failure,
     RetryPolicy,
     Service,
@@ -60,14 +60,14 @@ from ..retry import (
     timeout_parts,
     transport_failure,
 )
-from ..runnable import ChatModel, as_chunk
-from ..sse import ServerSentEvent, aiter_sse, is_done, iter_sse
-from ..usage import Report, in_declared_order
+from ...runnable import ChatModel, as_chunk
+from ...sse import ServerSentEvent, aiter_sse, is_done, iter_sse
+from ...usage import Report, in_declared_order
 
 if TYPE_CHECKING:
     import httpx
 
-    from . import ProviderSpec
+    from .. import ProviderSpec
 
 NAME = "openai"
 MODEL_PROVIDER = "openai"  # ChatOpenAI's response_metadata["model_provider"], whatever the server
@@ -265,7 +265,7 @@ async def _borrowed(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClien
 
 
 def provider_spec(name: str) -> ProviderSpec:
-    from . import PROVIDERS
+    from .. import PROVIDERS
 
     spec = PROVIDERS.get(name)
     if spec is None:
@@ -325,7 +325,7 @@ def _check_one_choice(n: Any) -> None:
 
 
 def _user_agent() -> str:
-    from .. import __version__
+    from ... import __version__
 
     return f"chatstream/{__version__}"
 

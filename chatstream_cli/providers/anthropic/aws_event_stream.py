@@ -15,7 +15,7 @@ import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
-from ..errors import ProviderError
+from ...errors import ProviderError
 
 # Bedrock's exception names -> the Anthropic error types that mean the same (and are retried the same).
 ERROR_TYPES = {

@@ -13,9 +13,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..errors import ConfigError
-from .anthropic_sdk import Platform
-from .claude_platform import PlatformChatModel
+from ...errors import ConfigError
+from .platform import PlatformChatModel
+from .sdk import Platform
 
 NAME = "vertex"
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
