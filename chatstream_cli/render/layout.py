@@ -4,7 +4,8 @@ What differs from Rich's own Markdown, on purpose (the README lists it): code ke
 as written, HTML is shown as written, table cells fold long words instead of ending them in
 "…", the model's line breaks are kept, a word longer than the line (an address) is left whole
 for the terminal to wrap, so it can be copied and clicked, and list numbers always take two
-digits' room. A table may be given the column widths it keeps.
+digits' room. A table may be given the column widths it keeps,
+or told to take all the room it has.
 """
 
 from __future__ import annotations
@@ -151,7 +152,10 @@ class TableCell(TableDataElement):
 
 class KeptWidthTable(TableElement):
     """A table laid out with the column widths it was given, if any; the widths it takes are
-    recorded: a table printed in part keeps them, so its later rows line up with its first."""
+    recorded: a table printed in part keeps them, so its later rows line up with its first.
+    Given none where the document fills its tables, it takes all the room it has, the extra
+    width shared out as Rich expands a table: its later rows, still unknown, fold in columns
+    that have room, not in columns as narrow as its first rows."""
 
     document: TerminalMarkdown
 
@@ -169,6 +173,7 @@ class KeptWidthTable(TableElement):
             # Rich has no public way to give a column its width padding included, or to read the widths it chose.
             for index, (column, width) in enumerate(zip(table.columns, kept or (), strict=False)):
                 column.width = max(0, width - table._get_padding_width(index))
+            table.expand = kept is None and self.document.fill_tables
             widths = table._calculate_column_widths(console, options.update(width=options.max_width))
             self.document.table_widths.append(tuple(widths))
             yield table
@@ -207,9 +212,12 @@ class TerminalMarkdown(Markdown):
         "th_open": TableCell,
     }
 
-    def __init__(self, markup: str, kept_table_widths: TableWidths = (), **options: Any) -> None:
+    def __init__(
+        self, markup: str, kept_table_widths: TableWidths = (), fill_tables: bool = False, **options: Any
+    ) -> None:
         super().__init__(markup, **options)
         self._kept_table_widths = iter(kept_table_widths)
+        self.fill_tables = fill_tables  # tables given no widths take all the room they have
         self.table_widths: list[tuple[int, ...]] = []
         for token in self.parsed:
             for child in token.children or ():
@@ -282,10 +290,13 @@ class RenderedBlock:
     table_widths: TableWidths = ()
 
 
-def render_markdown(console: Console, text: str, width: int, table_widths: TableWidths = ()) -> RenderedBlock:
+def render_markdown(
+    console: Console, text: str, width: int, table_widths: TableWidths = (), fill_tables: bool = False
+) -> RenderedBlock:
     """``text`` as Markdown in lines of at most ``width`` cells (but for words longer than that),
-    trailing blanks trimmed; its tables keep ``table_widths`` where given."""
-    document = TerminalMarkdown(text, table_widths, code_theme=CODE_THEME, hyperlinks=False)
+    trailing blanks trimmed; its tables keep ``table_widths`` where given, and the others take
+    all the room they have if ``fill_tables``."""
+    document = TerminalMarkdown(text, table_widths, fill_tables, code_theme=CODE_THEME, hyperlinks=False)
     layout = layout_console(console)
     lines = layout.render_lines(document, layout.options.update(width=width), pad=False)
     tokens = document.parsed
