@@ -201,6 +201,13 @@ text = open("reply.md", newline="").read().rstrip("\\n")  # as "$(cat reply.md)"
 document = neutralise(text.replace("\\r\\n", "\\n"))
 console.print(Lines(render_markdown(console, document, console.width).lines), crop=False)
 """
+RICH_SCRIPT = """
+from rich.markdown import Markdown
+from chatstream_cli.render.terminal import terminal_console
+
+text = open("reply.md", newline="").read().rstrip("\\n")  # as "$(cat reply.md)" gives it
+terminal_console().print(Markdown(text, hyperlinks=False))
+"""
 MARK = "=== whole ==="
 
 
@@ -336,3 +343,15 @@ def test_in_tmux_a_table_taller_than_the_screen_keeps_the_room_it_has(
             assert streamed in kept_width_wholes(text, pane.width, pane.height), pane.name
             assert len(header_rule(streamed)) >= pane.width - 2, pane.name  # the table takes all the width
             assert len(streamed) < 2 * len(rendered_whole), pane.name  # the tall one at 60 x 20: 2.9 x before
+
+
+@needs_tmux
+def test_in_tmux_words_longer_than_the_line_fold_as_rich_folds_them(tmp_path: Path) -> None:
+    """In list items (under the item's text), quotes and a centred heading, a long address folds
+    as in Rich's rendering; in a paragraph the terminal's wrap of it gives Rich's rows, and the
+    words after it go on in the room its last row leaves. Compared row by row, as the terminal
+    wrapped them, with Rich's own Markdown rendering the whole reply in the same pane."""
+    text = (TMUX_DOCUMENTS / "long_words.md").read_text()
+    shown = in_tmux_panes(tmp_path, text, ISSUE_PANES, RICH_SCRIPT, joined=False)
+    for pane, (streamed, rich) in zip(ISSUE_PANES, shown, strict=True):
+        assert streamed == rich, f"{pane.name}\n" + "\n".join(streamed)
