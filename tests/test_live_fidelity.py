@@ -10,11 +10,13 @@ an emoji sequence on its own, where Rich counts the grapheme); a few cases run t
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,13 +53,22 @@ def whole(text: str, width: int, height: int, table_widths: TableWidths = ()) ->
     return as_shown(console.file.getvalue(), width, height)
 
 
-def kept_width_layouts(text: str, width: int) -> list[TableWidths]:
-    """The column widths a table printed in part may keep: those its complete lines had, at each line."""
+def kept_width_layouts(text: str, width: int, taller_than: int = 0) -> list[TableWidths]:
+    """The column widths a table printed in part may keep: those its complete lines had, at each
+    line (after ``taller_than`` lines of the text rendered: a table is printed in part only once
+    it fills the screen), sharing out all the room it has."""
     console = console_for(width, 24)
     text = text.replace("\r\n", "\n")
     ends = [n + 1 for n, character in enumerate(text) if character == "\n"]
-    layouts = {render_markdown(console, neutralise(text[:end]), width).table_widths for end in ends}
+    prefixes = (render_markdown(console, neutralise(text[:end]), width, fill_tables=True) for end in ends)
+    layouts = {prefix.table_widths for prefix in prefixes if len(prefix.lines) > taller_than}
     return sorted(layout for layout in layouts if layout)
+
+
+@functools.cache  # two panes of the same size share them
+def kept_width_wholes(text: str, width: int, height: int) -> list[list[str]]:
+    """The document rendered whole with each of the column widths its table may keep."""
+    return [whole(text, width, height, widths) for widths in kept_width_layouts(text, width, taller_than=height - 1)]
 
 
 def assert_streams_as_whole(text: str, width: int, height: int, **stream: int) -> None:
@@ -190,28 +201,70 @@ text = open("reply.md", newline="").read().rstrip("\\n")  # as "$(cat reply.md)"
 document = neutralise(text.replace("\\r\\n", "\\n"))
 console.print(Lines(render_markdown(console, document, console.width).lines), crop=False)
 """
+RICH_SCRIPT = """
+from rich.markdown import Markdown
+from chatstream_cli.render.terminal import terminal_console
+
+text = open("reply.md", newline="").read().rstrip("\\n")  # as "$(cat reply.md)" gives it
+terminal_console().print(Markdown(text, hyperlinks=False))
+"""
 MARK = "=== whole ==="
+
+
+@dataclass(frozen=True)
+class Pane:
+    """A tmux pane a reply streams into: its size, the delay per chunk, and the shell's lines
+    above the reply (none: it starts at the top of a cleared screen)."""
+
+    width: int
+    height: int
+    delay_ms: int
+    lines_above: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"{self.width}x{self.height}-{self.delay_ms}ms-{self.lines_above}above"
+
+
+# The issue's panes: 100 x 40 and 60 x 20, 0 and 2 ms per chunk, from the top and mid-screen.
+ISSUE_PANES = [Pane(100, 40, 0), Pane(100, 40, 2, lines_above=20), Pane(60, 20, 0, lines_above=10), Pane(60, 20, 2)]
 
 
 def in_tmux(tmp_path: Path, text: str, width: int, height: int, delay_ms: int) -> tuple[list[str], list[str]]:
     """The reply streamed by the CLI in a tmux pane, and the same reply rendered whole after it in
     the same pane; wrapped rows joined, as a copy from the pane gives them."""
-    (tmp_path / "reply.md").write_bytes(text.encode())
-    (tmp_path / "whole.py").write_text(WHOLE_SCRIPT)
-    command = reply_in_tmux(tmp_path, text, "clear;", delay_ms).replace(
-        "; touch done", f"; echo '{MARK}'; {sys.executable} whole.py; touch done"
-    )
-    tmux = Tmux(tmp_path, command, width, height)
+    return in_tmux_panes(tmp_path, text, [Pane(width, height, delay_ms)])[0]
+
+
+def in_tmux_panes(
+    tmp_path: Path, text: str, panes: list[Pane], script: str = WHOLE_SCRIPT, joined: bool = True
+) -> list[tuple[list[str], list[str]]]:
+    """``in_tmux`` in several panes at once, one tmux server for them all; the reply rendered
+    whole by ``script``; the rows as the terminal wrapped them unless ``joined``."""
+    tmux = Tmux(tmp_path)
     try:
-        assert wait_done(tmp_path)
-        shown = tmux.shown(history=10_000).rstrip("\n").split("\n")
+        for pane in panes:
+            directory = tmp_path / pane.name
+            directory.mkdir()
+            (directory / "whole.py").write_text(script)
+            before = "clear;" + (f" seq {pane.lines_above};" if pane.lines_above else "")
+            command = reply_in_tmux(directory, text, before, pane.delay_ms).replace(
+                "; touch done", f"; echo '{MARK}'; {sys.executable} whole.py; touch done"
+            )
+            tmux.open(pane.name, command, pane.width, pane.height, directory)
+        assert all(wait_done(tmp_path / pane.name) for pane in panes)
+        return [_streamed_and_whole(tmux.shown(10_000, pane.name, joined), pane) for pane in panes]
     finally:
         tmux.kill()
-    lines = [line.rstrip() for line in shown]
+
+
+def _streamed_and_whole(shown: str, pane: Pane) -> tuple[list[str], list[str]]:
+    lines = [line.rstrip() for line in shown.rstrip("\n").split("\n")]
     while lines and not lines[-1]:
         lines.pop()
+    assert lines[: pane.lines_above] == [str(n) for n in range(1, pane.lines_above + 1)]
     mark = lines.index(MARK)
-    return lines[:mark], lines[mark + 1 :]
+    return lines[pane.lines_above : mark], lines[mark + 1 :]
 
 
 @needs_tmux
@@ -261,3 +314,44 @@ def test_in_tmux_narrowing_early_in_an_open_code_block_leaves_no_line_twice(tmp_
     finally:
         tmux.kill()
     assert [line.split()[0] for line in shown if "compute(" in line] == [f"value_{i}" for i in range(1, 40)]
+
+
+# -- issue 25: tables that keep their room, long words that keep their block's shape -------------
+
+TMUX_DOCUMENTS = DATA / "fidelity" / "tmux"  # too tall for the in-process runs above at every size
+
+
+def header_rule(lines: list[str]) -> str:
+    return next(line.strip() for line in lines if line.strip() and set(line.strip()) == {"─"})
+
+
+@needs_tmux
+@pytest.mark.parametrize(
+    ("document", "panes"),
+    [("tall_table_late_long_notes", ISSUE_PANES), ("wide_table_late_long_cells", ISSUE_PANES[2:])],
+    ids=["tall", "wide"],
+)
+def test_in_tmux_a_table_taller_than_the_screen_keeps_the_room_it_has(
+    tmp_path: Path, document: str, panes: list[Pane]
+) -> None:
+    """Its columns are fixed when it fills the screen, from short first rows: they share out all
+    the width, so its later, longer rows fold in columns that have room and the rule spans them."""
+    text = (TMUX_DOCUMENTS / f"{document}.md").read_text()
+    for pane, (streamed, rendered_whole) in zip(panes, in_tmux_panes(tmp_path, text, panes), strict=True):
+        assert len(rendered_whole) > pane.height  # taller than the screen: printed in part while it streams
+        if streamed != rendered_whole:
+            assert streamed in kept_width_wholes(text, pane.width, pane.height), pane.name
+            assert len(header_rule(streamed)) >= pane.width - 2, pane.name  # the table takes all the width
+            assert len(streamed) < 2 * len(rendered_whole), pane.name  # the tall one at 60 x 20: 2.9 x before
+
+
+@needs_tmux
+def test_in_tmux_words_longer_than_the_line_fold_as_rich_folds_them(tmp_path: Path) -> None:
+    """In list items (under the item's text), quotes and a centred heading, a long address folds
+    as in Rich's rendering; in a paragraph the terminal's wrap of it gives Rich's rows, and the
+    words after it go on in the room its last row leaves. Compared row by row, as the terminal
+    wrapped them, with Rich's own Markdown rendering the whole reply in the same pane."""
+    text = (TMUX_DOCUMENTS / "long_words.md").read_text()
+    shown = in_tmux_panes(tmp_path, text, ISSUE_PANES, RICH_SCRIPT, joined=False)
+    for pane, (streamed, rich) in zip(ISSUE_PANES, shown, strict=True):
+        assert streamed == rich, f"{pane.name}\n" + "\n".join(streamed)

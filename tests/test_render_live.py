@@ -257,10 +257,28 @@ def test_fences_and_info_strings_are_shown_as_written() -> None:
     ]
 
 
-def test_a_word_longer_than_the_line_is_not_cut() -> None:
+def test_a_word_longer_than_the_line_is_not_cut_where_the_terminal_wraps_it_as_rich_folds_it() -> None:
     address = "https://example.com/a/long/path/that/does/not/fit"
-    for text in (f"See {address} here", f"- see {address}", f"> see {address}"):
-        assert any(address in line for line in one_go(text, 30).splitlines()), text
+    # The words after it go on in the room its last row leaves, as after Rich's fold.
+    assert one_go(f"See {address} here", 30).splitlines() == ["See", f"{address} here"]
+    assert one_go(f"## {address} here", 30).splitlines() == [f"{address} here"]
+
+
+def test_a_word_longer_than_the_line_folds_as_rich_folds_it_in_list_items_quotes_and_centred_headings() -> None:
+    address = "https://example.com/a/long/path/that/does/not/fit"
+    assert one_go(f"- see {address} here", 30).splitlines() == [
+        *["", " • see", "   https://example.com/a/long/", "   path/that/does/not/fit here"]
+    ]
+    assert one_go(f"> see {address} here", 30).splitlines() == [
+        *["", "▌ see", "▌ https://example.com/a/long", "▌ /path/that/does/not/fit", "▌ here"]
+    ]
+    assert one_go(f"# {address} here", 30).splitlines() == [
+        "https://example.com/a/long/pat",
+        "   h/that/does/not/fit here",
+    ]
+
+
+def test_a_blob_longer_than_three_lines_is_folded_as_rich_folds_it() -> None:
     blob = "b" * 100  # more than three lines: folded, as Rich does
     assert one_go(f"See {blob}", 30).splitlines() == ["See", "b" * 30, "b" * 30, "b" * 30, "b" * 10]
 

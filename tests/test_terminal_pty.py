@@ -5,6 +5,7 @@ NO_COLOR, TERM=dumb, FORCE_COLOR, COLUMNS, resizes; the spinner."""
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
 import signal
@@ -330,19 +331,28 @@ def test_a_wider_terminal_mid_reply_leaves_nothing_behind() -> None:
 
 
 class Tmux:
-    """A tmux server of its own, running one command in a window of the given size."""
+    """A tmux server of its own (its socket named for this process and test: other test runs on
+    the machine have theirs), running each command in a session of the given size."""
 
-    def __init__(self, tmp_path: Path, command: str, width: int, height: int) -> None:
-        self.socket = ["tmux", "-L", f"chatstream-test-{tmp_path.name}"]
+    def __init__(self, tmp_path: Path, command: str | None = None, width: int = 80, height: int = 24) -> None:
+        self.socket = ["tmux", "-L", f"chatstream-test-{os.getpid()}-{tmp_path.name}"]
+        self.session = "reply"
+        if command is not None:
+            self.open(self.session, command, width, height, tmp_path)
+
+    def open(self, session: str, command: str, width: int, height: int, directory: Path) -> None:
+        """One more session on this server, running ``command`` in ``directory``."""
         size = ["-x", str(width), "-y", str(height)]
-        subprocess.run([*self.socket, "new-session", "-d", *size, "-c", str(tmp_path), command], check=True)
+        run = [*self.socket, "new-session", "-d", "-s", session, *size, "-c", str(directory), command]
+        subprocess.run(run, check=True)
 
     def resize(self, width: int) -> None:
-        subprocess.run([*self.socket, "resize-window", "-x", str(width)], check=True)
+        subprocess.run([*self.socket, "resize-window", "-t", self.session, "-x", str(width)], check=True)
 
-    def shown(self, history: int = 0) -> str:
-        """The screen (and ``history`` lines above it), wrapped rows joined."""
-        capture = [*self.socket, "capture-pane", "-p", "-J", "-S", str(-history)]
+    def shown(self, history: int = 0, session: str | None = None, joined: bool = True) -> str:
+        """The screen (and ``history`` lines above it), wrapped rows joined unless not ``joined``."""
+        join = ["-J"] if joined else []
+        capture = [*self.socket, "capture-pane", "-p", *join, "-t", session or self.session, "-S", str(-history)]
         return subprocess.run(capture, capture_output=True, text=True, check=True).stdout
 
     def wait_for(self, text: str) -> None:

@@ -3,8 +3,9 @@
 What differs from Rich's own Markdown, on purpose (the README lists it): code keeps its fences
 as written, HTML is shown as written, table cells fold long words instead of ending them in
 "…", the model's line breaks are kept, a word longer than the line (an address) is left whole
-for the terminal to wrap, so it can be copied and clicked, and list numbers always take two
-digits' room. A table may be given the column widths it keeps.
+for the terminal to wrap where that wrap looks as Rich's fold, so it can be copied and clicked,
+and list numbers always take two digits' room. A table may be given the column widths it keeps,
+or told to take all the room it has.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, ClassVar
 
 from markdown_it.token import Token
 from rich._wrap import divide_line
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, OverflowMethod, RenderableType, RenderResult
 from rich.containers import Lines as TextLines
 from rich.markdown import (
@@ -88,10 +90,12 @@ class HtmlBlock(TextElement):
 
 
 class WholeWordText(Text):
-    """Text wrapped at spaces only: a word longer than the line (an address) stays whole, on a line
-    of its own, for the terminal to wrap; copied or clicked, it is not cut in pieces. A word of
-    more than ``WHOLE_WORD_ROWS`` lines (a blob, not an address) is folded, as Rich does: the live
-    view must be able to print its first rows for good while it still grows."""
+    """Text wrapped as Rich wraps it, but that a word longer than the line (an address) stays
+    whole, for the terminal to wrap: it is not cut in pieces when copied or clicked. The terminal
+    wraps it where Rich would fold it, and the words after it go on in the room its last row
+    leaves, as in Rich's folding. A word of more than ``WHOLE_WORD_ROWS`` lines (a blob, not an
+    address) is folded, as Rich does: the live view must be able to print its first rows for
+    good while it still grows."""
 
     @classmethod
     def of(cls, text: Text) -> WholeWordText:
@@ -113,10 +117,7 @@ class WholeWordText(Text):
         for paragraph in self.split(allow_blank=True):
             if "\t" in paragraph:
                 paragraph.expand_tabs(tab_size)
-            for line in paragraph.divide(divide_line(str(paragraph), width, fold=False)):
-                if line.cell_len > WHOLE_WORD_ROWS * width:
-                    lines.extend(line.divide(divide_line(str(line), width, fold=True)))
-                    continue
+            for line in paragraph.divide(whole_word_breaks(str(paragraph), width)):
                 line.rstrip_end(width)
                 if line.cell_len <= width:  # Rich's justifying would cut a longer one
                     TextLines([line]).justify(console, width, justify=justify or self.justify or "default")
@@ -124,12 +125,31 @@ class WholeWordText(Text):
         return lines
 
 
+def whole_word_breaks(text: str, width: int) -> list[int]:
+    """Where Rich breaks ``text`` into lines of ``width`` cells, but for its folds inside a word of
+    at most ``WHOLE_WORD_ROWS`` lines: that word is left whole, on the line Rich folds it over."""
+    long_words = re.finditer(rf"\S{{{width // 2 + 1},}}", text)  # a character takes at most two cells
+    whole = [word.span() for word in long_words if width < cell_len(word[0]) <= WHOLE_WORD_ROWS * width]
+    return [cut for cut in divide_line(text, width, fold=True) if not any(start < cut < end for start, end in whole)]
+
+
 class WholeWords(TextElement):
-    """A text element whose words are never cut (``WholeWordText``)."""
+    """A text element whose words longer than the line are kept whole (``WholeWordText``) where
+    the terminal wraps them as Rich folds them: at the top level and aligned left. In a list item
+    or a quote, or centred (a first-level heading), the terminal's wrap would lose the indent,
+    the quote's bar or the centring, so they are folded there, as Rich folds them."""
+
+    nested = False
+
+    def on_enter(self, context: MarkdownContext) -> None:
+        super().on_enter(context)
+        self.nested = len(context.stack) > 1  # the stack holds this element and those it is in
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         for renderable in super().__rich_console__(console, options):  # type: ignore[misc]
-            yield WholeWordText.of(renderable) if isinstance(renderable, Text) else renderable
+            if isinstance(renderable, Text) and not self.nested and renderable.justify in ("left", "default", None):
+                renderable = WholeWordText.of(renderable)
+            yield renderable
 
 
 class WholeWordParagraph(WholeWords, Paragraph):
@@ -151,7 +171,10 @@ class TableCell(TableDataElement):
 
 class KeptWidthTable(TableElement):
     """A table laid out with the column widths it was given, if any; the widths it takes are
-    recorded: a table printed in part keeps them, so its later rows line up with its first."""
+    recorded: a table printed in part keeps them, so its later rows line up with its first.
+    Given none where the document fills its tables, it takes all the room it has, the extra
+    width shared out as Rich expands a table: its later rows, still unknown, fold in columns
+    that have room, not in columns as narrow as its first rows."""
 
     document: TerminalMarkdown
 
@@ -169,6 +192,7 @@ class KeptWidthTable(TableElement):
             # Rich has no public way to give a column its width padding included, or to read the widths it chose.
             for index, (column, width) in enumerate(zip(table.columns, kept or (), strict=False)):
                 column.width = max(0, width - table._get_padding_width(index))
+            table.expand = kept is None and self.document.fill_tables
             widths = table._calculate_column_widths(console, options.update(width=options.max_width))
             self.document.table_widths.append(tuple(widths))
             yield table
@@ -207,9 +231,12 @@ class TerminalMarkdown(Markdown):
         "th_open": TableCell,
     }
 
-    def __init__(self, markup: str, kept_table_widths: TableWidths = (), **options: Any) -> None:
+    def __init__(
+        self, markup: str, kept_table_widths: TableWidths = (), fill_tables: bool = False, **options: Any
+    ) -> None:
         super().__init__(markup, **options)
         self._kept_table_widths = iter(kept_table_widths)
+        self.fill_tables = fill_tables  # tables given no widths take all the room they have
         self.table_widths: list[tuple[int, ...]] = []
         for token in self.parsed:
             for child in token.children or ():
@@ -282,10 +309,13 @@ class RenderedBlock:
     table_widths: TableWidths = ()
 
 
-def render_markdown(console: Console, text: str, width: int, table_widths: TableWidths = ()) -> RenderedBlock:
+def render_markdown(
+    console: Console, text: str, width: int, table_widths: TableWidths = (), fill_tables: bool = False
+) -> RenderedBlock:
     """``text`` as Markdown in lines of at most ``width`` cells (but for words longer than that),
-    trailing blanks trimmed; its tables keep ``table_widths`` where given."""
-    document = TerminalMarkdown(text, table_widths, code_theme=CODE_THEME, hyperlinks=False)
+    trailing blanks trimmed; its tables keep ``table_widths`` where given, and the others take
+    all the room they have if ``fill_tables``."""
+    document = TerminalMarkdown(text, table_widths, fill_tables, code_theme=CODE_THEME, hyperlinks=False)
     layout = layout_console(console)
     lines = layout.render_lines(document, layout.options.update(width=width), pad=False)
     tokens = document.parsed

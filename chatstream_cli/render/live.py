@@ -6,10 +6,11 @@ only the block still open is redrawn, in a small region at the bottom of the out
 (``LiveRegion``), at most ``refresh_per_second`` times a second by a render thread. When the
 open block grows taller than half the screen, its top lines are printed for good (later text
 does not change them), so the region always fits, even after the terminal narrows, and nothing
-is duplicated or lost. A table may take the whole screen; once it is printed in part, its
-columns keep the widths they had, so its later rows line up with the first. Near the top of
-the screen a narrowing may push the region's top lines into the history all the same; those
-that may be out of reach are left where they are, for good (``LiveRegion.stranded``).
+is duplicated or lost. A table may take the whole screen; once it is printed in part, it takes
+all the width it has, shared out among its columns as Rich expands a table, and keeps those
+widths, so its later rows line up with the first and fold only in columns that have room. Near
+the top of the screen a narrowing may push the region's top lines into the history all the
+same; those that may be out of reach are left where they are, for good (``LiveRegion.stranded``).
 
 The region is drawn with the terminal's line wrap turned off, each line cut into rows of the
 screen's width by Rich's measure: a grapheme Rich and the terminal measure differently (an
@@ -355,10 +356,7 @@ class LiveMarkdownRenderer:
         lines, rendered = self._block_lines(text, width)
         overflow = self._overflow(lines, rendered, screen)
         if overflow and len(rendered.table_widths) > len(self._table_widths):
-            complete = text[: text.rfind("\n") + 1]
-            pinned = render_markdown(self.console, complete, self._pinned_width or width, self._table_widths)
-            # A table whose complete lines are not one yet keeps what it has, its line still arriving included.
-            self._table_widths = pinned.table_widths + rendered.table_widths[len(pinned.table_widths) :]
+            self._table_widths = self._widths_to_keep(text, self._pinned_width or width)
             lines, rendered = self._block_lines(text, width)
             overflow = self._overflow(lines, rendered, screen)
         if overflow and not text[-1].isspace():
@@ -371,6 +369,14 @@ class LiveMarkdownRenderer:
             self._frozen += overflow
             self._pinned_width = self._pinned_width or width
         self._write(self.region.draw(visible[overflow:], screen[0]))
+
+    def _widths_to_keep(self, text: str, width: int) -> TableWidths:
+        """The column widths the open block's tables keep from now on: the room each has, shared
+        out among its columns by the widths its complete rows give them."""
+        complete = render_markdown(self.console, text[: text.rfind("\n") + 1], width, self._table_widths, True)
+        # A table whose complete lines are not one yet keeps what it has, its line still arriving included.
+        arriving = render_markdown(self.console, text, width, complete.table_widths, True)
+        return arriving.table_widths
 
     def _settled(self, lines: list[Line], text: str, width: int) -> int:
         """How many of the open block's top ``lines`` the word still arriving does not change (its
