@@ -32,6 +32,7 @@ from .reporting import notice
 
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
+    from ..prompting.attachments import Attachment as PromptAttachment
     from ..prompting.roles import Role
     from ..render import Renderer
 
@@ -112,8 +113,7 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
     log = logging_wanted(request.no_log, config.log)
     thread = open_thread(request.continue_conversation, request.cid, log)
     resolved = resolve_model(request.model or thread.model, request, config)
-    if prompt.attachments:
-        check_attachments(prompt, resolved.provider.name)
+    check_attachments(thread.earlier_attachments() + prompt.attachments, resolved.provider.name)
     if request.debug:
         from ..retry import show_http_trace
 
@@ -223,13 +223,16 @@ def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
     return Prompt(text, system, files, attachments)
 
 
-def check_attachments(prompt: Prompt, provider: str) -> None:
-    """Exit 2 before sending when the provider cannot take an attachment, or one breaks its limits."""
+def check_attachments(attachments: list[PromptAttachment], provider: str) -> None:
+    """Exit 2 before sending when the provider cannot take an attachment (the earlier turns' included, which
+    a continued conversation sends again), or they break its limits."""
+    if not attachments:
+        return
     from ..prompting.attachments import check_accepted, check_limits
     from ..providers import PROVIDERS
 
-    check_accepted(prompt.attachments, provider, {name: spec.attachment_kinds for name, spec in PROVIDERS.items()})
-    check_limits(prompt.attachments, provider)
+    check_accepted(attachments, provider, {name: spec.attachment_kinds for name, spec in PROVIDERS.items()})
+    check_limits(attachments, provider)
 
 
 def extract_renderer(last: bool, quiet: bool) -> Renderer:
