@@ -53,8 +53,8 @@ from .commands.options import (
     UseAsync,
     Words,
 )
-from .commands.reporting import reporting
-from .errors import ChatstreamError, ExitCode, format_error
+from .commands.reporting import reporting, say_terminated, terminating_signals_interrupt
+from .errors import ChatstreamError, ExitCode, Terminated, format_error, interrupted_exit_code
 
 
 def _subcommand(name: str, summary: str) -> Subcommand:
@@ -100,15 +100,19 @@ class DefaultGroup(DefaultCommandGroup):
         extra.pop("standalone_mode", None)
         try:
             check_arguments(sys.argv[1:] if args is None else args)
-            code = super().main(args, *rest, standalone_mode=False, **extra)
+            with terminating_signals_interrupt():
+                code = super().main(args, *rest, standalone_mode=False, **extra)
         except ClickException as exc:
             print(usage_error_line(exc), file=sys.stderr)
             sys.exit(ExitCode.USAGE)
         except ChatstreamError as exc:
             print(format_error(exc), file=sys.stderr)
             sys.exit(exc.exit_code)
-        except typer.Abort:
-            sys.exit(ExitCode.INTERRUPTED)
+        except typer.Abort as exc:  # Click's for a KeyboardInterrupt that no command reported
+            interrupt = exc.__cause__
+            if isinstance(interrupt, Terminated):
+                say_terminated(interrupt)
+            sys.exit(interrupted_exit_code(interrupt))
         sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ChatstreamError, ExitCode, Interrupted
+from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, interrupted_exit_code
 from ..messages import (
     AIMessage,
     AIMessageChunk,
@@ -288,7 +288,7 @@ def outcome_of(reply: AIMessageChunk | None, error: BaseException | None) -> tup
     from ..history import Outcome
 
     if isinstance(error, KeyboardInterrupt | Interrupted):
-        return Outcome.INTERRUPTED, int(ExitCode.INTERRUPTED)
+        return Outcome.INTERRUPTED, int(interrupted_exit_code(error))
     if error is not None:
         return Outcome.FAILED, int(_exit_code(error))
     assert reply is not None
@@ -306,6 +306,8 @@ def _exit_code(error: BaseException) -> ExitCode:
 
 
 def _error_text(error: BaseException | None) -> str | None:
+    if isinstance(error, Terminated):
+        return f"terminated by {error.signal_name}"
     if error is None or isinstance(error, KeyboardInterrupt):
         return None
     return str(error) if isinstance(error, ChatstreamError) else f"{type(error).__name__}: {error}"

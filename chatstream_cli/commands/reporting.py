@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from typing import Any
 
 import typer
 
-from ..errors import ChatstreamError, ExitCode, format_error
+from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, format_error
 
 
 @contextmanager
@@ -23,6 +26,9 @@ def reporting(debug: bool) -> Iterator[None]:
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(ExitCode.BROKEN_PIPE) from None
+    except Terminated as exc:
+        say_terminated(exc)
+        raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
@@ -31,6 +37,54 @@ def reporting(debug: bool) -> Iterator[None]:
         print(format_error(exc), file=sys.stderr)
         code = exc.exit_code if isinstance(exc, ChatstreamError) else ExitCode.BUG
         raise typer.Exit(int(code)) from None
+
+
+def say_terminated(exc: Terminated) -> None:
+    """One line on stderr, when it is still there; stdout flushed now, or pointed at /dev/null when the
+    terminal that was it is gone (SIGHUP), so that the exit flush cannot fail and change the exit code."""
+    with suppress(OSError):
+        print(f"chatstream: {Interrupted.of(exc)}", file=sys.stderr, flush=True)
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()
+
+
+@contextmanager
+def terminating_signals_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread, so a reply
+    ends as at Ctrl-C (kept, recorded as interrupted, the terminal's modes put back) and the process
+    exits 128 + signal; a second such signal exits at once. A signal the parent ignores (``nohup``) stays
+    ignored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from ..render.tty import saved_modes
+
+    restore_terminal = saved_modes(sys.stdout)
+
+    def exit_now(signum: int, frame: Any) -> None:
+        restore_terminal()
+        os._exit(128 + signum)
+
+    def first(signum: int, frame: Any) -> None:
+        for number in previous:
+            signal.signal(number, exit_now)
+        raise Terminated(signum)
+
+    previous = {
+        number: signal.signal(number, first)
+        for number in (signal.SIGTERM, signal.SIGHUP)
+        if signal.getsignal(number) is not signal.SIG_IGN
+    }
+    try:
+        yield
+    except Terminated:
+        restore_terminal()
+        raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _silence_stdout() -> None:
