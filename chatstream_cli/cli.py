@@ -53,7 +53,7 @@ from .commands.options import (
     UseAsync,
     Words,
 )
-from .commands.reporting import reporting, say_terminated, terminating_signals_interrupt
+from .commands.reporting import closed_stdout_exits, reporting, say_terminated, terminating_signals_interrupt
 from .errors import ChatstreamError, ExitCode, Terminated, format_error, interrupted_exit_code
 
 
@@ -94,6 +94,14 @@ class DefaultGroup(DefaultCommandGroup):
             default = self.commands[self.default_command]
             items += [item for item in default.shell_complete(ctx, incomplete) if item.value not in offered]
         return items
+
+    def make_context(self, *args: Any, **extra: Any) -> Any:
+        with closed_stdout_exits():  # --help and --version write here
+            return super().make_context(*args, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with closed_stdout_exits():
+            return super().invoke(ctx)
 
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         """Run with one-line usage errors (exit 2) instead of Click's usage block."""

@@ -39,6 +39,21 @@ def reporting(debug: bool) -> Iterator[None]:
         raise typer.Exit(int(code)) from None
 
 
+@contextmanager
+def closed_stdout_exits() -> Iterator[None]:
+    """Any command whose stdout closes early (``| head``) stops silently with exit 141; what it wrote last
+    is flushed here, so that the interpreter's own flush at exit cannot fail instead (Click would make
+    that exit 1)."""
+    try:
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        raise typer.Exit(ExitCode.BROKEN_PIPE) from None
+
+
 def say_terminated(exc: Terminated) -> None:
     """One line on stderr, when it is still there; stdout flushed now, or pointed at /dev/null when the
     terminal that was it is gone (SIGHUP), so that the exit flush cannot fail and change the exit code."""
