@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,20 +464,42 @@ def write_toml(data: Mapping[str, Any]) -> str:
     return tomlkit.dumps(data)
 
 
-def atomic_write(path: Path, content: bytes, mode: int) -> None:
-    """Write ``content`` to a new file with ``mode`` beside ``path``, then move it over ``path``.
+def atomic_write(path: Path, content: bytes, mode: int, *, at_most: bool = False) -> None:
+    """Replace the file ``path`` names with ``content``: through a symlink to its target (a config kept in
+    a dotfiles repository stays linked), by a new file beside the target moved over it, so that a reader
+    never sees half a file.
 
-    A reader never sees half a file, and the file never exists with looser permissions than ``mode``.
+    A new file gets ``mode``; an existing one keeps its own (``at_most``: never looser than ``mode``, for
+    the keys), and the new file never exists with looser permissions than the one it replaces.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)  # a leftover of a crash; O_EXCL then refuses anything planted there
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    target = Path(os.path.realpath(path))
     try:
-        os.fchmod(descriptor, mode)  # the umask may have narrowed it; make it exactly `mode`
+        _replace(target, content, mode, at_most)
+    except OSError as exc:
+        shown = str(path) if target == path else f"{path} (a link to {target})"
+        raise ConfigError(
+            f"cannot write {shown}: {exc.strerror or exc}", "check the file, its directory and their permissions"
+        ) from None
+
+
+def _replace(target: Path, content: bytes, mode: int, at_most: bool) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        kept = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        pass
+    else:
+        mode = kept & mode if at_most else kept
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)  # a leftover of a crash; O_EXCL then refuses anything planted there
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o600)
+    try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
-        os.replace(temporary, path)
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename must not land before the bytes do
+            os.fchmod(handle.fileno(), mode)  # exactly `mode`: the umask may have narrowed it
+        os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
