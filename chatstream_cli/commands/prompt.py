@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ..defaults import DEFAULT_MAX_FILES_SIZE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
@@ -108,8 +108,8 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         request = with_role(request, role)
     elif request.params:
         raise UsageError("-p fills a role's template", "use it with --role NAME")
-    prompt = gather_prompt(request, role)
     config = active_config()
+    prompt = gather_prompt(request, role, config)
     log = logging_wanted(request.no_log, config.log)
     thread = open_thread(request.continue_conversation, request.cid, log)
     resolved = resolve_model(request.model or thread.model, request, config)
@@ -189,7 +189,7 @@ def with_role(request: PromptRequest, role: Role) -> PromptRequest:
     return replace(request, **role.beneath(replace(request, model=request.model or None)))
 
 
-def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
+def gather_prompt(request: PromptRequest, role: Role | None, config: Any) -> Prompt:
     """The prompt's parts, each read once: attachments and files first (``-a -``, ``-f -`` may take
     stdin), then the words and stdin, through the role's template."""
     from ..prompting.assemble import Prompt, joined_system
@@ -204,7 +204,7 @@ def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
     if request.files:
         from ..prompting.files import gather_files, skipped_notice
 
-        files, skipped = gather_files(request.files, stdin)
+        files, skipped = gather_files(request.files, stdin, first_set(config.max_files_size, DEFAULT_MAX_FILES_SIZE))
         if skipped:
             notice(skipped_notice(skipped), request.quiet)
     if request.system_files:

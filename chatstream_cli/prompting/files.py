@@ -2,9 +2,11 @@
 
 A path names a file, a directory or a glob (``-`` is stdin). A directory or a glob expands to the text
 files under it, sorted, leaving out what a ``.gitignore`` excludes (those of the directory and of its
-parents up to the git work tree's top), the ``.git`` folder, binary files and files over
-``MAX_EXPANDED_BYTES``; the files left out for being binary or large are named in a notice. A file
-named on its own is always read, and must be UTF-8 text.
+parents up to the git work tree's top), the ``.git`` folder, dot-files and dot-directories,
+``node_modules``, ``__pycache__`` and virtual environments (inside a git work tree or not), binary
+files and files over ``MAX_EXPANDED_BYTES``; all but the ignored ones are named in a notice. A file
+named on its own is always read, and must be UTF-8 text. All the files together may come to at most
+the limit given (config.toml's ``max_files_size``): over it is a usage error with the total.
 
 Layout (stable, documented in the README): each file as ::
 
@@ -53,12 +55,19 @@ class ContextFile:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    path: str
+    path: str  # a folder's ends in "/"
     reason: str
 
 
-def gather_files(specs: tuple[str, ...], stdin: Stdin) -> tuple[list[ContextFile], list[Skipped]]:
-    """The files ``-f`` names, expanded, each read once; plus what the expansion left out and why."""
+_DEPENDENCY_DIRS = {"node_modules": "dependencies", "__pycache__": "bytecode"}
+_ENVIRONMENT_MARKS = ("pyvenv.cfg", "conda-meta")  # what a virtual environment (venv, virtualenv, conda) holds
+
+
+def gather_files(
+    specs: tuple[str, ...], stdin: Stdin, limit: int | None = None
+) -> tuple[list[ContextFile], list[Skipped]]:
+    """The files ``-f`` names, expanded, each read once; plus what the expansion left out and why.
+    A usage error when they come to more than ``limit`` bytes in all."""
     files: list[ContextFile] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
@@ -66,7 +75,11 @@ def gather_files(specs: tuple[str, ...], stdin: Stdin) -> tuple[list[ContextFile
         if spec == "-":
             files.append(_context_file("stdin", stdin.take("-f -")))
             continue
-        for path, explicit in _expand(spec):
+        for item in _expand(spec):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            path, explicit = item
             key = os.path.realpath(path)
             if key in seen:
                 continue
@@ -76,7 +89,39 @@ def gather_files(specs: tuple[str, ...], stdin: Stdin) -> tuple[list[ContextFile
                 skipped.append(found)
             else:
                 files.append(found)
+    if limit is not None:
+        check_total(files, limit)
     return files, skipped
+
+
+def check_total(files: list[ContextFile], limit: int) -> None:
+    """A usage error, with the total and how to raise the limit, when the files come to more than ``limit``."""
+    total = sum(file.size for file in files)
+    if total <= limit:
+        return
+    raised = 1 << max(20, (total - 1).bit_length())  # the power of two MiB that holds them
+    raise UsageError(
+        f"the -f files come to {_size(total)} ({len(files)} file{'s' if len(files) != 1 else ''}), "
+        f"over the {_size(limit)} limit",
+        f"name fewer files, or raise the limit: chatstream config set max_files_size {raised >> 20}MiB",
+    )
+
+
+def _size(count: int) -> str:
+    if count >= 1 << 20:
+        return f"{count / (1 << 20):.1f} MiB".replace(".0 ", " ")
+    return f"{count / 1024:.1f} KiB".replace(".0 ", " ") if count >= 1024 else f"{count} bytes"
+
+
+def left_out_folder(directory: Path) -> str | None:
+    """Why a directory met while expanding ``-f`` is left out (None: it is not): what nobody means to send."""
+    if directory.name.startswith("."):
+        return "hidden"
+    if directory.name in _DEPENDENCY_DIRS:
+        return _DEPENDENCY_DIRS[directory.name]
+    if any((directory / mark).exists() for mark in _ENVIRONMENT_MARKS):
+        return "a virtual environment"
+    return None
 
 
 def system_file_text(spec: str, stdin: Stdin) -> str:
@@ -116,14 +161,17 @@ def _read_found(path: Path) -> ContextFile | Skipped:
         return Skipped(str(path), "binary" if sniff_media_type(data) else "not UTF-8")
 
 
-def _expand(spec: str) -> Iterator[tuple[Path, bool]]:
-    """``(path, named_alone)`` for each file ``spec`` stands for."""
+def _expand(spec: str) -> Iterator[tuple[Path, bool] | Skipped]:
+    """``(path, named_alone)`` for each file ``spec`` stands for, and what its expansion left out."""
     path = Path(spec)
     if path.is_dir():
         found = list(_walk(path, IgnoreRules(path)))
-        if not found:
-            raise UsageError(f"no text files in {spec}", "-f skips what .gitignore excludes and binary files")
-        yield from ((file, False) for file in found)
+        if not any(isinstance(item, Path) for item in found):
+            raise UsageError(
+                f"no text files in {spec}",
+                "-f skips what .gitignore excludes, dot-files, node_modules, virtual environments and binary files",
+            )
+        yield from ((item, False) if isinstance(item, Path) else item for item in found)
         return
     if path.exists() or not _GLOB_CHARS & set(spec):
         yield path, True
@@ -131,21 +179,55 @@ def _expand(spec: str) -> Iterator[tuple[Path, bool]]:
     matches = sorted(glob.glob(spec, recursive=True))
     if not matches:
         raise UsageError(f"no files match {spec}", "check the pattern (quote it so the shell leaves it alone)")
-    rules = IgnoreRules(_literal_prefix(spec))
+    prefix = _literal_prefix(spec)
+    rules = IgnoreRules(prefix)
+    left_out: set[Path] = set()
     for match in map(Path, matches):
-        if match.is_dir():
-            yield from ((file, False) for file in _walk(match, rules))
+        folder = _left_out_between(prefix, match if match.is_dir() else match.parent)
+        if folder is not None:
+            if folder not in left_out:
+                left_out.add(folder)
+                yield Skipped(f"{folder}/", left_out_folder(folder) or "")
+        elif match.is_dir():
+            yield from ((item, False) if isinstance(item, Path) else item for item in _walk(match, rules))
+        elif match.name.startswith(".") and not Path(spec).name.startswith("."):
+            yield Skipped(str(match), "hidden")
         elif not rules.ignored(match, is_dir=False):
             yield match, False
 
 
-def _walk(root: Path, rules: IgnoreRules) -> Iterator[Path]:
+def _left_out_between(prefix: Path, directory: Path) -> Path | None:
+    """The first folder below the glob's literal part, down to ``directory``, that -f leaves out."""
+    try:
+        parts = directory.relative_to(prefix).parts
+    except ValueError:
+        return None
+    current = prefix
+    for part in parts:
+        current = current / part
+        if left_out_folder(current) is not None:
+            return current
+    return None
+
+
+def _walk(root: Path, rules: IgnoreRules) -> Iterator[Path | Skipped]:
+    """The files under ``root`` that -f sends, and the files and folders it leaves out (not those ignored)."""
     for directory, subdirs, names in os.walk(root):
         here = Path(directory)
-        subdirs[:] = sorted(d for d in subdirs if d != ".git" and not rules.ignored(here / d, is_dir=True))
+        kept = []
+        for name in sorted(subdirs):
+            if name == ".git" or rules.ignored(here / name, is_dir=True):
+                continue
+            reason = left_out_folder(here / name)
+            if reason is None:
+                kept.append(name)
+            else:
+                yield Skipped(f"{here / name}/", reason)
+        subdirs[:] = kept
         for name in sorted(names):
-            if not rules.ignored(here / name, is_dir=False):
-                yield here / name
+            if rules.ignored(here / name, is_dir=False):
+                continue
+            yield Skipped(str(here / name), "hidden") if name.startswith(".") else here / name
 
 
 def _literal_prefix(pattern: str) -> Path:
@@ -216,7 +298,14 @@ def _work_tree_top(start: Path) -> Path | None:
 
 
 def skipped_notice(skipped: list[Skipped], limit: int = 5) -> str:
-    """One line naming what ``-f`` left out, e.g. ``-f left out 2 files: logo.png (binary), big.log (over 256 KB)``."""
+    """One line naming what ``-f`` left out, e.g. ``-f left out 2 files: logo.png (binary), big.log (over 256 KB)``
+    (``... 1 file and 1 folder: .env (hidden), node_modules/ (dependencies)``)."""
     shown = ", ".join(f"{item.path} ({item.reason})" for item in skipped[:limit])
     more = f" and {len(skipped) - limit} more" if len(skipped) > limit else ""
-    return f"-f left out {len(skipped)} file{'s' if len(skipped) != 1 else ''}: {shown}{more}"
+    folders = sum(item.path.endswith("/") for item in skipped)
+    counts = [_count(len(skipped) - folders, "file"), _count(folders, "folder")]
+    return f"-f left out {' and '.join(count for count in counts if count)}: {shown}{more}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}" if number else ""
