@@ -197,14 +197,16 @@ def gather_prompt(request: PromptRequest, role: Role | None, config: Any) -> Pro
 
     stdin = Stdin(sys.stdin.buffer, is_tty=sys.stdin.isatty(), ignored=request.no_stdin)
     attachments, files, system = [], [], request.system
+    fetch_timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT) or None
     if request.attachments:
         from ..prompting.attachments import load_attachments
 
-        attachments = load_attachments(request.attachments, stdin, first_set(request.timeout, DEFAULT_TIMEOUT) or None)
+        attachments = load_attachments(request.attachments, stdin, fetch_timeout)
     if request.files:
         from ..prompting.files import gather_files, skipped_notice
 
-        files, skipped = gather_files(request.files, stdin, first_set(config.max_files_size, DEFAULT_MAX_FILES_SIZE))
+        limit = first_set(config.max_files_size, DEFAULT_MAX_FILES_SIZE)
+        files, skipped = gather_files(request.files, stdin, limit, fetch_timeout)
         if skipped:
             notice(skipped_notice(skipped), request.quiet)
     if request.system_files:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import NetworkError, UsageError
 from .media import sniff_media_type
 from .stdin import decode_text
 
@@ -64,16 +64,21 @@ _ENVIRONMENT_MARKS = ("pyvenv.cfg", "conda-meta")  # what a virtual environment 
 
 
 def gather_files(
-    specs: tuple[str, ...], stdin: Stdin, limit: int | None = None
+    specs: tuple[str, ...], stdin: Stdin, limit: int | None = None, timeout: float | None = None
 ) -> tuple[list[ContextFile], list[Skipped]]:
-    """The files ``-f`` names, expanded, each read once; plus what the expansion left out and why.
-    A usage error when they come to more than ``limit`` bytes in all."""
+    """The files ``-f`` names, expanded, each read once (a URL fetched, within ``timeout``); plus what the
+    expansion left out and why. A usage error when they come to more than ``limit`` bytes in all."""
     files: list[ContextFile] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
     for spec in specs:
         if spec == "-":
             files.append(_context_file("stdin", stdin.take("-f -")))
+            continue
+        if spec.startswith(("http://", "https://")):
+            if spec not in seen:
+                seen.add(spec)
+                files.append(fetch_text(spec, timeout, limit))
             continue
         for item in _expand(spec):
             if isinstance(item, Skipped):
@@ -99,12 +104,83 @@ def check_total(files: list[ContextFile], limit: int) -> None:
     total = sum(file.size for file in files)
     if total <= limit:
         return
-    raised = 1 << max(20, (total - 1).bit_length())  # the power of two MiB that holds them
     raise UsageError(
         f"the -f files come to {_size(total)} ({len(files)} file{'s' if len(files) != 1 else ''}), "
         f"over the {_size(limit)} limit",
-        f"name fewer files, or raise the limit: chatstream config set max_files_size {raised >> 20}MiB",
+        f"name fewer files, or raise the limit: chatstream config set max_files_size {_mib_above(total)}MiB",
     )
+
+
+MAX_REDIRECTS = 10
+_TEXT_TYPES = ("application/json", "application/xml", "application/yaml", "application/toml")
+
+
+def fetch_text(url: str, timeout: float | None, limit: int | None) -> ContextFile:
+    """The text at ``url`` (GET), as ``-a URL`` fetches: redirects followed to https only, at most ``limit``
+    bytes read, and only a text or JSON answer (anything else is a usage error pointing at ``-a``)."""
+    import httpx
+
+    from .. import tls
+
+    given = url  # what the model is shown, wherever it redirects
+    try:
+        with httpx.Client(timeout=timeout, verify=tls.context()) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                with client.stream("GET", url, headers={"accept": "text/*, application/json;q=0.9, */*;q=0.1"}) as got:
+                    if got.next_request is None:
+                        return _text_answer(given, url, got, limit)
+                    url = _redirect_target(url, got.next_request.url)
+    except httpx.HTTPError as exc:
+        raise NetworkError(
+            f"cannot fetch {url}: {exc or type(exc).__name__}", "check the URL and your connection"
+        ) from None
+    raise UsageError(f"{url} redirects more than {MAX_REDIRECTS} times", "give -f the final URL")
+
+
+def _redirect_target(url: str, target: Any) -> str:
+    if target.scheme != "https":
+        raise UsageError(f"{url} redirects to {target}, which is not https", "-f follows redirects to https only")
+    return str(target)
+
+
+def _text_answer(given: str, url: str, response: Any, limit: int | None) -> ContextFile:
+    if response.status_code != 200:
+        raise UsageError(f"{url} answered HTTP {response.status_code}", "check the URL")
+    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not _is_text_type(media_type):
+        raise UsageError(
+            f"{url} is {media_type or 'of no stated type'}, not text or JSON", "images and PDFs go in with -a URL"
+        )
+    length = response.headers.get("content-length", "")
+    if limit is not None and length.isdigit() and int(length) > limit:
+        raise _over_limit(url, int(length), limit)
+    data = bytearray()
+    for piece in response.iter_bytes():
+        data += piece
+        if limit is not None and len(data) > limit:
+            raise _over_limit(url, None, limit)
+    try:
+        text = bytes(data).decode(response.encoding or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        raise UsageError(f"{url} is not {response.encoding or 'UTF-8'} text", "check what the URL serves") from None
+    return ContextFile(given, text.removeprefix("\ufeff"), len(data))
+
+
+def _is_text_type(media_type: str) -> bool:
+    return media_type.startswith("text/") or media_type in _TEXT_TYPES or media_type.endswith(("+json", "+xml"))
+
+
+def _over_limit(url: str, size: int | None, limit: int) -> UsageError:
+    said = f"is {_size(size)}" if size is not None else "is more than that"
+    return UsageError(
+        f"{url} {said}, over the {_size(limit)} limit of -f",
+        f"raise the limit: chatstream config set max_files_size {_mib_above(size or limit + 1)}MiB",
+    )
+
+
+def _mib_above(size: int) -> int:
+    """The power of two MiB that holds ``size`` bytes, for a limit that would."""
+    return (1 << max(20, (size - 1).bit_length())) >> 20
 
 
 def _size(count: int) -> str:
