@@ -28,7 +28,7 @@ from ..runnable import ModelSettings
 from ..runs import uuid7
 from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes
-from .reporting import notice
+from .reporting import default_model_notice, notice
 
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
@@ -125,8 +125,7 @@ def resolve_model(name: str | None, request: PromptRequest, config: Any) -> Reso
     """The model a name (or the defaults) stands for, checked against the request's settings."""
     resolved = resolve_configured(name, config)
     check_settings(resolved, request.temperature)
-    if resolved.notice:
-        notice(resolved.notice, request.quiet)
+    default_model_notice(resolved, request.quiet)
     return resolved
 
 

@@ -9,11 +9,14 @@ import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, format_error
+
+if TYPE_CHECKING:
+    from ..providers import ResolvedModel
 
 
 @contextmanager
@@ -112,3 +115,25 @@ def notice(text: str, quiet: bool) -> None:
     """A notice for a person: on stderr, only when stderr is a terminal and not --quiet."""
     if not quiet and sys.stderr.isatty():
         print(f"chatstream: {text}", file=sys.stderr)
+
+
+def default_model_notice(resolved: ResolvedModel, quiet: bool) -> None:
+    """The notice of a model chosen for the user (a key is set, or none is: the offline poet), said once: on
+    the first call that uses it, and again only after the choice changes. The last one said is kept in
+    ``default-model-notice`` beside the history."""
+    if resolved.notice is None or quiet or not sys.stderr.isatty():
+        return
+    from .. import history
+    from ..config import atomic_write
+    from ..errors import ConfigError
+
+    said = f"{resolved.full_name} ({resolved.source})\n"
+    where = history.path().with_name("default-model-notice")
+    try:
+        if where.read_text("utf-8") == said:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass  # not said yet, or unreadable: say it
+    notice(resolved.notice, quiet)
+    with suppress(ConfigError):  # a notice said twice is better than a call that fails for it
+        atomic_write(where, said.encode(), mode=0o600)
