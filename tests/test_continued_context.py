@@ -7,6 +7,8 @@ The provider is faked at the network: the loopback server records what the Anthr
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -111,6 +113,11 @@ def test_the_bytes_are_kept_once_and_go_with_the_conversation(
     with sqlite3.connect(isolated_env / "history.db") as db:
         kept = sorted(bytes(row[0]) for row in db.execute("SELECT content FROM attachments"))
     assert kept == sorted([PNG, PDF])
+    with sqlite3.connect(isolated_env / "history.db") as db:
+        stored = json.loads(db.execute("SELECT messages_json FROM exchanges ORDER BY id DESC").fetchone()[0])
+    earlier = [block for block in stored[0]["content"] if "sha256" in block]
+    assert [block["sha256"] for block in earlier] == [hashlib.sha256(PNG).hexdigest(), hashlib.sha256(PDF).hexdigest()]
+    assert b64(PNG) not in json.dumps(stored), "the earlier turn's bytes are recorded by hash, not again"
     assert run("logs", "delete", "--cid", history.conversations()[0].cid).exit_code == 0
     with sqlite3.connect(isolated_env / "history.db") as db:
         assert db.execute("SELECT count(*) FROM attachments").fetchone() == (0,)

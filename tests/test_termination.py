@@ -95,3 +95,24 @@ def test_chat_ends_on_sigterm_with_the_reply_kept() -> None:
     assert child.exitstatus == 143
     (exchange,) = history.exchanges()
     assert exchange.outcome == "interrupted" and exchange.exit_code == 143
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_chat_waiting_at_its_input_puts_the_terminal_back(signum: signal.Signals) -> None:
+    """prompt_toolkit reads the line in raw mode (no echo, no line editing by the terminal); after the
+    signal the shell finds the terminal as it was."""
+    env = cli_env(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    command = " ".join([*CHATSTREAM, "chat", "-m", "builtin:echo"])
+    child = pexpect.spawn("sh", ["-c", f"{command}; echo EXIT=$?; stty -a"], env=env, timeout=20)
+    try:
+        child.expect(r"\x1b\[\?2004h")  # reading a line, in raw mode
+        found = subprocess.run(["pgrep", "-P", str(child.pid)], capture_output=True, text=True, check=True)
+        subprocess.run(["kill", f"-{NAMES[signum][3:]}", found.stdout.split()[0]], check=True)
+        child.expect(r"EXIT=(\d+)")
+        code = int(child.match.group(1))
+        child.expect(pexpect.EOF)
+        modes = child.before.decode()
+    finally:
+        child.close()
+    assert code == 128 + signum
+    assert re.findall(r"-?icanon|-?echo(?![a-z])", modes) == ["icanon", "echo"], modes
