@@ -57,3 +57,12 @@ def test_every_subcommand_exits_141_without_a_word(closed_pipe: int) -> None:
     ]
     ended = {" ".join(argv): (process.wait(timeout=60), process.communicate()[1].decode()) for argv, process in running}
     assert ended == {" ".join(argv): (141, "") for argv in COMMANDS}
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["models"], ["config", "path"]])
+def test_a_command_started_with_stdout_closed_is_not_a_bug(argv: list[str]) -> None:
+    """``>&-``: Python has no sys.stdout at all; what the command prints goes nowhere, as before."""
+    result = subprocess.run(
+        ["bash", "-c", '"$@" >&-', "bash", *CHATSTREAM, *argv], capture_output=True, env=cli_env(), timeout=60
+    )
+    assert (result.returncode, result.stderr) == (0, b"")

@@ -51,7 +51,8 @@ def closed_stdout_exits() -> Iterator[None]:
         try:
             yield
         finally:
-            sys.stdout.flush()
+            if sys.stdout is not None:  # None: started with stdout closed (>&-), so nothing was written
+                sys.stdout.flush()
     except BrokenPipeError:
         _silence_stdout()
         raise typer.Exit(ExitCode.BROKEN_PIPE) from None
@@ -63,7 +64,8 @@ def say_terminated(exc: Terminated) -> None:
     with suppress(OSError):
         print(f"chatstream: {Interrupted.of(exc)}", file=sys.stderr, flush=True)
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:
+            sys.stdout.flush()
     except OSError:
         _silence_stdout()
 
