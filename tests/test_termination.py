@@ -43,6 +43,21 @@ def test_a_piped_reply_keeps_what_arrived(signum: signal.Signals) -> None:
     assert len(exchange.reply) < 600, "the reply was cut, not waited for"
 
 
+@pytest.mark.parametrize("first", [signal.SIGHUP, signal.SIGTERM])
+def test_a_sighup_right_after_still_leaves_the_record(first: signal.Signals) -> None:
+    """A closed terminal sends SIGHUP twice (the kernel's, then the shell's); systemd may follow SIGTERM
+    with SIGHUP. The reply so far is recorded all the same."""
+    process = subprocess.Popen([*CHATSTREAM, *SLOW_POET, "sigterm test"], stdout=subprocess.PIPE, env=cli_env())
+    assert process.stdout is not None
+    process.stdout.readline()
+    process.send_signal(first)
+    process.send_signal(signal.SIGHUP)
+    process.communicate(timeout=20)
+    assert process.returncode in {128 + first, 129}  # two signals pending at once are handled SIGHUP first
+    (exchange,) = history.exchanges()
+    assert exchange.outcome == "interrupted" and exchange.reply.startswith("Here is a 30 verse song")
+
+
 def test_a_piped_events_run_ends_with_the_error_event_and_its_exit_code() -> None:
     process = subprocess.Popen(
         [*CHATSTREAM, *SLOW_POET, "--events", "sigterm test"], stdout=subprocess.PIPE, env=cli_env(), text=True

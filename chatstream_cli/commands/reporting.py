@@ -74,8 +74,9 @@ def say_terminated(exc: Terminated) -> None:
 def terminating_signals_interrupt() -> Iterator[None]:
     """While a command runs, SIGTERM and SIGHUP raise :class:`Terminated` in the main thread, so a reply
     ends as at Ctrl-C (kept, recorded as interrupted, the terminal's modes put back) and the process
-    exits 128 + signal; a second such signal exits at once. A signal the parent ignores (``nohup``) stays
-    ignored."""
+    exits 128 + signal. Those that follow are ignored while it does (a closed terminal sends two SIGHUPs,
+    the kernel's and the shell's; systemd may send SIGHUP after SIGTERM): SIGKILL is what forces. A
+    signal the parent ignores (``nohup``) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -83,13 +84,9 @@ def terminating_signals_interrupt() -> Iterator[None]:
 
     restore_terminal = saved_modes(sys.stdout)
 
-    def exit_now(signum: int, frame: Any) -> None:
-        restore_terminal()
-        os._exit(128 + signum)
-
     def first(signum: int, frame: Any) -> None:
         for number in previous:
-            signal.signal(number, exit_now)
+            signal.signal(number, signal.SIG_IGN)
         raise Terminated(signum)
 
     previous = {
