@@ -152,6 +152,8 @@ def conversation_turns(cid: str) -> list[Exchange]:
 
 def attachment_contents(hashes: list[str]) -> dict[str, bytes]:
     """The bytes kept of the attachments with these hashes, by hash (a URL's and older records' are not)."""
+    if not hashes:  # most conversations: no need to open the file again
+        return {}
     from . import queries
 
     with opened() as db:
