@@ -53,8 +53,8 @@ from .commands.options import (
     UseAsync,
     Words,
 )
-from .commands.reporting import reporting
-from .errors import ChatstreamError, ExitCode, format_error
+from .commands.reporting import closed_stdout_exits, reporting, say_terminated, terminating_signals_interrupt
+from .errors import ChatstreamError, ExitCode, Terminated, format_error, interrupted_exit_code
 
 
 def _subcommand(name: str, summary: str) -> Subcommand:
@@ -95,20 +95,32 @@ class DefaultGroup(DefaultCommandGroup):
             items += [item for item in default.shell_complete(ctx, incomplete) if item.value not in offered]
         return items
 
+    def make_context(self, *args: Any, **extra: Any) -> Any:
+        with closed_stdout_exits():  # --help and --version write here
+            return super().make_context(*args, **extra)
+
+    def invoke(self, ctx: Any) -> Any:
+        with closed_stdout_exits():
+            return super().invoke(ctx)
+
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         """Run with one-line usage errors (exit 2) instead of Click's usage block."""
         extra.pop("standalone_mode", None)
         try:
             check_arguments(sys.argv[1:] if args is None else args)
-            code = super().main(args, *rest, standalone_mode=False, **extra)
+            with terminating_signals_interrupt():
+                code = super().main(args, *rest, standalone_mode=False, **extra)
         except ClickException as exc:
             print(usage_error_line(exc), file=sys.stderr)
             sys.exit(ExitCode.USAGE)
         except ChatstreamError as exc:
             print(format_error(exc), file=sys.stderr)
             sys.exit(exc.exit_code)
-        except typer.Abort:
-            sys.exit(ExitCode.INTERRUPTED)
+        except typer.Abort as exc:  # Click's for a KeyboardInterrupt that no command reported
+            interrupt = exc.__cause__
+            if isinstance(interrupt, Terminated):
+                say_terminated(interrupt)
+            sys.exit(interrupted_exit_code(interrupt))
         sys.exit(code if isinstance(code, int) else 0)
 
 

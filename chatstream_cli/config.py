@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from collections.abc import Callable, Collection, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,17 @@ def _is_tokens(value: Any) -> bool:
     return _is_count(value) and value >= 1
 
 
+_SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2, "gb": 1000**3, "gib": 1024**3}
+
+
+def _parse_size(text: str) -> int:
+    """``1048576``, ``512KiB``, ``4 MiB`` or ``2MB`` as bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if match is None or match.group(2).lower() not in _SIZE_UNITS:
+        raise ValueError(text)
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
+
+
 def _is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
@@ -115,6 +127,7 @@ URL = Field("an http:// or https:// URL", _is_url, str)
 WORDS = Field("a list of strings", lambda v: isinstance(v, list) and all(map(_is_text, v)), _parse_words)
 KIND = Field(f'"{OPENAI_KIND}" (an OpenAI-compatible endpoint)', lambda value: value == OPENAI_KIND, str)
 TOKENS = Field("a whole number of tokens >= 1", _is_tokens, int)
+BYTES = Field("a whole number of bytes >= 1 (config set takes 512KiB, 4MiB ...)", _is_tokens, _parse_size)
 TRANSPORT = Field('"httpx" (the API directly) or "sdk" (the anthropic SDK)', lambda v: v in ("httpx", "sdk"), str)
 ENV_NAME = Field(
     "the name of an environment variable", lambda v: isinstance(v, str) and bool(re.fullmatch(r"\w+", v)), str
@@ -127,6 +140,7 @@ TOP_LEVEL: dict[str, Field] = {
     "markdown": BOOL,
     "log": BOOL,
     "max_tokens": TOKENS,
+    "max_files_size": BYTES,
 }
 PROVIDER_KEYS: dict[str, Field] = {
     "kind": KIND,
@@ -180,6 +194,7 @@ class Config:
     markdown: bool | None = None
     log: bool | None = None
     max_tokens: int | None = None
+    max_files_size: int | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     #: max_tokens of the aliases written as tables.
     alias_max_tokens: dict[str, int] = field(default_factory=dict)
@@ -340,6 +355,7 @@ def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
         markdown=data.get("markdown"),
         log=data.get("log"),
         max_tokens=data.get("max_tokens"),
+        max_files_size=data.get("max_files_size"),
         aliases={name: _alias_target(value) for name, value in data.get("aliases", {}).items()},
         alias_max_tokens={
             name: value["max_tokens"]
@@ -463,20 +479,42 @@ def write_toml(data: Mapping[str, Any]) -> str:
     return tomlkit.dumps(data)
 
 
-def atomic_write(path: Path, content: bytes, mode: int) -> None:
-    """Write ``content`` to a new file with ``mode`` beside ``path``, then move it over ``path``.
+def atomic_write(path: Path, content: bytes, mode: int, *, at_most: bool = False) -> None:
+    """Replace the file ``path`` names with ``content``: through a symlink to its target (a config kept in
+    a dotfiles repository stays linked), by a new file beside the target moved over it, so that a reader
+    never sees half a file.
 
-    A reader never sees half a file, and the file never exists with looser permissions than ``mode``.
+    A new file gets ``mode``; an existing one keeps its own (``at_most``: never looser than ``mode``, for
+    the keys), and the new file never exists with looser permissions than the one it replaces.
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)  # a leftover of a crash; O_EXCL then refuses anything planted there
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    target = Path(os.path.realpath(path))
     try:
-        os.fchmod(descriptor, mode)  # the umask may have narrowed it; make it exactly `mode`
+        _replace(target, content, mode, at_most)
+    except OSError as exc:
+        shown = str(path) if target == path else f"{path} (a link to {target})"
+        raise ConfigError(
+            f"cannot write {shown}: {exc.strerror or exc}", "check the file, its directory and their permissions"
+        ) from None
+
+
+def _replace(target: Path, content: bytes, mode: int, at_most: bool) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        kept = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        pass
+    else:
+        mode = kept & mode if at_most else kept
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)  # a leftover of a crash; O_EXCL then refuses anything planted there
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o600)
+    try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(content)
-        os.replace(temporary, path)
+            handle.flush()
+            os.fsync(handle.fileno())  # the rename must not land before the bytes do
+            os.fchmod(handle.fileno(), mode)  # exactly `mode`: the umask may have narrowed it
+        os.replace(temporary, target)
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
@@ -521,6 +559,7 @@ def _readings(text: str, setting: Field) -> Iterator[Any]:
 
 def _example(key: str, setting: Field) -> str:
     samples = {SECONDS: "30", COUNT: "3", BOOL: "false", URL: "http://localhost:8000/v1", WORDS: '\'["a", "b"]\''}
+    samples |= {BYTES: "4MiB"}
     return f"chatstream config set {key} {samples.get(setting, 'VALUE')}"
 
 

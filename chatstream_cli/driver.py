@@ -6,6 +6,7 @@ from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from enum import StrEnum
 
+from .errors import Terminated
 from .messages import AIMessageChunk, BaseMessage, ChunkSum
 from .render import Renderer
 from .runnable import ChatModel, as_chunk
@@ -37,7 +38,12 @@ def run_reply(
                 total.add(chunk)
             reply = total.total()
     except BaseException as exc:
-        renderer.abort(exc)
+        try:
+            renderer.abort(exc)
+        except OSError:
+            if not isinstance(exc, Terminated):
+                raise
+            # the terminal went away (SIGHUP): the reply still ends as interrupted, to be recorded
         raise
     renderer.finish(reply)
     return reply

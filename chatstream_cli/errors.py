@@ -9,7 +9,7 @@ Exception hierarchy::
      |    +-- UnknownModelError   3  unknown provider, model or alias (also 404)
      +-- ProviderError            4  request rejected, rate limited or overloaded, error mid-stream
      +-- NetworkError             5  cannot connect, dropped connection, timeout
-     +-- Interrupted              130 Ctrl-C
+     +-- Interrupted              130 Ctrl-C (129 SIGHUP, 143 SIGTERM: see Terminated)
 
 Providers raise these; the CLI prints ``format_error(exc)`` and exits with ``exc.exit_code``.
 """
@@ -31,8 +31,10 @@ class ExitCode(IntEnum):
     CONFIG = 3
     PROVIDER = 4
     NETWORK = 5
+    HANGUP = 129  # 128 + SIGHUP
     INTERRUPTED = 130
     BROKEN_PIPE = 141
+    TERMINATED = 143  # 128 + SIGTERM
 
 
 class ChatstreamError(Exception):
@@ -115,8 +117,40 @@ class Interrupted(ChatstreamError):
     exit_code = ExitCode.INTERRUPTED
     error_type = "interrupted"
 
-    def __init__(self, message: str = "interrupted") -> None:
+    def __init__(self, message: str = "interrupted", exit_code: ExitCode = ExitCode.INTERRUPTED) -> None:
         super().__init__(message)
+        self.exit_code = exit_code
+
+    @classmethod
+    def of(cls, interrupt: KeyboardInterrupt) -> Interrupted:
+        """A Ctrl-C, or a SIGTERM or SIGHUP, as an error with its exit code (``--events`` reports it)."""
+        if isinstance(interrupt, Terminated):
+            return cls(f"terminated by {interrupt.signal_name}", interrupt.exit_code)
+        return cls()
+
+
+class Terminated(KeyboardInterrupt):
+    """A SIGTERM or SIGHUP (``kill``, ``timeout``, a closed terminal), raised in the main thread: it ends a
+    reply as a Ctrl-C does (what arrived is kept, marked interrupted), then the process exits 128 + signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode(128 + self.signum)
+
+    @property
+    def signal_name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name
+
+
+def interrupted_exit_code(interrupt: BaseException | None) -> ExitCode:
+    """130 for a Ctrl-C, 128 + the signal for a SIGTERM or SIGHUP."""
+    return interrupt.exit_code if isinstance(interrupt, Terminated | Interrupted) else ExitCode.INTERRUPTED
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

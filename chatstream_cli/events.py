@@ -151,7 +151,7 @@ def _message_dict(value: Any) -> dict[str, Any]:
 def error_info(exc: BaseException) -> dict[str, Any]:
     """``data.error`` of ``on_chat_model_error``: type, message, HTTP status and exit code."""
     if isinstance(exc, KeyboardInterrupt):
-        exc = Interrupted()
+        exc = Interrupted.of(exc)
     if isinstance(exc, ChatstreamError):
         message = exc.api_message or exc.message
         return {"type": exc.error_type, "message": message, "status": exc.status, "exit_code": int(exc.exit_code)}

@@ -102,7 +102,7 @@ def _write(document: TOMLDocument, path: Path) -> None:
 
     from .config import atomic_write
 
-    atomic_write(path, tomlkit.dumps(document).encode(), mode=KEYS_MODE)
+    atomic_write(path, tomlkit.dumps(document).encode(), mode=KEYS_MODE, at_most=True)
 
 
 def key_source(spec: KeyOwner, env: Mapping[str, str] | None = None) -> KeySource | None:

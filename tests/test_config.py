@@ -243,6 +243,7 @@ def test_config_show_lists_the_file_and_the_defaults_it_leaves() -> None:
         f"# {config_path()}\n"
         'timeout = 5\n\n[aliases]\nfast = "builtin:echo"\n'
         "# retries = 2  (default)\n# markdown = true  (default)\n# log = true  (default)\n"
+        "# max_files_size = 1048576  (default)\n"
     )
 
 
@@ -368,4 +369,10 @@ def test_json_defaults_in_show_are_valid_toml() -> None:
 
     shown = run("config", "show").stdout
     uncommented = "\n".join(line[2:].split("  (default)")[0] for line in shown.splitlines()[1:])
-    assert tomllib.loads(uncommented) == {"timeout": 60.0, "retries": 2, "markdown": True, "log": True}
+    assert tomllib.loads(uncommented) == {
+        "timeout": 60.0,
+        "retries": 2,
+        "markdown": True,
+        "log": True,
+        "max_files_size": 1048576,
+    }

@@ -34,7 +34,7 @@ from .options import (
     Timeout,
 )
 from .prompt import PromptRequest, check_settings, model_settings
-from .reporting import notice, reporting
+from .reporting import default_model_notice, notice, reporting
 
 if TYPE_CHECKING:
     from ..batch.input import BatchItem
@@ -109,8 +109,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     check_input(where)
     config = active_config()
     resolved = _resolve(defaults.model, config)
-    if resolved.notice:
-        notice(resolved.notice, defaults.quiet)
+    default_model_notice(resolved, defaults.quiet)
     settings = model_settings(defaults, config, lambda text: notice(text, defaults.quiet))
     if defaults.debug:
         from ..retry import show_http_trace

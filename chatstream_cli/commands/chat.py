@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import ChatstreamError, format_error
+from ..errors import ChatstreamError, Terminated, format_error
 from ..prompting.assemble import Prompt
 from .conversation import Thread, logging_wanted, open_thread
 from .groups import subcommand_app
@@ -134,6 +134,8 @@ class ChatSession:
         try:
             prompt = Prompt(text, self.request.system)
             answer(self.request, self.config, self.resolved, self.thread, prompt, retry_of=retry_of)
+        except Terminated:
+            raise  # the session ends: SIGTERM or SIGHUP
         except KeyboardInterrupt:
             print("\nchatstream: reply interrupted", file=sys.stderr)
         except ChatstreamError as exc:
@@ -211,6 +213,8 @@ def terminal_messages(history_file: Path) -> Iterator[str]:
     while True:
         try:
             line = session.prompt("> ")
+        except Terminated:
+            raise
         except KeyboardInterrupt:
             continue
         except EOFError:
@@ -226,6 +230,8 @@ def read_block(session: Any) -> str:
     while True:
         try:
             line = session.prompt(". ")
+        except Terminated:
+            raise
         except (KeyboardInterrupt, EOFError):
             return ""
         if line.strip() == BLOCK:

@@ -67,9 +67,10 @@ def unset_command(
 def render_config(data: dict[str, Any], path: str, *, exists: bool) -> str:
     """The TOML of ``data`` under a header naming the file, with the defaults it leaves alone as comments."""
     from ..config import write_toml
-    from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from ..defaults import DEFAULT_MAX_FILES_SIZE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 
     defaults = {"timeout": DEFAULT_TIMEOUT, "retries": DEFAULT_RETRIES, "markdown": True, "log": True}
+    defaults["max_files_size"] = DEFAULT_MAX_FILES_SIZE
     lines = [f"# {path}" if exists else f"# {path} (not created yet: defaults apply)"]
     if data:
         lines.append(write_toml(data).rstrip())

@@ -7,6 +7,7 @@ costs the reply: a history that cannot be written is one warning line on stderr.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import sys
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ChatstreamError, ExitCode, Interrupted
+from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, interrupted_exit_code
 from ..messages import (
     AIMessage,
     AIMessageChunk,
@@ -51,6 +52,8 @@ class Thread:
     cid: str | None
     turns: list[Exchange] = field(default_factory=list)
     log: bool = True
+    media: dict[str, str] = field(default_factory=dict)
+    """The base64 of the earlier turns' attachments by the hash of their bytes: what they send again."""
 
     @property
     def model(self) -> str | None:
@@ -66,9 +69,50 @@ class Thread:
         messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
         for turn in self.turns:
             if turn.reply:  # a turn that failed before any text would be an empty, rejected message
-                messages += [HumanMessage(content=turn.prompt), AIMessage(content=turn.reply)]
+                messages += [HumanMessage(content=self._sent_content(turn)), AIMessage(content=turn.reply)]
         messages.append(HumanMessage(content=prompt))
         return messages
+
+    def earlier_attachments(self) -> list[PromptAttachment]:
+        """The earlier turns' attachments that go to the model again with every new prompt."""
+        return [item for turn in self.turns if turn.reply for item in self._resent(turn)]
+
+    def remember(self, attachments: list[PromptAttachment]) -> None:
+        """Keep a new turn's attachments for the turns after it."""
+        self.media.update((item.sha256, item.base64) for item in attachments if item.sha256 and item.base64)
+
+    def _sent_content(self, turn: Exchange) -> str | list[dict[str, Any]]:
+        """A turn's human message as it was first sent: its attachments, then its text (files included)."""
+        from ..prompting.assemble import Prompt
+
+        return Prompt(turn.prompt, attachments=self._resent(turn)).human_content()
+
+    def _resent(self, turn: Exchange) -> list[PromptAttachment]:
+        return [item for item in map(self._resendable, turn.attachments) if item is not None]
+
+    def _resendable(self, recorded: Attachment) -> PromptAttachment | None:
+        """The attachment to send again: from its kept bytes, or its URL; None when neither is there."""
+        from ..prompting.attachments import Attachment as PromptAttachment
+
+        source = recorded.name or "attachment"
+        if recorded.sha256 in self.media:
+            return PromptAttachment(
+                source, recorded.type, recorded.size, recorded.sha256, base64=self.media[recorded.sha256]
+            )
+        if _is_url_record(recorded):
+            return PromptAttachment(source, recorded.type, recorded.size or None, None, url=source)
+        return None
+
+    def lost_attachments(self) -> list[str]:
+        """Each earlier attachment that cannot be sent again (its bytes were not kept), as a line to warn with."""
+        return [
+            f"turn {turn.turn}'s {recorded.name or recorded.type} is not sent again: the history has no copy of it "
+            "(recorded before chatstream kept attachments); attach it again with -a"
+            for turn in self.turns
+            if turn.reply
+            for recorded in turn.attachments
+            if self._resendable(recorded) is None
+        ]
 
 
 def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:
@@ -78,7 +122,19 @@ def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:
     if not continue_latest and cid is None:
         return Thread(cid=history.new_cid() if log else None, log=log)
     found = history.find_cid(cid)
-    return Thread(cid=found, turns=history.conversation_turns(found), log=log)
+    turns = history.conversation_turns(found)
+    kept = history.attachment_contents(sorted({item.sha256 for turn in turns for item in turn.attachments}))
+    media = {sha: base64.b64encode(data).decode("ascii") for sha, data in kept.items()}
+    thread = Thread(cid=found, turns=turns, log=log, media=media)
+    for line in thread.lost_attachments():
+        print(f"chatstream: warning: {line}", file=sys.stderr)
+    return thread
+
+
+def _is_url_record(recorded: Attachment) -> bool:
+    """An attachment given as a URL: recorded by the URL's hash, sent as the URL again."""
+    name = recorded.name or ""
+    return name.startswith(("http://", "https://")) and recorded.sha256 == hashlib.sha256(name.encode()).hexdigest()
 
 
 class Transcript:
@@ -144,7 +200,7 @@ def record_exchange(
 ) -> None:
     """Add the exchange to the thread and record it in the history (when logging); a history that fails
     is one line on stderr."""
-    exchange = build_exchange(thread.cid or "", sent, transcript, reply, error)
+    exchange = build_exchange(thread, sent, transcript, reply, error)
     if thread.log and thread.cid is not None:
         from .. import history
 
@@ -153,25 +209,28 @@ def record_exchange(
         except history.HistoryError as exc:
             print(f"chatstream: warning: this reply was not recorded: {exc}", file=sys.stderr)
     thread.turns.append(exchange)
+    thread.remember(sent.prompt.attachments)
 
 
 def build_exchange(
-    cid: str, sent: Sent, transcript: Transcript, reply: AIMessageChunk | None, error: BaseException | None
+    thread: Thread, sent: Sent, transcript: Transcript, reply: AIMessageChunk | None, error: BaseException | None
 ) -> Exchange:
     from ..history import Exchange
 
+    hashes = {encoded: sha for sha, encoded in thread.media.items()}
+    hashes.update((item.base64, item.sha256) for item in sent.prompt.attachments if item.base64 and item.sha256)
     ended = reply if reply is not None else transcript.arrived()
     usage = usage_of(ended)
     outcome, exit_code = outcome_of(reply, error)
     return Exchange(
-        cid=cid,
+        cid=thread.cid or "",
         model=model_of(ended, sent.model),
         provider=sent.provider,
         prompt=storable(sent.prompt.words()),
         reply=storable(ended.text),
         outcome=outcome,
         system=storable(sent.system) if sent.system else sent.system,
-        messages=[storable_message(message, sent.prompt.attachments) for message in sent.messages],
+        messages=[storable_message(message, hashes) for message in sent.messages],
         thinking=storable(thinking_text(ended)) or None,
         options=recorded_settings(sent.settings),
         input_tokens=usage["input_tokens"],
@@ -196,7 +255,10 @@ def recorded_attachment(attachment: PromptAttachment) -> Attachment:
     from ..history import Attachment
 
     digest = attachment.sha256 or hashlib.sha256(attachment.source.encode()).hexdigest()
-    return Attachment(sha256=digest, type=attachment.media_type, size=attachment.size or 0, name=attachment.source)
+    content = base64.b64decode(attachment.base64) if attachment.base64 is not None else None
+    return Attachment(
+        sha256=digest, type=attachment.media_type, size=attachment.size or 0, name=attachment.source, content=content
+    )
 
 
 def storable(text: str) -> str:
@@ -205,16 +267,15 @@ def storable(text: str) -> str:
     return to_utf8(text).decode("utf-8", "replace")
 
 
-def storable_message(message: BaseMessage, attachments: list[PromptAttachment]) -> dict[str, Any]:
-    """The message as the history keeps it: an attachment's base64 is replaced by its hash (the bytes are
-    recorded once, in the attachments table, not in every turn that sends them)."""
+def storable_message(message: BaseMessage, hashes: dict[str, str]) -> dict[str, Any]:
+    """The message as the history keeps it: an attachment's base64 is replaced by the hash of its bytes
+    (``hashes``: by base64; the bytes are recorded once, in the attachments table, not in every turn)."""
     data = message.to_dict()
     if isinstance(data["content"], str):
         data["content"] = storable(data["content"])
     else:
-        hashes = iter(item.sha256 for item in attachments if item.sha256)
         data["content"] = [
-            {**{k: v for k, v in block.items() if k != "base64"}, "sha256": next(hashes, None)}
+            {**{k: v for k, v in block.items() if k != "base64"}, "sha256": hashes.get(block["base64"])}
             if isinstance(block, dict) and "base64" in block
             else block
             for block in data["content"]
@@ -227,7 +288,7 @@ def outcome_of(reply: AIMessageChunk | None, error: BaseException | None) -> tup
     from ..history import Outcome
 
     if isinstance(error, KeyboardInterrupt | Interrupted):
-        return Outcome.INTERRUPTED, int(ExitCode.INTERRUPTED)
+        return Outcome.INTERRUPTED, int(interrupted_exit_code(error))
     if error is not None:
         return Outcome.FAILED, int(_exit_code(error))
     assert reply is not None
@@ -245,6 +306,8 @@ def _exit_code(error: BaseException) -> ExitCode:
 
 
 def _error_text(error: BaseException | None) -> str | None:
+    if isinstance(error, Terminated):
+        return f"terminated by {error.signal_name}"
     if error is None or isinstance(error, KeyboardInterrupt):
         return None
     return str(error) if isinstance(error, ChatstreamError) else f"{type(error).__name__}: {error}"

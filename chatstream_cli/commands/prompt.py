@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
-from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from ..defaults import DEFAULT_MAX_FILES_SIZE, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
@@ -28,10 +28,11 @@ from ..runnable import ModelSettings
 from ..runs import uuid7
 from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes
-from .reporting import notice
+from .reporting import default_model_notice, notice
 
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
+    from ..prompting.attachments import Attachment as PromptAttachment
     from ..prompting.roles import Role
     from ..render import Renderer
 
@@ -107,13 +108,12 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         request = with_role(request, role)
     elif request.params:
         raise UsageError("-p fills a role's template", "use it with --role NAME")
-    prompt = gather_prompt(request, role)
     config = active_config()
+    prompt = gather_prompt(request, role, config)
     log = logging_wanted(request.no_log, config.log)
     thread = open_thread(request.continue_conversation, request.cid, log)
     resolved = resolve_model(request.model or thread.model, request, config)
-    if prompt.attachments:
-        check_attachments(prompt, resolved.provider.name)
+    check_attachments(thread.earlier_attachments() + prompt.attachments, resolved.provider.name)
     if request.debug:
         from ..retry import show_http_trace
 
@@ -125,8 +125,7 @@ def resolve_model(name: str | None, request: PromptRequest, config: Any) -> Reso
     """The model a name (or the defaults) stands for, checked against the request's settings."""
     resolved = resolve_configured(name, config)
     check_settings(resolved, request.temperature)
-    if resolved.notice:
-        notice(resolved.notice, request.quiet)
+    default_model_notice(resolved, request.quiet)
     return resolved
 
 
@@ -189,7 +188,7 @@ def with_role(request: PromptRequest, role: Role) -> PromptRequest:
     return replace(request, **role.beneath(replace(request, model=request.model or None)))
 
 
-def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
+def gather_prompt(request: PromptRequest, role: Role | None, config: Any) -> Prompt:
     """The prompt's parts, each read once: attachments and files first (``-a -``, ``-f -`` may take
     stdin), then the words and stdin, through the role's template."""
     from ..prompting.assemble import Prompt, joined_system
@@ -197,14 +196,16 @@ def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
 
     stdin = Stdin(sys.stdin.buffer, is_tty=sys.stdin.isatty(), ignored=request.no_stdin)
     attachments, files, system = [], [], request.system
+    fetch_timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT) or None
     if request.attachments:
         from ..prompting.attachments import load_attachments
 
-        attachments = load_attachments(request.attachments, stdin, first_set(request.timeout, DEFAULT_TIMEOUT) or None)
+        attachments = load_attachments(request.attachments, stdin, fetch_timeout)
     if request.files:
         from ..prompting.files import gather_files, skipped_notice
 
-        files, skipped = gather_files(request.files, stdin)
+        limit = first_set(config.max_files_size, DEFAULT_MAX_FILES_SIZE)
+        files, skipped = gather_files(request.files, stdin, limit, fetch_timeout)
         if skipped:
             notice(skipped_notice(skipped), request.quiet)
     if request.system_files:
@@ -223,13 +224,16 @@ def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
     return Prompt(text, system, files, attachments)
 
 
-def check_attachments(prompt: Prompt, provider: str) -> None:
-    """Exit 2 before sending when the provider cannot take an attachment, or one breaks its limits."""
+def check_attachments(attachments: list[PromptAttachment], provider: str) -> None:
+    """Exit 2 before sending when the provider cannot take an attachment (the earlier turns' included, which
+    a continued conversation sends again), or they break its limits."""
+    if not attachments:
+        return
     from ..prompting.attachments import check_accepted, check_limits
     from ..providers import PROVIDERS
 
-    check_accepted(prompt.attachments, provider, {name: spec.attachment_kinds for name, spec in PROVIDERS.items()})
-    check_limits(prompt.attachments, provider)
+    check_accepted(attachments, provider, {name: spec.attachment_kinds for name, spec in PROVIDERS.items()})
+    check_limits(attachments, provider)
 
 
 def extract_renderer(last: bool, quiet: bool) -> Renderer:

@@ -37,6 +37,7 @@ __all__ = [
     "Exchange",
     "HistoryError",
     "Outcome",
+    "attachment_contents",
     "conversation_turns",
     "conversations",
     "exchanges",
@@ -147,6 +148,16 @@ def conversation_turns(cid: str) -> list[Exchange]:
     from . import queries
 
     return _read(lambda db: queries.conversation_turns(db, cid))
+
+
+def attachment_contents(hashes: list[str]) -> dict[str, bytes]:
+    """The bytes kept of the attachments with these hashes, by hash (a URL's and older records' are not)."""
+    if not hashes:  # most conversations: no need to open the file again
+        return {}
+    from . import queries
+
+    with opened() as db:
+        return {} if db is None else queries.attachment_contents(db, hashes)
 
 
 def find_cid(prefix: str | None) -> str:

@@ -102,8 +102,9 @@ def _link_attachments(db: sqlite3.Connection, exchange_id: int, attachments: Seq
     """Each attachment's content is known by its hash: one row however many turns send it."""
     for position, item in enumerate(attachments):
         db.execute(
-            "INSERT INTO attachments (sha256, type, size) VALUES (?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
-            (item.sha256, item.type, item.size),
+            "INSERT INTO attachments (sha256, type, size, content) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) "
+            "DO UPDATE SET content = excluded.content WHERE content IS NULL AND excluded.content IS NOT NULL",
+            (item.sha256, item.type, item.size, item.content),
         )
         db.execute(
             "INSERT INTO exchange_attachments (exchange_id, position, sha256, name) VALUES (?, ?, ?, ?)",
@@ -161,6 +162,16 @@ def conversation_turns(db: sqlite3.Connection, cid: str) -> list[Exchange]:
         (cid, cid),
     ).fetchall()
     return _with_attachments(db, [_exchange(row) for row in rows])
+
+
+def attachment_contents(db: sqlite3.Connection, hashes: Sequence[str]) -> dict[str, bytes]:
+    """The kept bytes of the attachments with these hashes (those without any are left out)."""
+    if not hashes:
+        return {}
+    marks = ", ".join("?" * len(hashes))
+    query = f"SELECT sha256, content FROM attachments WHERE content IS NOT NULL AND sha256 IN ({marks})"
+    rows = db.execute(query, list(hashes)).fetchall()
+    return {sha256: bytes(content) for sha256, content in rows}
 
 
 def latest_cid(db: sqlite3.Connection) -> str | None:

@@ -29,6 +29,8 @@ class Attachment:
     type: str
     size: int
     name: str | None = None
+    content: bytes | None = field(default=None, repr=False, compare=False)
+    """The bytes, given when recording (kept once per hash); None for a URL, and in what ``logs`` reads."""
 
 
 @dataclass(frozen=True, slots=True)

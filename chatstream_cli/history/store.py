@@ -117,6 +117,11 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
+def _v2(db: sqlite3.Connection) -> None:
+    """An attachment's bytes, kept once by their hash, so that a continued conversation sends it again."""
+    db.execute("ALTER TABLE attachments ADD COLUMN content BLOB")  # NULL for a URL, or one recorded before v2
+
+
 def run_script(db: sqlite3.Connection, script: str) -> None:
     """Run SQL statements one by one, inside the caller's transaction (executescript would commit it)."""
     statement = ""
@@ -127,7 +132,7 @@ def run_script(db: sqlite3.Connection, script: str) -> None:
             statement = ""
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
 """Migration n (from 1) takes the schema from version n-1 to n; a release that changes the schema adds one."""
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -2,9 +2,11 @@
 
 A path names a file, a directory or a glob (``-`` is stdin). A directory or a glob expands to the text
 files under it, sorted, leaving out what a ``.gitignore`` excludes (those of the directory and of its
-parents up to the git work tree's top), the ``.git`` folder, binary files and files over
-``MAX_EXPANDED_BYTES``; the files left out for being binary or large are named in a notice. A file
-named on its own is always read, and must be UTF-8 text.
+parents up to the git work tree's top), the ``.git`` folder, dot-files and dot-directories,
+``node_modules``, ``__pycache__`` and virtual environments (inside a git work tree or not), binary
+files and files over ``MAX_EXPANDED_BYTES``; all but the ignored ones are named in a notice. A file
+named on its own is always read, and must be UTF-8 text. All the files together may come to at most
+the limit given (config.toml's ``max_files_size``): over it is a usage error with the total.
 
 Layout (stable, documented in the README): each file as ::
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UsageError
+from ..errors import NetworkError, UsageError
 from .media import sniff_media_type
 from .stdin import decode_text
 
@@ -53,12 +55,19 @@ class ContextFile:
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
-    path: str
+    path: str  # a folder's ends in "/"
     reason: str
 
 
-def gather_files(specs: tuple[str, ...], stdin: Stdin) -> tuple[list[ContextFile], list[Skipped]]:
-    """The files ``-f`` names, expanded, each read once; plus what the expansion left out and why."""
+_DEPENDENCY_DIRS = {"node_modules": "dependencies", "__pycache__": "bytecode"}
+_ENVIRONMENT_MARKS = ("pyvenv.cfg", "conda-meta")  # what a virtual environment (venv, virtualenv, conda) holds
+
+
+def gather_files(
+    specs: tuple[str, ...], stdin: Stdin, limit: int | None = None, timeout: float | None = None
+) -> tuple[list[ContextFile], list[Skipped]]:
+    """The files ``-f`` names, expanded, each read once (a URL fetched, within ``timeout``); plus what the
+    expansion left out and why. A usage error when they come to more than ``limit`` bytes in all."""
     files: list[ContextFile] = []
     skipped: list[Skipped] = []
     seen: set[str] = set()
@@ -66,7 +75,16 @@ def gather_files(specs: tuple[str, ...], stdin: Stdin) -> tuple[list[ContextFile
         if spec == "-":
             files.append(_context_file("stdin", stdin.take("-f -")))
             continue
-        for path, explicit in _expand(spec):
+        if spec.startswith(("http://", "https://")):
+            if spec not in seen:
+                seen.add(spec)
+                files.append(fetch_text(spec, timeout, limit))
+            continue
+        for item in _expand(spec):
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                continue
+            path, explicit = item
             key = os.path.realpath(path)
             if key in seen:
                 continue
@@ -76,7 +94,110 @@ def gather_files(specs: tuple[str, ...], stdin: Stdin) -> tuple[list[ContextFile
                 skipped.append(found)
             else:
                 files.append(found)
+    if limit is not None:
+        check_total(files, limit)
     return files, skipped
+
+
+def check_total(files: list[ContextFile], limit: int) -> None:
+    """A usage error, with the total and how to raise the limit, when the files come to more than ``limit``."""
+    total = sum(file.size for file in files)
+    if total <= limit:
+        return
+    raise UsageError(
+        f"the -f files come to {_size(total)} ({len(files)} file{'s' if len(files) != 1 else ''}), "
+        f"over the {_size(limit)} limit",
+        f"name fewer files, or raise the limit: chatstream config set max_files_size {_mib_above(total)}MiB",
+    )
+
+
+MAX_REDIRECTS = 10
+_TEXT_TYPES = ("application/json", "application/xml", "application/yaml", "application/toml")
+
+
+def fetch_text(url: str, timeout: float | None, limit: int | None) -> ContextFile:
+    """The text at ``url`` (GET), as ``-a URL`` fetches: redirects followed to https only, at most ``limit``
+    bytes read, and only a text or JSON answer (anything else is a usage error pointing at ``-a``)."""
+    import httpx
+
+    from .. import tls
+
+    given = url  # what the model is shown, wherever it redirects
+    try:
+        with httpx.Client(timeout=timeout, verify=tls.context()) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                with client.stream("GET", url, headers={"accept": "text/*, application/json;q=0.9, */*;q=0.1"}) as got:
+                    if got.next_request is None:
+                        return _text_answer(given, url, got, limit)
+                    url = _redirect_target(url, got.next_request.url)
+    except httpx.HTTPError as exc:
+        raise NetworkError(
+            f"cannot fetch {url}: {exc or type(exc).__name__}", "check the URL and your connection"
+        ) from None
+    raise UsageError(f"{url} redirects more than {MAX_REDIRECTS} times", "give -f the final URL")
+
+
+def _redirect_target(url: str, target: Any) -> str:
+    if target.scheme != "https":
+        raise UsageError(f"{url} redirects to {target}, which is not https", "-f follows redirects to https only")
+    return str(target)
+
+
+def _text_answer(given: str, url: str, response: Any, limit: int | None) -> ContextFile:
+    if response.status_code != 200:
+        raise UsageError(f"{url} answered HTTP {response.status_code}", "check the URL")
+    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if not _is_text_type(media_type):
+        raise UsageError(
+            f"{url} is {media_type or 'of no stated type'}, not text or JSON", "images and PDFs go in with -a URL"
+        )
+    length = response.headers.get("content-length", "")
+    if limit is not None and length.isdigit() and int(length) > limit:
+        raise _over_limit(url, int(length), limit)
+    data = bytearray()
+    for piece in response.iter_bytes():
+        data += piece
+        if limit is not None and len(data) > limit:
+            raise _over_limit(url, None, limit)
+    try:
+        text = bytes(data).decode(response.encoding or "utf-8")
+    except (LookupError, UnicodeDecodeError):
+        raise UsageError(f"{url} is not {response.encoding or 'UTF-8'} text", "check what the URL serves") from None
+    return ContextFile(given, text.removeprefix("\ufeff"), len(data))
+
+
+def _is_text_type(media_type: str) -> bool:
+    return media_type.startswith("text/") or media_type in _TEXT_TYPES or media_type.endswith(("+json", "+xml"))
+
+
+def _over_limit(url: str, size: int | None, limit: int) -> UsageError:
+    said = f"is {_size(size)}" if size is not None else "is more than that"
+    return UsageError(
+        f"{url} {said}, over the {_size(limit)} limit of -f",
+        f"raise the limit: chatstream config set max_files_size {_mib_above(size or limit + 1)}MiB",
+    )
+
+
+def _mib_above(size: int) -> int:
+    """The power of two MiB that holds ``size`` bytes, for a limit that would."""
+    return (1 << max(20, (size - 1).bit_length())) >> 20
+
+
+def _size(count: int) -> str:
+    if count >= 1 << 20:
+        return f"{count / (1 << 20):.1f} MiB".replace(".0 ", " ")
+    return f"{count / 1024:.1f} KiB".replace(".0 ", " ") if count >= 1024 else f"{count} bytes"
+
+
+def left_out_folder(directory: Path) -> str | None:
+    """Why a directory met while expanding ``-f`` is left out (None: it is not): what nobody means to send."""
+    if directory.name.startswith("."):
+        return "hidden"
+    if directory.name in _DEPENDENCY_DIRS:
+        return _DEPENDENCY_DIRS[directory.name]
+    if any((directory / mark).exists() for mark in _ENVIRONMENT_MARKS):
+        return "a virtual environment"
+    return None
 
 
 def system_file_text(spec: str, stdin: Stdin) -> str:
@@ -116,14 +237,17 @@ def _read_found(path: Path) -> ContextFile | Skipped:
         return Skipped(str(path), "binary" if sniff_media_type(data) else "not UTF-8")
 
 
-def _expand(spec: str) -> Iterator[tuple[Path, bool]]:
-    """``(path, named_alone)`` for each file ``spec`` stands for."""
+def _expand(spec: str) -> Iterator[tuple[Path, bool] | Skipped]:
+    """``(path, named_alone)`` for each file ``spec`` stands for, and what its expansion left out."""
     path = Path(spec)
     if path.is_dir():
         found = list(_walk(path, IgnoreRules(path)))
-        if not found:
-            raise UsageError(f"no text files in {spec}", "-f skips what .gitignore excludes and binary files")
-        yield from ((file, False) for file in found)
+        if not any(isinstance(item, Path) for item in found):
+            raise UsageError(
+                f"no text files in {spec}",
+                "-f skips what .gitignore excludes, dot-files, node_modules, virtual environments and binary files",
+            )
+        yield from ((item, False) if isinstance(item, Path) else item for item in found)
         return
     if path.exists() or not _GLOB_CHARS & set(spec):
         yield path, True
@@ -131,21 +255,55 @@ def _expand(spec: str) -> Iterator[tuple[Path, bool]]:
     matches = sorted(glob.glob(spec, recursive=True))
     if not matches:
         raise UsageError(f"no files match {spec}", "check the pattern (quote it so the shell leaves it alone)")
-    rules = IgnoreRules(_literal_prefix(spec))
+    prefix = _literal_prefix(spec)
+    rules = IgnoreRules(prefix)
+    left_out: set[Path] = set()
     for match in map(Path, matches):
-        if match.is_dir():
-            yield from ((file, False) for file in _walk(match, rules))
+        folder = _left_out_between(prefix, match if match.is_dir() else match.parent)
+        if folder is not None:
+            if folder not in left_out:
+                left_out.add(folder)
+                yield Skipped(f"{folder}/", left_out_folder(folder) or "")
+        elif match.is_dir():
+            yield from ((item, False) if isinstance(item, Path) else item for item in _walk(match, rules))
+        elif match.name.startswith(".") and not Path(spec).name.startswith("."):
+            yield Skipped(str(match), "hidden")
         elif not rules.ignored(match, is_dir=False):
             yield match, False
 
 
-def _walk(root: Path, rules: IgnoreRules) -> Iterator[Path]:
+def _left_out_between(prefix: Path, directory: Path) -> Path | None:
+    """The first folder below the glob's literal part, down to ``directory``, that -f leaves out."""
+    try:
+        parts = directory.relative_to(prefix).parts
+    except ValueError:
+        return None
+    current = prefix
+    for part in parts:
+        current = current / part
+        if left_out_folder(current) is not None:
+            return current
+    return None
+
+
+def _walk(root: Path, rules: IgnoreRules) -> Iterator[Path | Skipped]:
+    """The files under ``root`` that -f sends, and the files and folders it leaves out (not those ignored)."""
     for directory, subdirs, names in os.walk(root):
         here = Path(directory)
-        subdirs[:] = sorted(d for d in subdirs if d != ".git" and not rules.ignored(here / d, is_dir=True))
+        kept = []
+        for name in sorted(subdirs):
+            if name == ".git" or rules.ignored(here / name, is_dir=True):
+                continue
+            reason = left_out_folder(here / name)
+            if reason is None:
+                kept.append(name)
+            else:
+                yield Skipped(f"{here / name}/", reason)
+        subdirs[:] = kept
         for name in sorted(names):
-            if not rules.ignored(here / name, is_dir=False):
-                yield here / name
+            if rules.ignored(here / name, is_dir=False):
+                continue
+            yield Skipped(str(here / name), "hidden") if name.startswith(".") else here / name
 
 
 def _literal_prefix(pattern: str) -> Path:
@@ -216,7 +374,14 @@ def _work_tree_top(start: Path) -> Path | None:
 
 
 def skipped_notice(skipped: list[Skipped], limit: int = 5) -> str:
-    """One line naming what ``-f`` left out, e.g. ``-f left out 2 files: logo.png (binary), big.log (over 256 KB)``."""
+    """One line naming what ``-f`` left out, e.g. ``-f left out 2 files: logo.png (binary), big.log (over 256 KB)``
+    (``... 1 file and 1 folder: .env (hidden), node_modules/ (dependencies)``)."""
     shown = ", ".join(f"{item.path} ({item.reason})" for item in skipped[:limit])
     more = f" and {len(skipped) - limit} more" if len(skipped) > limit else ""
-    return f"-f left out {len(skipped)} file{'s' if len(skipped) != 1 else ''}: {shown}{more}"
+    folders = sum(item.path.endswith("/") for item in skipped)
+    counts = [_count(len(skipped) - folders, "file"), _count(folders, "folder")]
+    return f"-f left out {' and '.join(count for count in counts if count)}: {shown}{more}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'s' if number != 1 else ''}" if number else ""

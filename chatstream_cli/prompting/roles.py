@@ -182,9 +182,10 @@ def load_role(path: Path) -> Role:
 
 
 def save_role(role: Role) -> Path:
+    from ..config import atomic_write
+
     path = role_path(role.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(role.to_toml(), "utf-8")
+    atomic_write(path, role.to_toml().encode("utf-8"), mode=0o644)
     return path
 
 

@@ -6,9 +6,10 @@ A renderer never opens a connection and never decides an exit code; the CLI pick
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..messages import AIMessageChunk
+if TYPE_CHECKING:  # the package is imported for render.tty by every command, --help included
+    from ..messages import AIMessageChunk
 
 
 class Renderer(Protocol):

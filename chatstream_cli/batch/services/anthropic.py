@@ -47,7 +47,7 @@ class AnthropicBatches:
 
     def submit(self, requests: list[bytes]) -> str:
         body = b'{"requests":[' + b",".join(requests) + b"]}"
-        response = self.http.call("POST", self.root, content=body, headers={"content-type": "application/json"})
+        response = self.http.create("POST", self.root, content=body, headers={"content-type": "application/json"})
         return response.json()["id"]
 
     def status(self, batch_id: str) -> tuple[PartStatus, float | None]:

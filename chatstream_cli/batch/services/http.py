@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from ... import tls
+from ...errors import ChatstreamError, ProviderError
 from ...retry import (
     Failure,
     RetryPolicy,
@@ -20,6 +21,8 @@ from ...retry import (
     timeout_parts,
     transport_failure,
 )
+
+NO_ROUTE = frozenset({404, 405, 501})
 
 
 class ServiceClient:
@@ -39,6 +42,21 @@ class ServiceClient:
             return response
 
         return call_with_retries(send, self.classify, self.policy)
+
+    def create(self, method: str, url: str, **options: Any) -> httpx.Response:
+        """A request that makes a batch or its input file: there, a route the server does not have (404, 405,
+        501) means the endpoint has no batch API, not that it does not know the model."""
+        try:
+            return self.call(method, url, **options)
+        except ChatstreamError as exc:
+            if exc.status not in NO_ROUTE:
+                raise
+            raise ProviderError(
+                f"this endpoint has no batch API: {method} {self.service.scrub(url)} answered HTTP {exc.status}",
+                "leave out --provider-batch: chatstream then sends the prompts itself",
+                error_type="not_found_error",
+                status=exc.status,
+            ) from None
 
     def json_lines(self, url: str) -> Iterator[Any]:
         """The JSON lines of a results file, read as a stream (a file may hold 100,000 results)."""

@@ -56,9 +56,9 @@ class OpenAIBatches:
     def submit(self, requests: list[bytes]) -> str:
         content = b"\n".join(requests) + b"\n"
         files = {"file": ("chatstream-batch.jsonl", content, "application/jsonl")}
-        uploaded = self.http.call("POST", f"{self.base}/files", data={"purpose": "batch"}, files=files).json()
+        uploaded = self.http.create("POST", f"{self.base}/files", data={"purpose": "batch"}, files=files).json()
         batch = {"input_file_id": uploaded["id"], "endpoint": ENDPOINT, "completion_window": "24h"}
-        return self.http.call("POST", f"{self.base}/batches", json=batch).json()["id"]
+        return self.http.create("POST", f"{self.base}/batches", json=batch).json()["id"]
 
     def status(self, batch_id: str) -> tuple[PartStatus, float | None]:
         response = self.http.call("GET", f"{self.base}/batches/{batch_id}")
