@@ -9,6 +9,7 @@ import typer
 
 from .groups import subcommand_app
 from .options import PlainHelpCommand
+from .reporting import FLAGS
 
 if TYPE_CHECKING:
     from ..providers import ProviderSpec
@@ -36,7 +37,7 @@ def set_command(name: ProviderName) -> None:
     path = store_key(name, key)
     print(f"stored the key for {name} in {path}")
     source = key_source(spec)
-    if source is not None and source.kind == "env":
+    if source is not None and source.kind == "env" and not FLAGS.quiet:
         print(f"note: {spec.key_env} is set and wins over the stored key", file=sys.stderr)
 
 

@@ -7,10 +7,23 @@ import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import typer
 
 from ..errors import ChatstreamError, ExitCode, format_error
+
+
+@dataclass(slots=True)
+class ReportingFlags:
+    """``--debug`` and ``--quiet`` as given to a subcommand that does not take them as parameters of its
+    own (``models``, ``logs``, ``config``, ...): they hold for the whole process, like the exit code."""
+
+    debug: bool = False
+    quiet: bool = False
+
+
+FLAGS = ReportingFlags()
 
 
 @contextmanager
@@ -26,7 +39,7 @@ def reporting(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
-        if debug:
+        if debug or FLAGS.debug:
             traceback.print_exc()
         print(format_error(exc), file=sys.stderr)
         code = exc.exit_code if isinstance(exc, ChatstreamError) else ExitCode.BUG
@@ -41,5 +54,5 @@ def _silence_stdout() -> None:
 
 def notice(text: str, quiet: bool) -> None:
     """A notice for a person: on stderr, only when stderr is a terminal and not --quiet."""
-    if not quiet and sys.stderr.isatty():
+    if not (quiet or FLAGS.quiet) and sys.stderr.isatty():
         print(f"chatstream: {text}", file=sys.stderr)

@@ -57,7 +57,6 @@ from ..retry import (
     status_failure,
     stream_failure,
     stream_with_retries,
-    timeout_parts,
     transport_failure,
 )
 from ..runnable import ChatModel, as_chunk
@@ -671,7 +670,8 @@ def remote_models(spec: ProviderSpec, timeout: float | None) -> list[str]:
         url, headers = f"{base}/models", {"authorization": f"Bearer {key}"} if key else {}
     service = Service(spec.name, LABELS.get(spec.name, spec.name), "", base, spec.key_env, secret=key)
     try:
-        response = httpx.get(url, headers=headers, timeout=httpx.Timeout(**timeout_parts(timeout)))
+        with httpx.Client(**httpx_options(headers, timeout, None, is_async=False)) as client:
+            response = client.get(url)
     except httpx.HTTPError as exc:
         failure = transport_failure(service, exc, timeout)
         if failure is None:

@@ -1,0 +1,129 @@
+"""What a week of daily use tripped on (issue 21, items 9 to 15), each through the real entry point.
+
+CliRunner runs the root app (its ``main``: the exit codes and one-line errors); a subprocess where the
+answer depends on a process of its own (stdin not a terminal).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from typer.testing import CliRunner
+
+from chatstream_cli import history
+from chatstream_cli.cli import app
+from tests.conftest import CHATSTREAM, cli_env, error_line
+from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
+from tests.test_keys import quiet_trace_afterwards  # noqa: F401  (its fixture)
+
+pytestmark = pytest.mark.usefixtures("quiet_trace_afterwards")  # --debug turns the HTTP trace on for the process
+
+ECHO = ["-m", "builtin:echo", "-o", "delay_ms", "0"]
+
+
+def invoke(*args: str, stdin: str | None = None, **env: str) -> object:
+    result = CliRunner().invoke(app, list(args), input=stdin, env=env or None)
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+# -- 10: -c with --cid ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [[], ["chat"]])
+def test_continue_and_cid_together_are_a_usage_error(command: list[str]) -> None:
+    assert invoke(*ECHO, "first").exit_code == 0
+    cid = history.conversations()[0].cid
+    result = invoke(*command, *ECHO, "-c", "--cid", cid, *([] if command else ["more"]), stdin="")
+    assert result.exit_code == 2
+    assert error_line(result).startswith("-c/--continue and --cid cannot be used together")
+    assert len(history.exchanges()) == 1, "nothing was sent"
+
+
+# -- 11: usage errors name the subcommand's help; --debug and --quiet everywhere ------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "help_of"),
+    [
+        (["logs", "list", "-n"], "chatstream logs list"),
+        (["logs", "delete", "--cid"], "chatstream logs delete"),
+        (["models", "-p"], "chatstream models"),
+        (["batch", "status", "--bogus"], "chatstream batch status"),
+        (["chat", "-m"], "chatstream chat"),
+        (["-m"], "chatstream prompt"),
+    ],
+)
+def test_a_usage_error_names_the_help_of_the_subcommand(args: list[str], help_of: str) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert error_line(result).endswith(f"(see {help_of} --help)")
+
+
+SUBCOMMANDS = [
+    ["models"],
+    ["models", "--json"],
+    ["config", "show"],
+    ["config", "path"],
+    ["keys", "list"],
+    ["keys", "path"],
+    ["roles", "list"],
+    ["logs"],
+    ["logs", "list"],
+    ["logs", "path"],
+    ["batch", "status"],
+]
+
+
+@pytest.mark.parametrize("args", SUBCOMMANDS, ids=" ".join)
+@pytest.mark.parametrize("flag", ["--debug", "--quiet"])
+def test_every_subcommand_takes_debug_and_quiet_after_or_before_its_name(args: list[str], flag: str) -> None:
+    plain = invoke(*args)
+    assert plain.exit_code == 0, plain.stderr
+    after = invoke(*args, flag)
+    assert (after.exit_code, after.stdout) == (0, plain.stdout), after.stderr
+    before = invoke(flag, *args)
+    assert (before.exit_code, before.stdout) == (0, plain.stdout), before.stderr
+    assert history.exchanges() == [], f"{flag} {args[0]} sent a prompt"
+
+
+def test_q_before_logs_is_quiet_not_its_query() -> None:
+    invoke(*ECHO, "a first prompt")
+    result = invoke("-q", "logs", "list")
+    assert result.exit_code == 0
+    assert "a first prompt" in result.stdout
+
+
+def test_debug_on_a_subcommand_shows_the_traceback_of_its_failure() -> None:
+    plain = invoke("models", "-p", "nosuch")
+    assert plain.exit_code == 3
+    assert error_line(plain).startswith("unknown provider 'nosuch'")
+    for args in (["models", "-p", "nosuch", "--debug"], ["--debug", "models", "-p", "nosuch"]):
+        result = invoke(*args)
+        assert result.exit_code == 3
+        assert "Traceback" in result.stderr
+        assert result.stderr.splitlines()[-1] == "chatstream: error: " + error_line(plain)
+
+
+def test_debug_on_models_remote_traces_the_request(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    loopback_server.enqueue_many([Reply.json({"data": [{"id": "llama3.2:latest"}]})] * 2)
+    env = {"OLLAMA_HOST": loopback_server.base_url}
+    plain = invoke("models", "--remote", "-p", "ollama", **env)
+    assert (plain.exit_code, plain.stderr) == (0, "")
+    result = invoke("models", "--remote", "-p", "ollama", "--debug", **env)
+    assert result.exit_code == 0, result.stderr
+    assert f"chatstream: debug: > GET {loopback_server.base_url}/v1/models" in result.stderr
+
+
+def test_quiet_silences_the_note_of_keys_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = cli_env(OPENAI_API_KEY="sk-from-the-environment")
+    noted = subprocess.run(
+        [*CHATSTREAM, "keys", "set", "openai"], input="sk-stored", env=env, capture_output=True, text=True
+    )
+    assert noted.returncode == 0
+    assert "OPENAI_API_KEY is set and wins" in noted.stderr
+    quiet = subprocess.run(
+        [*CHATSTREAM, "-q", "keys", "set", "openai"], input="sk-stored", env=env, capture_output=True, text=True
+    )
+    assert (quiet.returncode, quiet.stderr) == (0, "")
