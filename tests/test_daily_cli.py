@@ -6,6 +6,7 @@ answer depends on a process of its own (stdin not a terminal).
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -15,6 +16,7 @@ from chatstream_cli import history
 from chatstream_cli.cli import app
 from tests.conftest import CHATSTREAM, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
+from tests.test_faults import OPENAI
 from tests.test_keys import quiet_trace_afterwards  # noqa: F401  (its fixture)
 
 pytestmark = pytest.mark.usefixtures("quiet_trace_afterwards")  # --debug turns the HTTP trace on for the process
@@ -127,3 +129,90 @@ def test_quiet_silences_the_note_of_keys_set(monkeypatch: pytest.MonkeyPatch) ->
         [*CHATSTREAM, "-q", "keys", "set", "openai"], input="sk-stored", env=env, capture_output=True, text=True
     )
     assert (quiet.returncode, quiet.stderr) == (0, "")
+
+
+# -- 9: -m PROVIDER is its default model, for every provider --------------------------------------
+
+
+def served(*ids: str) -> Reply:
+    return Reply.json({"object": "list", "data": [{"id": name, "object": "model"} for name in ids]})
+
+
+def openai_reply(*pieces: str, model: str = "gpt-4o-mini") -> Reply:
+    """A streamed Chat Completions reply, each chunk naming ``model`` as a local server names its own."""
+    return Reply.sse(OPENAI.stream(list(pieces)).replace(b'"model": "gpt-4o-mini"', f'"model": "{model}"'.encode()))
+
+
+def test_a_local_server_alone_uses_the_one_model_it_serves(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    loopback_server.enqueue(served("llama3.2:latest"), "/v1/models")
+    loopback_server.enqueue(openai_reply("Hi", "!", model="llama3.2:latest"), "/v1/chat/completions")
+    result = invoke("-m", "ollama", "hello", OLLAMA_HOST=loopback_server.base_url)
+    assert (result.exit_code, result.stdout) == (0, "Hi!\n"), result.stderr
+    assert loopback_server.requests[-1].json["model"] == "llama3.2:latest"
+    assert history.exchanges()[-1].full_model == "ollama:llama3.2:latest"
+
+
+def test_several_served_models_pick_the_one_used_last(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    base = ["--base-url", loopback_server.base_url + "/v1"]
+    loopback_server.enqueue_many([served("qwen3:8b", "llama3.2:latest", "mistral:7b")] * 3, "/v1/models")
+    loopback_server.enqueue_many([openai_reply(word, model="mistral:7b") for word in ("one", "two", "three")])
+    refused = invoke("-m", "ollama", *base, "hello")
+    assert refused.exit_code == 3
+    line = error_line(refused)
+    assert line.startswith("ollama serves 3 models (llama3.2:latest, mistral:7b, qwen3:8b) and has no default")
+    assert "-m ollama:MODEL" in line and "`chatstream models --remote -p ollama` lists them" in line
+    assert invoke("-m", "ollama:mistral:7b", *base, "first").exit_code == 0
+    assert invoke("-m", "builtin:echo", "-o", "delay_ms", "0", "between").exit_code == 0
+    assert invoke("-m", "ollama", *base, "again").exit_code == 0
+    assert invoke("chat", "-m", "ollama", *base, stdin="in chat\n").exit_code == 0
+    models = [request.json["model"] for request in loopback_server.requests if request.path.endswith("completions")]
+    assert models == ["mistral:7b", "mistral:7b", "mistral:7b"]
+
+
+def test_the_configs_default_model_of_a_provider_asks_no_server(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    assert invoke("config", "set", "providers.ollama.default_model", "qwen3:8b").exit_code == 0
+    loopback_server.enqueue(openai_reply("ok"))
+    result = invoke("-m", "ollama", "hello", OLLAMA_HOST=loopback_server.base_url)
+    assert (result.exit_code, result.stdout) == (0, "ok\n"), result.stderr
+    assert [request.path for request in loopback_server.requests] == ["/v1/chat/completions"]
+    assert loopback_server.requests[0].json["model"] == "qwen3:8b"
+
+
+def test_a_provider_alone_as_default_model_is_accepted_and_listed(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    assert invoke("config", "set", "default_model", "vllm").exit_code == 0
+    listing = invoke("models", "--json")
+    assert listing.exit_code == 0
+    assert '"default_model": "vllm"' in listing.stdout
+    loopback_server.enqueue(served("Qwen/Qwen3-8B"), "/v1/models")
+    loopback_server.enqueue(openai_reply("served"), "/v1/chat/completions")
+    result = invoke("--base-url", loopback_server.base_url, "hello")
+    assert (result.exit_code, result.stdout) == (0, "served\n"), result.stderr
+    assert loopback_server.requests[-1].json["model"] == "Qwen/Qwen3-8B"
+
+
+def test_a_server_serving_nothing_says_so(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    loopback_server.enqueue(served(), "/v1/models")
+    result = invoke("-m", "llamacpp", "--base-url", loopback_server.base_url, "hello")
+    assert result.exit_code == 3
+    assert error_line(result).startswith("llamacpp serves no model yet")
+
+
+def test_openrouter_alone_is_its_auto_router(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    loopback_server.enqueue(openai_reply("routed"))
+    result = invoke(
+        "-m", "openrouter", "--base-url", loopback_server.base_url + "/v1", "hello", OPENROUTER_API_KEY="sk-or-test"
+    )
+    assert (result.exit_code, result.stdout) == (0, "routed\n"), result.stderr
+    assert loopback_server.requests[-1].json["model"] == "openrouter/auto"
+
+
+def test_a_batch_line_naming_a_provider_alone(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    loopback_server.enqueue(served("phi4"), "/v1/models")
+    loopback_server.enqueue(openai_reply("batched", model="phi4"), "/v1/chat/completions")
+    lines = '{"prompt": "hello", "model": "ollama"}\n'
+    result = invoke("batch", "-", stdin=lines, OLLAMA_HOST=loopback_server.base_url)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) | {"model": "phi4", "provider": "ollama", "content": "batched"} == json.loads(
+        result.stdout
+    )
+    assert loopback_server.requests[-1].json["model"] == "phi4"

@@ -21,7 +21,7 @@ from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
 from ..messages import AIMessageChunk
-from ..providers import ResolvedModel, active_config, build, resolve_configured
+from ..providers import ResolvedModel, active_config, build
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
 from ..render.stats import ReplyClock
 from ..runnable import ModelSettings
@@ -29,6 +29,7 @@ from ..runs import uuid7
 from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes
 from .reporting import notice
+from .served_model import model_named
 
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
@@ -123,7 +124,7 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
 
 def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:
     """The model a name (or the defaults) stands for, checked against the request's settings."""
-    resolved = resolve_configured(name, config)
+    resolved = model_named(name, config, timeout_for(request, config), request.base_url)
     check_settings(resolved, request.temperature)
     if resolved.notice:
         notice(resolved.notice, request.quiet)
@@ -255,19 +256,23 @@ def model_settings(
     on_request: Callable[[], None] | None = None,
 ) -> ModelSettings:
     """The model's settings: the request's flags, else config.toml's defaults, else chatstream's."""
-    timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT)
     return ModelSettings(
         temperature=request.temperature,
         max_tokens=first_set(request.max_tokens, max_tokens),
         stop=request.stop,
         thinking=request.thinking,
-        timeout=timeout or None,
+        timeout=timeout_for(request, config),
         retries=first_set(request.retries, config.retries, DEFAULT_RETRIES),
         base_url=request.base_url,
         options=request.options,
         on_notice=on_notice,
         on_request=on_request,
     )
+
+
+def timeout_for(request: PromptRequest, config: Any) -> float | None:
+    """The longest silence allowed, in seconds: --timeout, else config.toml's, else the default (None: no limit)."""
+    return first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT) or None
 
 
 def max_tokens_for(request: PromptRequest, config: Any, resolved: ResolvedModel) -> int | None:

@@ -18,7 +18,7 @@ there is no history yet. Failures raise :class:`HistoryError`. SQLite is importe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,6 +41,7 @@ __all__ = [
     "conversations",
     "exchanges",
     "find_cid",
+    "latest_used",
     "new_cid",
     "path",
     "record",
@@ -147,6 +148,15 @@ def conversation_turns(cid: str) -> list[Exchange]:
     from . import queries
 
     return _read(lambda db: queries.conversation_turns(db, cid))
+
+
+def latest_used(models: Sequence[str]) -> str | None:
+    """Of these ``provider:model`` names, the one used last (None: none of them, or no history)."""
+    from . import queries
+
+    if not models:
+        return None
+    return next(iter(_read(lambda db: [queries.latest_used(db, models)])), None)
 
 
 def find_cid(prefix: str | None) -> str:

@@ -168,6 +168,16 @@ def latest_cid(db: sqlite3.Connection) -> str | None:
     return row[0] if row else None
 
 
+def latest_used(db: sqlite3.Connection, models: Sequence[str]) -> str | None:
+    """Of these ``provider:model`` names, the one a conversation went on with last."""
+    marks = ", ".join("?" * len(models))
+    row = db.execute(
+        f"SELECT model FROM conversations WHERE model IN ({marks}) ORDER BY updated_at DESC, rowid DESC LIMIT 1",
+        tuple(models),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def cids_starting(db: sqlite3.Connection, prefix: str, limit: int = 5) -> list[str]:
     """Conversation ids that start with ``prefix`` (at most ``limit``)."""
     rows = db.execute(
