@@ -216,3 +216,63 @@ def test_a_batch_line_naming_a_provider_alone(loopback_server: LoopbackServer) -
         result.stdout
     )
     assert loopback_server.requests[-1].json["model"] == "phi4"
+
+
+# -- 12: logs -q with prefixes, phrases and operators ---------------------------------------------
+
+PROMPTS = ["The capital of France is Paris", "capital letters of France", "what's up, C++?"]
+
+
+def searched(query: str) -> list[str]:
+    result = invoke("logs", "-n", "0", "--json", "-q", query)
+    assert result.exit_code == 0, result.stderr
+    return [exchange["prompt"] for exchange in json.loads(result.stdout)]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("capi*", PROMPTS[:2]),
+        ("CAPI*", PROMPTS[:2]),
+        ("capi", []),
+        ('"capital of"', PROMPTS[:1]),
+        ('"of France"', PROMPTS[:2]),
+        ('"France capital"', []),
+        ("capital france", PROMPTS[:2]),
+        ("paris OR letters", PROMPTS[:2]),
+        ("capital NOT paris", PROMPTS[1:2]),
+        ("(paris OR letters) AND the", PROMPTS[:1]),
+        ("what's", PROMPTS[2:]),
+        ("C++", PROMPTS[2:]),
+        ('"let"*', PROMPTS[1:2]),
+    ],
+)
+def test_logs_search_takes_prefixes_phrases_and_operators(query: str, found: list[str]) -> None:
+    for prompt in PROMPTS:
+        assert invoke(*ECHO, prompt).exit_code == 0
+    assert searched(query) == found
+
+
+@pytest.mark.parametrize(
+    ("query", "problem"),
+    [
+        ('"capital of', "the search has an unterminated quote at character 1"),
+        ("*", "a * in the search must end a word"),
+        ("NOT", """the search 'NOT' is not a valid query (syntax error near "NOT")"""),
+        ("(paris", "the search '(paris' is not a valid query (it ends where more was expected"),
+        ("paris OR", "the search 'paris OR' is not a valid query (it ends where more was expected"),
+    ],
+)
+def test_a_malformed_search_is_a_usage_error_naming_the_problem(query: str, problem: str) -> None:
+    assert invoke(*ECHO, PROMPTS[0]).exit_code == 0
+    result = invoke("logs", "-q", query)
+    assert result.exit_code == 2
+    line = error_line(result)
+    assert line.startswith(problem)
+    assert line.endswith('capi* is a prefix, "two words" a phrase, AND/OR/NOT and ( ) combine them)')
+
+
+def test_the_python_api_searches_the_same_way() -> None:
+    for prompt in PROMPTS:
+        invoke(*ECHO, prompt)
+    assert [exchange.prompt for exchange in history.search("capi*")] == PROMPTS[:2]

@@ -130,7 +130,8 @@ def exchanges(
 
 
 def search(text: str, *, limit: int | None = None, cid: str | None = None) -> list[Exchange]:
-    """Exchanges whose prompt or reply holds every word of ``text`` (full-text search), oldest first."""
+    """Exchanges whose prompt or reply holds every word of ``text`` (full-text search), oldest first:
+    ``capi*`` is a prefix, ``"two words"`` a phrase, AND/OR/NOT combine (history/fts.py)."""
     from .queries import Filters
 
     return filtered(lambda db: Filters(cid=_full_cid(db, cid), text=text), limit)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .fts import fts_query, syntax_error
 from .records import Attachment, Conversation, Exchange, Outcome
 from .store import write_transaction
 
@@ -122,7 +123,12 @@ def latest(db: sqlite3.Connection, filters: Filters, limit: int | None) -> list[
     if limit is not None:
         query += " LIMIT ?"
         params.append(limit)
-    rows = db.execute(query, params).fetchall()
+    try:
+        rows = db.execute(query, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if filters.text is not None and str(exc).startswith("fts5:"):
+            raise syntax_error(filters.text, str(exc)) from None
+        raise
     return _with_attachments(db, [_exchange(row) for row in reversed(rows)])
 
 
@@ -145,12 +151,6 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
         clauses.append("exchanges_fts MATCH ?")
         params.append(fts_query(filters.text))
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
-
-
-def fts_query(text: str) -> str:
-    """The words of ``text`` as an FTS5 query that matches them all, whatever punctuation they hold."""
-    words = text.split()
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words) or '""'
 
 
 def conversation_turns(db: sqlite3.Connection, cid: str) -> list[Exchange]:
