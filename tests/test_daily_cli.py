@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pexpect
 import pytest
 from typer.testing import CliRunner
 
@@ -276,3 +277,64 @@ def test_the_python_api_searches_the_same_way() -> None:
     for prompt in PROMPTS:
         invoke(*ECHO, prompt)
     assert [exchange.prompt for exchange in history.search("capi*")] == PROMPTS[:2]
+
+
+# -- 13: logs delete of several conversations asks first ------------------------------------------
+
+
+def two_conversations() -> None:
+    for prompt in ("first conversation", "second conversation"):
+        assert invoke(*ECHO, prompt).exit_code == 0
+    assert invoke(*ECHO, "-c", "its second turn").exit_code == 0
+
+
+def test_deleting_several_conversations_without_a_terminal_needs_yes() -> None:
+    two_conversations()
+    refused = subprocess.run(
+        [*CHATSTREAM, "logs", "delete", "--before", "2099-01-01"], env=cli_env(), capture_output=True, text=True
+    )
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr == (
+        "chatstream: error: --before 2099-01-01 would delete 3 exchanges of 2 conversations "
+        "(add --yes to delete them without a question)\n"
+    )
+    assert len(history.exchanges()) == 3
+    done = invoke("logs", "delete", "--before", "2099-01-01", "--yes")
+    assert (done.exit_code, done.stdout) == (0, "deleted 3 exchanges and 2 conversations\n")
+    assert history.exchanges() == []
+
+
+def test_deleting_one_conversation_asks_nothing() -> None:
+    two_conversations()
+    first = history.conversations()[0]
+    assert invoke("logs", "delete", "--cid", first.cid).stdout == "deleted 1 exchange and 1 conversation\n"
+    assert invoke("logs", "delete", "--before", "2099-01-01").stdout == "deleted 2 exchanges and 1 conversation\n"
+    assert invoke("logs", "delete", "--before", "2099-01-01").stdout == "deleted 0 exchanges and 0 conversations\n"
+
+
+def spawn(*args: str) -> pexpect.spawn:
+    argv = [*CHATSTREAM, *args]
+    return pexpect.spawn(argv[0], argv[1:], env=cli_env(TERM="xterm-256color"), timeout=20, dimensions=(24, 100))
+
+
+@pytest.mark.parametrize(("answer", "left"), [("y", 0), ("yes", 0), ("n", 3), ("", 3), ("\x04", 3), ("\x03", 3)])
+def test_deleting_several_conversations_on_a_terminal_asks(answer: str, left: int) -> None:
+    two_conversations()
+    child = spawn("logs", "delete", "--before", "2099-01-01")
+    try:
+        child.expect_exact("delete 3 exchanges of 2 conversations (--before 2099-01-01)? [y/N] ")
+        child.send(answer if answer in ("\x04", "\x03") else answer + "\r")
+        child.expect(pexpect.EOF)
+        said = child.before.decode()
+    finally:
+        child.close()
+    assert len(history.exchanges()) == left
+    if answer == "\x03":
+        assert child.exitstatus == 130
+        assert said.endswith("\r\n"), "Ctrl-C leaves the question's line ended"
+    elif left:
+        assert child.exitstatus == 0
+        assert "chatstream: nothing was deleted" in said
+    else:
+        assert child.exitstatus == 0
+        assert "deleted 3 exchanges and 2 conversations" in said

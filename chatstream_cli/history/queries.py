@@ -206,6 +206,12 @@ def conversations(db: sqlite3.Connection, limit: int | None) -> list[Conversatio
     ]
 
 
+def older_than(db: sqlite3.Connection, before: str) -> tuple[int, int]:
+    """How many exchanges, and of how many conversations, were recorded before ``before``."""
+    row = db.execute("SELECT COUNT(*), COUNT(DISTINCT cid) FROM exchanges WHERE created_at < ?", (before,)).fetchone()
+    return int(row[0]), int(row[1])
+
+
 def delete(db: sqlite3.Connection, *, cid: str | None = None, before: str | None = None) -> tuple[int, int]:
     """Delete a conversation's exchanges, or those older than ``before``; (exchanges, conversations) gone."""
     with write_transaction(db):
