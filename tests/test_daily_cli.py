@@ -17,6 +17,7 @@ from chatstream_cli import history
 from chatstream_cli.cli import app
 from tests.conftest import CHATSTREAM, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (its fixture)
+from tests.test_chat import READY
 from tests.test_faults import OPENAI
 from tests.test_keys import quiet_trace_afterwards  # noqa: F401  (its fixture)
 
@@ -314,7 +315,8 @@ def test_deleting_one_conversation_asks_nothing() -> None:
 
 def spawn(*args: str) -> pexpect.spawn:
     argv = [*CHATSTREAM, *args]
-    return pexpect.spawn(argv[0], argv[1:], env=cli_env(TERM="xterm-256color"), timeout=20, dimensions=(24, 100))
+    env = cli_env(TERM="xterm-256color", PROMPT_TOOLKIT_NO_CPR="1")
+    return pexpect.spawn(argv[0], argv[1:], env=env, timeout=20, dimensions=(24, 100))
 
 
 @pytest.mark.parametrize(("answer", "left"), [("y", 0), ("yes", 0), ("n", 3), ("", 3), ("\x04", 3), ("\x03", 3)])
@@ -338,3 +340,67 @@ def test_deleting_several_conversations_on_a_terminal_asks(answer: str, left: in
     else:
         assert child.exitstatus == 0
         assert "deleted 3 exchanges and 2 conversations" in said
+
+
+# -- 15: the small ones ----------------------------------------------------------------------------
+
+
+def test_chat_save_without_a_file_says_so() -> None:
+    result = subprocess.run(
+        [*CHATSTREAM, "chat", *ECHO],
+        input="/save nowhere.txt\nhello\n/save\n",
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (result.returncode, result.stdout) == (0, "hello\n")
+    assert result.stderr.splitlines() == [
+        "chatstream: error: nothing to save yet (/save FILE after a reply)",
+        "chatstream: error: /save needs a FILE (e.g. /save reply.md)",
+    ]
+
+
+@pytest.mark.parametrize(("turns", "said"), [(1, "(1 turn)"), (2, "(2 turns)")])
+def test_the_chat_banner_counts_turns_in_english(turns: int, said: str) -> None:
+    for number in range(turns):
+        assert invoke(*ECHO, *(["-c"] if number else []), f"turn {number}").exit_code == 0
+    cid = history.conversations()[0].cid
+    child = spawn("chat", "-c", *ECHO)
+    try:
+        child.expect(r"continuing [0-9a-f]{8} \((\d+ turns?)\)")
+        assert child.match.group(1).decode() == said.strip("()")
+        assert cid.startswith(child.after.decode().split()[1])
+        child.expect(READY)
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+
+
+@pytest.mark.parametrize(("key", "code", "said"), [("\x04", 2, "chatstream: error: no key given"), ("\x03", 130, "")])
+def test_keys_set_with_ctrl_d_or_ctrl_c(key: str, code: int, said: str) -> None:
+    child = spawn("keys", "set", "openai")
+    try:
+        child.expect_exact("API key for openai: ")
+        child.send(key)
+        child.expect(pexpect.EOF)
+        after_prompt = child.before.decode()
+    finally:
+        child.close()
+    assert child.exitstatus == code
+    assert after_prompt.startswith("\r\n" + said), "the prompt's line is ended first"
+    assert not (history.path().parent / "keys.toml").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"prompt": "hi', "is not JSON (Unterminated string starting at column 12)"),
+        ('{"prompt": "hi", }', "is not JSON (Expecting property name enclosed in double quotes at column 18)"),
+    ],
+)
+def test_a_batch_lines_json_error_is_whole_with_its_line_and_column(line: str, problem: str) -> None:
+    result = invoke("batch", "-", *ECHO, stdin='{"prompt": "fine"}\n' + line + "\n")
+    assert result.exit_code == 2
+    assert error_line(result) == f"line 2 of the batch input {problem} (fix that line; lines before it are fine)"

@@ -108,7 +108,8 @@ class ChatSession:
         }
 
     def greet(self) -> None:
-        resumed = f" · continuing {self.thread.cid[:8]} ({len(self.thread.turns)} turns)" if self.thread.turns else ""
+        turns = len(self.thread.turns)
+        resumed = f" · continuing {self.thread.cid[:8]} ({turns} turn{'s' if turns != 1 else ''})" if turns else ""
         self.tell(f"chat with {self.resolved.full_name}{resumed} · /help for commands, Ctrl-D or /exit to leave")
 
     def tell(self, text: str) -> None:
@@ -179,8 +180,11 @@ class ChatSession:
         return True
 
     def save(self, argument: str) -> bool:
-        if not self.thread.turns or not argument:
-            print("chatstream: error: nothing to save (/save FILE after a reply)", file=sys.stderr)
+        if not argument:
+            print("chatstream: error: /save needs a FILE (e.g. /save reply.md)", file=sys.stderr)
+            return True
+        if not self.thread.turns:
+            print("chatstream: error: nothing to save yet (/save FILE after a reply)", file=sys.stderr)
             return True
         target = Path(argument).expanduser()
         try:

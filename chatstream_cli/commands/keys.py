@@ -77,9 +77,7 @@ def read_secret(prompt: str) -> str:
     from ..keys import key_problem
 
     if sys.stdin.isatty():
-        import getpass
-
-        value = getpass.getpass(prompt)
+        value = typed_secret(prompt)
     else:
         from .inputs import read_stdin
 
@@ -93,6 +91,20 @@ def read_secret(prompt: str) -> str:
     if problem:
         raise UsageError(f"the key {problem}", "give only the key")
     return value
+
+
+def typed_secret(prompt: str) -> str:
+    """The line typed without echo ('' for Ctrl-D); after Ctrl-D or Ctrl-C the prompt's line is ended."""
+    import getpass
+
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        print(file=sys.stderr)
+        return ""
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
 
 
 def _provider(name: str) -> ProviderSpec:
