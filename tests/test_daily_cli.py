@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -404,3 +405,57 @@ def test_a_batch_lines_json_error_is_whole_with_its_line_and_column(line: str, p
     result = invoke("batch", "-", *ECHO, stdin='{"prompt": "fine"}\n' + line + "\n")
     assert result.exit_code == 2
     assert error_line(result) == f"line 2 of the batch input {problem} (fix that line; lines before it are fine)"
+
+
+# -- 14: the batch progress line at any width, and nothing after the interruption notice -----------
+
+
+def batch_on_a_terminal(tmp_path: Path, columns: int, *, lines: int, delay_ms: int) -> pexpect.spawn:
+    source = tmp_path / "prompts.jsonl"
+    prompts = [{"prompt": f"prompt {number}"} for number in range(lines)]
+    prompts[1]["options"] = {"no_such_option": 1}  # one line fails
+    source.write_text("".join(json.dumps(prompt) + "\n" for prompt in prompts))
+    argv = [*CHATSTREAM, "batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", str(delay_ms)]
+    argv += ["--out", str(tmp_path / "out.jsonl")]
+    env = cli_env(TERM="xterm", COLUMNS=str(columns))
+    return pexpect.spawn(argv[0], argv[1:], env=env, dimensions=(12, columns), timeout=30)
+
+
+def screen_of(shown: bytes, columns: int) -> list[str]:
+    import pyte
+
+    screen = pyte.Screen(columns, 12)
+    pyte.Stream(screen).feed(shown.decode().replace("\n", "\r\n"))
+    return [line.rstrip() for line in screen.display if line.strip()]
+
+
+@pytest.mark.parametrize("columns", [40, 60, 80, 100, 160])
+def test_the_progress_line_keeps_done_total_and_failures_at_any_width(tmp_path: Path, columns: int) -> None:
+    child = batch_on_a_terminal(tmp_path, columns, lines=24, delay_ms=0)
+    shown = child.read()
+    child.close()
+    assert child.exitstatus == 4, "a line failed"
+    (line,) = screen_of(shown, columns)
+    assert "24/24" in line and "1 failed" in line, line
+    assert "…" not in line
+    if columns >= 160:
+        assert "━" in line and "batch builtin:echo" in line and "ETA" in line
+    else:
+        assert "━" not in line, "the bar goes first"
+
+
+def test_after_ctrl_c_the_interruption_notice_is_the_last_thing_drawn(tmp_path: Path) -> None:
+    child = batch_on_a_terminal(tmp_path, 250, lines=400, delay_ms=20)
+    try:
+        child.expect(r"[1-9]\d*/400")  # results are coming
+        child.sendintr()
+        child.expect("interrupted: ")
+        shown = child.before + child.after + child.read()
+    finally:
+        child.close()
+    assert child.exitstatus == 130
+    lines = screen_of(shown, 250)
+    assert lines[-1].startswith("chatstream: interrupted: ") and "--resume" in lines[-1], lines
+    assert "/400" in lines[-2], "the bar's last frame is above the notice"
+    tail = shown[shown.index(b"chatstream: interrupted: ") :]
+    assert b"/400" not in tail and b"\x1b[" not in tail.replace(b"\x1b[?25h", b""), "nothing drawn after it"

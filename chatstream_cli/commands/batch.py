@@ -127,8 +127,8 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     progress = progress_bar(f"batch {resolved.full_name}", defaults.quiet)
     with (
         output(where.out, append=where.resume or where.retry_failed) as out,
+        interrupt_note(where, counts),  # outside the bar: said once the bar has stopped, nothing drawn after it
         showing(progress, counts) as update,
-        interrupt_note(where, counts),
     ):
         code = run_local(
             items,
