@@ -33,7 +33,10 @@ from .served_model import model_named
 
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
+    from ..prompting.attachments import Attachment
+    from ..prompting.files import ContextFile
     from ..prompting.roles import Role
+    from ..prompting.stdin import Stdin
     from ..render import Renderer
 
 
@@ -193,25 +196,13 @@ def with_role(request: PromptRequest, role: Role) -> PromptRequest:
 def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
     """The prompt's parts, each read once: attachments and files first (``-a -``, ``-f -`` may take
     stdin), then the words and stdin, through the role's template."""
-    from ..prompting.assemble import Prompt, joined_system
+    from ..prompting.assemble import Prompt
     from ..prompting.stdin import Stdin, decode_text
 
     stdin = Stdin(sys.stdin.buffer, is_tty=sys.stdin.isatty(), ignored=request.no_stdin)
-    attachments, files, system = [], [], request.system
-    if request.attachments:
-        from ..prompting.attachments import load_attachments
-
-        attachments = load_attachments(request.attachments, stdin, first_set(request.timeout, DEFAULT_TIMEOUT) or None)
-    if request.files:
-        from ..prompting.files import gather_files, skipped_notice
-
-        files, skipped = gather_files(request.files, stdin)
-        if skipped:
-            notice(skipped_notice(skipped), request.quiet)
-    if request.system_files:
-        from ..prompting.files import system_file_text
-
-        system = joined_system(system, [system_file_text(path, stdin) for path in request.system_files])
+    attachments = read_attachments(request.attachments, stdin, request.timeout)
+    files = read_files(request.files, stdin, request.quiet)
+    system = with_system_files(request.system, request.system_files, stdin)
     needs_words = not (files or attachments) and (role is None or role.needs_input)
     text = read_prompt(
         request.words,
@@ -222,6 +213,37 @@ def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:
     if role is not None:
         text = role.fill(text, request.params)
     return Prompt(text, system, files, attachments)
+
+
+def read_attachments(sources: Sequence[str], stdin: Stdin, timeout: float | None) -> list[Attachment]:
+    """``-a``'s images and PDFs, each read once (a URL within ``timeout``, --timeout's value)."""
+    if not sources:
+        return []
+    from ..prompting.attachments import load_attachments
+
+    return load_attachments(tuple(sources), stdin, first_set(timeout, DEFAULT_TIMEOUT) or None)
+
+
+def read_files(specs: Sequence[str], stdin: Stdin, quiet: bool) -> list[ContextFile]:
+    """``-f``'s files, directories and globs expanded and read; a notice names what was left out."""
+    if not specs:
+        return []
+    from ..prompting.files import gather_files, skipped_notice
+
+    files, skipped = gather_files(tuple(specs), stdin)
+    if skipped:
+        notice(skipped_notice(skipped), quiet)
+    return files
+
+
+def with_system_files(system: str | None, specs: Sequence[str], stdin: Stdin) -> str | None:
+    """The system prompt with each ``--sf`` file's text appended."""
+    if not specs:
+        return system
+    from ..prompting.assemble import joined_system
+    from ..prompting.files import system_file_text
+
+    return joined_system(system, [system_file_text(path, stdin) for path in specs])
 
 
 def check_attachments(prompt: Prompt, provider: str) -> None:
