@@ -272,3 +272,22 @@ def test_a_failing_command_leaves_the_session_going(work: Path) -> None:
     errors = result.stderr.splitlines()
     assert len(errors) == 5 and all(line.startswith("chatstream: error: ") for line in errors), errors
     assert history.exchanges()[0].files == ()
+
+
+def test_retry_sends_the_same_files_and_attachments_again(work: Path) -> None:
+    result = piped(work, "-a", "dot.png", "-f", "notes.md", stdin="look\n/retry\n")
+    assert result.returncode == 0, result.stderr
+    first, again = history.exchanges()
+    assert again.retry_of == first.id
+    assert (again.prompt, again.files) == (first.prompt, first.files)
+    assert [item.name for item in again.attachments] == [item.name for item in first.attachments] == ["dot.png"]
+
+
+def test_retry_of_a_resumed_turn_does_not_fill_the_template_twice(work: Path) -> None:
+    once = subprocess.run(
+        [*CHATSTREAM, *ECHO, "--role", "translate", "hi"], env=cli_env(), cwd=work, capture_output=True, text=True
+    )
+    assert once.returncode == 0, once.stderr
+    result = piped(work, "-c", "--role", "translate", stdin="/retry\n")
+    assert result.returncode == 0, result.stderr
+    assert [exchange.prompt for exchange in history.exchanges()] == ["Into French: hi", "Into French: hi"]

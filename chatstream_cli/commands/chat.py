@@ -346,8 +346,11 @@ class ChatSession:
         if not self.thread.turns:
             return _error(UsageError("nothing to retry yet", "send a message first"))
         last = self.thread.turns.pop()
-        # The prompt as sent (its files and attachments too) when this session sent it.
-        sent = self.last_prompt if self.last_prompt is not None and self.last_prompt.words() == last.prompt else None
+        # The prompt as this session sent it (its files and attachments too); else the words the history
+        # kept, already through any template.
+        sent = self.last_prompt
+        if sent is None or sent.words() != last.prompt:
+            sent = Prompt(last.prompt, self.system_prompt)
         self.send(last.prompt, retry_of=last.id, prompt=sent)
         return True
 
