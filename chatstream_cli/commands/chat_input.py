@@ -8,12 +8,13 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..errors import UsageError
+from ..errors import UsageError, format_error
 
 BLOCK = '"""'
 #: Editors tried, in order, when neither VISUAL nor EDITOR is set (Debian's `editor` is the system's choice).
@@ -109,10 +110,6 @@ def prompt_session(history_file: Path, completions: Completions) -> Any:
 
 def edited_or_told(text: str) -> str | None:
     """``edit_text``, with its failure said on stderr instead of raised (a key binding cannot raise)."""
-    import sys
-
-    from ..errors import format_error
-
     try:
         return edit_text(text)
     except UsageError as exc:
@@ -120,7 +117,7 @@ def edited_or_told(text: str) -> str | None:
         return None
 
 
-def editor_command(env: dict[str, str] | os._Environ[str] = os.environ) -> list[str]:
+def editor_command(env: Mapping[str, str] = os.environ) -> list[str]:
     """$VISUAL, else $EDITOR (split as a shell would), else the first of FALLBACK_EDITORS installed."""
     for name in ("VISUAL", "EDITOR"):
         if env.get(name, "").strip():
@@ -155,7 +152,9 @@ def edit_text(text: str) -> str | None:
 class Completions:
     """What Tab offers: the commands, paths after /file, /attach and /save, role and model names."""
 
-    def __init__(self, commands: Iterable[str], roles: Callable[[], list[str]], models: Callable[[], list[str]]):
+    def __init__(
+        self, commands: Iterable[str], roles: Callable[[], list[str]], models: Callable[[], list[str]]
+    ) -> None:
         self.commands = sorted(commands)
         self.names = {"/role": roles, "/model": models}
 
