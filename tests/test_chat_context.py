@@ -181,7 +181,6 @@ CODE_REPLY = ["look:", "```python", "print(1)", "```", "done"]
     ("env", "caveat"),
     [
         ({"TERM": "xterm-kitty"}, None),
-        ({"TERM": "xterm-256color"}, "your terminal may not support it"),
         ({"TERM": "xterm-256color", "TMUX": "/tmp/tmux-0/default,1,0"}, "set -g set-clipboard on"),
     ],
 )
@@ -291,3 +290,21 @@ def test_retry_of_a_resumed_turn_does_not_fill_the_template_twice(work: Path) ->
     result = piped(work, "-c", "--role", "translate", stdin="/retry\n")
     assert result.returncode == 0, result.stderr
     assert [exchange.prompt for exchange in history.exchanges()] == ["Into French: hi", "Into French: hi"]
+
+
+@pytest.mark.parametrize(
+    ("env", "caveat"),
+    [
+        ({"TERM": "xterm-kitty"}, None),
+        ({"TERM": "xterm-256color", "KITTY_WINDOW_ID": "1"}, None),
+        ({"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, None),
+        ({"TERM": "xterm-256color"}, "your terminal may not support it"),
+        ({"TERM": "screen", "STY": "1234.pts-0"}, "GNU screen does not pass it on"),
+        ({"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, "set -g set-clipboard on"),
+    ],
+)
+def test_which_terminals_copy_warns_about(env: dict[str, str], caveat: str | None) -> None:
+    from chatstream_cli.render.clipboard import doubt
+
+    said = doubt(env)
+    assert said is None if caveat is None else caveat in (said or "")
