@@ -235,7 +235,7 @@ class ChatSession:
         parts = []
         if self.files:
             size = sum(file.size for file in self.files)
-            parts.append(f"{_plural(len(self.files), 'file')} ({_kilobytes(size)})")
+            parts.append(f"{_plural(len(self.files), 'file')} ({_size(size)})")
         if self.attachments:
             parts.append(_plural(len(self.attachments), "attachment"))
         return " and ".join(parts)
@@ -431,8 +431,10 @@ def _plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'s' if count != 1 else ''}"
 
 
-def _kilobytes(size: int) -> str:
-    return f"{size / 1024:.1f} KB"
+def _size(size: int) -> str:
+    if size < 1024:
+        return _plural(size, "byte")
+    return f"{size / 1024:,.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MB"
 
 
 app = subcommand_app("chat", chat_command, cls=PromptCommand)
