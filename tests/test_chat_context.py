@@ -308,3 +308,13 @@ def test_which_terminals_copy_warns_about(env: dict[str, str], caveat: str | Non
 
     said = doubt(env)
     assert said is None if caveat is None else caveat in (said or "")
+
+
+def test_an_attachment_the_model_cannot_take_waits_until_dropped(work: Path) -> None:
+    (work / "empty.pdf").write_bytes((DATA / "empty.pdf").read_bytes())
+    result = piped(work, "-a", "empty.pdf", stdin="/model lmstudio:local\nhi\n/drop\n/model builtin:echo\nhi\n")
+    assert (result.returncode, result.stdout) == (0, "hi\n")
+    assert result.stderr.startswith("chatstream: error: lmstudio cannot take PDFs (")
+    assert "/drop forgets the attachments, /model changes the model)" in result.stderr
+    (only,) = history.exchanges()
+    assert (only.prompt, only.attachments) == ("hi", ())
