@@ -99,7 +99,12 @@ def chat_command(
     role: RoleName = None,
     param: Param = None,
 ) -> None:
-    """An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves)."""
+    """An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves).
+
+    -f and -a go with the first message; --role, -s, --sf and -o hold for the session. In it, /help lists
+    the commands: /file, /attach, /edit (or Ctrl-X Ctrl-E), /role, /system, /model, /new, /retry, /save,
+    /copy, /usage.
+    """
     request = PromptRequest.from_flags(locals())
     with reporting(debug):
         session = ChatSession(request)
