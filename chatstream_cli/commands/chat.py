@@ -48,7 +48,7 @@ from .options import (
     Timeout,
 )
 from .prompt import PromptRequest, answer, check_attachments, read_attachments, read_files, resolve_model, with_role
-from .reporting import notice, reporting
+from .reporting import notice, plural, reporting
 
 if TYPE_CHECKING:
     from ..prompting.attachments import Attachment
@@ -182,7 +182,7 @@ class ChatSession:
 
     def greet(self) -> None:
         turns = len(self.thread.turns)
-        resumed = f" · continuing {self.thread.cid[:8]} ({turns} turn{'s' if turns != 1 else ''})" if turns else ""
+        resumed = f" · continuing {self.thread.cid[:8]} ({plural(turns, 'turn')})" if turns else ""
         role = f" · role {self.role.name}" if self.role else ""
         waiting = f" · {self.waiting()} go with your first message" if self.waiting() else ""
         leaving = "/help for commands, Ctrl-D or /exit to leave"
@@ -240,9 +240,9 @@ class ChatSession:
         parts = []
         if self.files:
             size = sum(file.size for file in self.files)
-            parts.append(f"{_plural(len(self.files), 'file')} ({_size(size)})")
+            parts.append(f"{plural(len(self.files), 'file')} ({_size(size)})")
         if self.attachments:
-            parts.append(_plural(len(self.attachments), "attachment"))
+            parts.append(plural(len(self.attachments), "attachment"))
         return " and ".join(parts)
 
     def show_help(self, argument: str) -> bool:
@@ -404,10 +404,10 @@ class ChatSession:
         counted = [turn for turn in turns if turn.input_tokens is not None or turn.output_tokens is not None]
         sent = sum(turn.input_tokens or 0 for turn in counted)
         received = sum(turn.output_tokens or 0 for turn in counted)
-        line = f"this conversation: {_plural(len(turns), 'turn')} · {sent:,} in · {received:,} out"
+        line = f"this conversation: {plural(len(turns), 'turn')} · {sent:,} in · {received:,} out"
         line += f" · {sent + received:,} tokens"
         if len(counted) < len(turns):
-            line += f" ({_plural(len(turns) - len(counted), 'turn')} without figures)"
+            line += f" ({plural(len(turns) - len(counted), 'turn')} without figures)"
         print(f"chatstream: {line}", file=sys.stderr)
         return True
 
@@ -432,13 +432,9 @@ def _error(exc: ChatstreamError) -> bool:
     return True
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}{'s' if count != 1 else ''}"
-
-
 def _size(size: int) -> str:
     if size < 1024:
-        return _plural(size, "byte")
+        return plural(size, "byte")
     return f"{size / 1024:,.1f} KB" if size < 1024 * 1024 else f"{size / 1024 / 1024:,.1f} MB"
 
 

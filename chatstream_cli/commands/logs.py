@@ -14,7 +14,7 @@ import typer
 
 from .groups import subcommand_app
 from .options import PlainHelpCommand
-from .reporting import reporting
+from .reporting import plural, reporting
 
 if TYPE_CHECKING:
     from ..history import Conversation, Exchange
@@ -273,7 +273,3 @@ def input_on_stderr(question: str) -> str:
         print(file=sys.stderr)
         raise EOFError
     return line
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' if count != 1 else ''}"

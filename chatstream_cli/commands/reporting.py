@@ -56,3 +56,8 @@ def notice(text: str, quiet: bool) -> None:
     """A notice for a person: on stderr, only when stderr is a terminal and not --quiet."""
     if not (quiet or FLAGS.quiet) and sys.stderr.isatty():
         print(f"chatstream: {text}", file=sys.stderr)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 turn``, ``3 turns``, ``1,204 exchanges``."""
+    return f"{count:,} {noun}{'s' if count != 1 else ''}"
