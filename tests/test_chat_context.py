@@ -312,6 +312,9 @@ def test_which_terminals_copy_warns_about(env: dict[str, str], caveat: str | Non
 
 def test_an_attachment_the_model_cannot_take_waits_until_dropped(work: Path) -> None:
     (work / "empty.pdf").write_bytes((DATA / "empty.pdf").read_bytes())
+    refused = piped(work, "-m", "lmstudio:local", "-a", "empty.pdf", stdin="hi\n")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("chatstream: error: lmstudio cannot take PDFs (")
     result = piped(work, "-a", "empty.pdf", stdin="/model lmstudio:local\nhi\n/drop\n/model builtin:echo\nhi\n")
     assert (result.returncode, result.stdout) == (0, "hi\n")
     assert result.stderr.startswith("chatstream: error: lmstudio cannot take PDFs (")

@@ -143,6 +143,8 @@ class ChatSession:
         self.log = logging_wanted(request.no_log, self.config.log)
         self.thread = open_thread(request.continue_conversation, request.cid, self.log)
         self.resolved = resolve_model(self.request.model or self.thread.model, self.request, self.config)
+        if self.attachments:  # as the prompt command does: refused before the session starts (exit 2)
+            check_attachments(Prompt("", attachments=self.attachments), self.resolved.provider.name)
         self.last_prompt: Prompt | None = None
         if request.debug:
             from ..retry import show_http_trace
