@@ -254,6 +254,7 @@ def test_piped_chat_takes_the_context_flags_and_commands(work: Path) -> None:
         (["-f", "-"], "-f - and chat's messages both read stdin"),
         (["-p", "lang", "German"], "-p fills a role's template"),
         (["--role", "nosuch"], "no role named 'nosuch'"),
+        (["--role", "translate", "-p", "tone", "dry"], "-p tone: role translate has no {tone}"),
         (["-f", "missing.txt"], "missing.txt: no such file"),
     ],
 )

@@ -135,6 +135,8 @@ class ChatSession:
         self.stdin.taken_by = _MESSAGES
         self.role = _role(request.role)
         self.request = with_role(request, self.role) if self.role else request
+        if self.role:
+            self.role.fill("", self.request.params)  # an unknown or missing -p: exit 2 now, not at the first message
         self.system_files = [_system_file(path, self.stdin) for path in request.system_files]
         self.system_prompt = self.session_system()
         self.attachments: list[Attachment] = read_attachments(request.attachments, self.stdin, request.timeout)
@@ -290,6 +292,8 @@ class ChatSession:
             request = with_role(request, role) if role else request
             if role is None and request.params:
                 request = replace(request, params={})
+            if role is not None:
+                role.fill("", request.params)
             resolved = resolve_model(request.model or self.thread.model, request, self.config)
         except ChatstreamError as exc:
             return _error(exc)
