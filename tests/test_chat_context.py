@@ -212,7 +212,7 @@ def test_copy_puts_the_reply_or_its_code_on_the_clipboard_through_osc_52(
         assert whole_said.startswith(" through OSC 52; ") and caveat in whole_said
 
 
-def test_tab_completes_commands_roles_and_paths(work: Path) -> None:
+def test_tab_completes_commands_roles_models_and_paths(work: Path) -> None:
     child = spawn_chat(work)
     child.expect(READY)
     child.send("/us\t")
@@ -224,6 +224,11 @@ def test_tab_completes_commands_roles_and_paths(work: Path) -> None:
     child.expect_exact("ate")
     child.send("\r")
     child.expect("role translate from the next message on")
+    child.expect(READY)
+    child.send("/model builtin:ec\t")
+    child.expect_exact("ho")
+    child.send("\r")
+    child.expect("the model is now builtin:echo")
     child.expect(READY)
     child.send("/file not\t")
     child.expect_exact("es.md")
