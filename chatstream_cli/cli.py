@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import gc
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Annotated, Any, ClassVar
 
 import typer
 
 # Typer's bundled Click raises this for bad flags; it is the class Typer's own main() catches.
+from typer._click.core import Context
 from typer._click.exceptions import ClickException
 
 from . import __version__
@@ -53,7 +55,7 @@ from .commands.options import (
     UseAsync,
     Words,
 )
-from .commands.reporting import closed_stdout_exits, reporting, say_terminated, terminating_signals_interrupt
+from .commands.reporting import FLAGS, closed_stdout_exits, reporting, say_terminated, terminating_signals_interrupt
 from .errors import ChatstreamError, ExitCode, Terminated, format_error, interrupted_exit_code
 
 
@@ -106,6 +108,7 @@ class DefaultGroup(DefaultCommandGroup):
     def main(self, args: Sequence[str] | None = None, *rest: Any, **extra: Any) -> Any:
         """Run with one-line usage errors (exit 2) instead of Click's usage block."""
         extra.pop("standalone_mode", None)
+        FLAGS.debug = FLAGS.quiet = False  # CliRunner runs many commands in one process
         try:
             check_arguments(sys.argv[1:] if args is None else args)
             with terminating_signals_interrupt():
@@ -113,14 +116,16 @@ class DefaultGroup(DefaultCommandGroup):
         except ClickException as exc:
             print(usage_error_line(exc), file=sys.stderr)
             sys.exit(ExitCode.USAGE)
-        except ChatstreamError as exc:
-            print(format_error(exc), file=sys.stderr)
-            sys.exit(exc.exit_code)
         except typer.Abort as exc:  # Click's for a KeyboardInterrupt that no command reported
             interrupt = exc.__cause__
             if isinstance(interrupt, Terminated):
                 say_terminated(interrupt)
             sys.exit(interrupted_exit_code(interrupt))
+        except Exception as exc:
+            if FLAGS.debug:
+                traceback.print_exc()
+            print(format_error(exc), file=sys.stderr)
+            sys.exit(exc.exit_code if isinstance(exc, ChatstreamError) else ExitCode.BUG)
         sys.exit(code if isinstance(code, int) else 0)
 
 
@@ -129,9 +134,20 @@ def usage_error_line(exc: ClickException) -> str:
     message = exc.format_message().removesuffix(".")
     if message[:1].isupper() and not message[:2].isupper():
         message = message[0].lower() + message[1:]
-    context = getattr(exc, "ctx", None)
+    context = getattr(exc, "ctx", None) or _innermost_context(exc)
     command = context.command_path if context is not None else "chatstream"
     return f"chatstream: error: {message} (see {command} --help)"
+
+
+def _innermost_context(exc: BaseException) -> Context | None:
+    """The context of the command whose parsing raised ``exc``: Click's parser raises some usage errors
+    (an option given without its value) without one, but they pass through that command's parse_args."""
+    found = None
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        context = frame.f_locals.get("ctx")
+        if isinstance(context, Context):
+            found = context
+    return found
 
 
 app = typer.Typer(

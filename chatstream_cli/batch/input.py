@@ -81,7 +81,8 @@ def _json_item(text: str, number: int, index: int) -> BatchItem:
     try:
         data = json.loads(text)
     except ValueError as exc:
-        raise _bad(number, f"is not JSON ({exc.msg})") from None
+        place = "" if exc.msg.endswith(" at") else " at"  # "Unterminated string starting at" needs no second
+        raise _bad(number, f"is not JSON ({exc.msg}{place} column {exc.colno})") from None
     if not isinstance(data, dict):
         raise _bad(number, "is not a JSON object")
     unknown = sorted(set(data) - KNOWN_KEYS)

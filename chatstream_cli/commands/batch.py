@@ -33,8 +33,9 @@ from .options import (
     Thinking,
     Timeout,
 )
-from .prompt import PromptRequest, check_settings, model_settings
+from .prompt import PromptRequest, check_settings, model_settings, timeout_for
 from .reporting import default_model_notice, notice, reporting
+from .served_model import model_named
 
 if TYPE_CHECKING:
     from ..batch.input import BatchItem
@@ -108,7 +109,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
 
     check_input(where)
     config = active_config()
-    resolved = _resolve(defaults.model, config)
+    resolved = model_named(defaults.model, config, timeout_for(defaults, config), defaults.base_url)
     default_model_notice(resolved, defaults.quiet)
     settings = model_settings(defaults, config, lambda text: notice(text, defaults.quiet))
     if defaults.debug:
@@ -125,8 +126,8 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     progress = progress_bar(f"batch {resolved.full_name}", defaults.quiet)
     with (
         output(where.out, append=where.resume or where.retry_failed) as out,
+        interrupt_note(where, counts),  # outside the bar: said once the bar has stopped, nothing drawn after it
         showing(progress, counts) as update,
-        interrupt_note(where, counts),
     ):
         code = run_local(
             items,
@@ -146,12 +147,6 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     return code
 
 
-def _resolve(name: str | None, config: Any) -> ResolvedModel:
-    from ..providers import resolve_configured
-
-    return resolve_configured(name, config)
-
-
 def _model_chooser(default: ResolvedModel, settings: Any, config: Any) -> ModelFor:
     """The model of each line: its ``model`` and settings over the defaults, each distinct one built once."""
     from ..providers import build
@@ -163,7 +158,7 @@ def _model_chooser(default: ResolvedModel, settings: Any, config: Any) -> ModelF
         key = (item.model, item.max_tokens, item.temperature, json.dumps(item.options, sort_keys=True))
         model = built.get(key)
         if model is None:
-            resolved = _resolve(item.model, config) if item.model else default
+            resolved = model_named(item.model, config, settings.timeout, settings.base_url) if item.model else default
             temperature = item.temperature if item.temperature is not None else settings.temperature
             check_settings(resolved, temperature)
             line_settings = replace(

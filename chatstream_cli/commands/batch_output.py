@@ -39,6 +39,7 @@ def showing(progress: BatchProgress | None, counts: BatchCounts) -> Iterator[Cal
     if progress is None:
         yield None
         return
+    progress.update(counts)
     progress.start()
     try:
         yield lambda: progress.update(counts)

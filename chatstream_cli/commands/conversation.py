@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, interrupted_exit_code
+from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, UsageError, interrupted_exit_code
 from ..messages import (
     AIMessage,
     AIMessageChunk,
@@ -119,6 +119,8 @@ def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:
     """The conversation to continue (``-c``: the latest, ``--cid``: a given one) or a new one."""
     from .. import history
 
+    if continue_latest and cid is not None:
+        raise UsageError("-c/--continue and --cid cannot be used together", "-c is the latest, --cid ID a given one")
     if not continue_latest and cid is None:
         return Thread(cid=history.new_cid() if log else None, log=log)
     found = history.find_cid(cid)

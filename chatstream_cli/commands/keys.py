@@ -9,6 +9,7 @@ import typer
 
 from .groups import subcommand_app
 from .options import PlainHelpCommand
+from .reporting import FLAGS
 
 if TYPE_CHECKING:
     from ..providers import ProviderSpec
@@ -36,7 +37,7 @@ def set_command(name: ProviderName) -> None:
     path = store_key(name, key)
     print(f"stored the key for {name} in {path}")
     source = key_source(spec)
-    if source is not None and source.kind == "env":
+    if source is not None and source.kind == "env" and not FLAGS.quiet:
         print(f"note: {spec.key_env} is set and wins over the stored key", file=sys.stderr)
 
 
@@ -76,9 +77,7 @@ def read_secret(prompt: str) -> str:
     from ..keys import key_problem
 
     if sys.stdin.isatty():
-        import getpass
-
-        value = getpass.getpass(prompt)
+        value = typed_secret(prompt)
     else:
         from .inputs import read_stdin
 
@@ -92,6 +91,20 @@ def read_secret(prompt: str) -> str:
     if problem:
         raise UsageError(f"the key {problem}", "give only the key")
     return value
+
+
+def typed_secret(prompt: str) -> str:
+    """The line typed without echo ('' for Ctrl-D); after Ctrl-D or Ctrl-C the prompt's line is ended."""
+    import getpass
+
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        print(file=sys.stderr)
+        return ""
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
 
 
 def _provider(name: str) -> ProviderSpec:

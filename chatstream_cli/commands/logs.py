@@ -14,7 +14,7 @@ import typer
 
 from .groups import subcommand_app
 from .options import PlainHelpCommand
-from .reporting import reporting
+from .reporting import plural, reporting
 
 if TYPE_CHECKING:
     from ..history import Conversation, Exchange
@@ -219,9 +219,13 @@ Before = Annotated[
 ]
 
 
+Yes = Annotated[bool, typer.Option("-y", "--yes", help="Delete several conversations without asking.")]
+
+
 @app.command("delete", cls=PlainHelpCommand)
-def delete_command(cid: CidOption = None, before: Before = None) -> None:
-    """Delete a conversation (--cid ID) or everything before a date (--before DATE)."""
+def delete_command(cid: CidOption = None, before: Before = None, yes: Yes = False) -> None:
+    """Delete a conversation (--cid ID) or everything before a date (--before DATE); a delete of more
+    than one conversation asks first on a terminal, and needs --yes elsewhere."""
     from .. import history
     from ..errors import UsageError
     from ..history import queries
@@ -232,9 +236,40 @@ def delete_command(cid: CidOption = None, before: Before = None) -> None:
     with reporting(False):
         target = history.find_cid(cid) if cid else None
         with history.opened() as db:
+            if db is not None and cutoff is not None and not yes:
+                confirm_deleting(*queries.older_than(db, cutoff), f"--before {before}")
             gone = queries.delete(db, cid=target, before=cutoff) if db is not None else (0, 0)
         exchanges, conversations = gone
-        print(
-            f"deleted {exchanges} exchange{'s' if exchanges != 1 else ''} "
-            f"and {conversations} conversation{'s' if conversations != 1 else ''}"
-        )
+        print(f"deleted {plural(exchanges, 'exchange')} and {plural(conversations, 'conversation')}")
+
+
+def confirm_deleting(exchanges: int, conversations: int, what: str) -> None:
+    """Go on only when one conversation at most would go, or a person at the terminal says yes; a typer.Exit
+    (exit 0, nothing deleted) when they say no, a UsageError when nobody can be asked."""
+    from ..errors import UsageError
+
+    if conversations <= 1:
+        return
+    doomed = f"{plural(exchanges, 'exchange')} of {plural(conversations, 'conversation')}"
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"{what} would delete {doomed}", "add --yes to delete them without a question")
+    try:
+        answer = input_on_stderr(f"delete {doomed} ({what})? [y/N] ")
+    except EOFError:
+        answer = ""
+    except KeyboardInterrupt:
+        print(file=sys.stderr)  # end the question's line before the shell's prompt
+        raise
+    if answer.strip().lower() not in ("y", "yes"):
+        print("chatstream: nothing was deleted", file=sys.stderr)
+        raise typer.Exit(0)
+
+
+def input_on_stderr(question: str) -> str:
+    """A line typed at the terminal after ``question``, which goes to stderr (stdout may be a pipe)."""
+    print(question, end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        print(file=sys.stderr)
+        raise EOFError
+    return line

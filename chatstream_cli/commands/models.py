@@ -89,13 +89,16 @@ def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
 def default_entry(config: Config) -> dict[str, Any]:
     """The model `chatstream PROMPT` uses now (no -m) and why: a variable, the config, a key or the fallback."""
     from ..errors import UnknownModelError
-    from ..providers import default_reason, resolve_configured
+    from ..providers import NoDefaultModel, default_reason, resolve_configured
 
+    named_by = "CHATSTREAM_MODEL" if os.environ.get("CHATSTREAM_MODEL") else "config"
     try:
         resolved = resolve_configured(None, config)
+    except NoDefaultModel as exc:  # asking the server is for when it is used, not for a listing
+        reason = f"{exc.provider.name} alone: the one model its server serves, or the one of them used last"
+        return {"default_model": exc.provider.name, "default_source": named_by, "default_reason": reason}
     except UnknownModelError as exc:  # a broken default: `models` is where one looks into it
-        source = "CHATSTREAM_MODEL" if os.environ.get("CHATSTREAM_MODEL") else "config"
-        return {"default_model": None, "default_source": source, "default_reason": str(exc)}
+        return {"default_model": None, "default_source": named_by, "default_reason": str(exc)}
     return {
         "default_model": resolved.full_name,
         "default_source": resolved.source,

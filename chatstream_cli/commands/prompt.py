@@ -21,7 +21,7 @@ from ..driver import Mode, run_reply
 from ..errors import ExitCode, UsageError
 from ..events import EventRun, event_input
 from ..messages import AIMessageChunk
-from ..providers import ResolvedModel, active_config, build, resolve_configured
+from ..providers import ResolvedModel, active_config, build
 from ..render.choose import choose_renderer, json_renderer, make_spinner, with_progress
 from ..render.stats import ReplyClock
 from ..runnable import ModelSettings
@@ -29,11 +29,14 @@ from ..runs import uuid7
 from .conversation import Sent, Thread, Transcript, logging_wanted, open_thread, record_exchange
 from .endnotes import tell_endnotes
 from .reporting import default_model_notice, notice
+from .served_model import model_named
 
 if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
-    from ..prompting.attachments import Attachment as PromptAttachment
+    from ..prompting.attachments import Attachment
+    from ..prompting.files import ContextFile
     from ..prompting.roles import Role
+    from ..prompting.stdin import Stdin
     from ..render import Renderer
 
 
@@ -123,7 +126,7 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
 
 def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:
     """The model a name (or the defaults) stands for, checked against the request's settings."""
-    resolved = resolve_configured(name, config)
+    resolved = model_named(name, config, timeout_for(request, config), request.base_url)
     check_settings(resolved, request.temperature)
     default_model_notice(resolved, request.quiet)
     return resolved
@@ -191,27 +194,14 @@ def with_role(request: PromptRequest, role: Role) -> PromptRequest:
 def gather_prompt(request: PromptRequest, role: Role | None, config: Any) -> Prompt:
     """The prompt's parts, each read once: attachments and files first (``-a -``, ``-f -`` may take
     stdin), then the words and stdin, through the role's template."""
-    from ..prompting.assemble import Prompt, joined_system
+    from ..prompting.assemble import Prompt
     from ..prompting.stdin import Stdin, decode_text
 
     stdin = Stdin(sys.stdin.buffer, is_tty=sys.stdin.isatty(), ignored=request.no_stdin)
-    attachments, files, system = [], [], request.system
-    fetch_timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT) or None
-    if request.attachments:
-        from ..prompting.attachments import load_attachments
-
-        attachments = load_attachments(request.attachments, stdin, fetch_timeout)
-    if request.files:
-        from ..prompting.files import gather_files, skipped_notice
-
-        limit = first_set(config.max_files_size, DEFAULT_MAX_FILES_SIZE)
-        files, skipped = gather_files(request.files, stdin, limit, fetch_timeout)
-        if skipped:
-            notice(skipped_notice(skipped), request.quiet)
-    if request.system_files:
-        from ..prompting.files import system_file_text
-
-        system = joined_system(system, [system_file_text(path, stdin) for path in request.system_files])
+    fetch_timeout = timeout_for(request, config)
+    attachments = read_attachments(request.attachments, stdin, fetch_timeout)
+    files = read_files(request.files, stdin, request.quiet, files_limit(config), fetch_timeout)
+    system = with_system_files(request.system, request.system_files, stdin)
     needs_words = not (files or attachments) and (role is None or role.needs_input)
     text = read_prompt(
         request.words,
@@ -224,7 +214,44 @@ def gather_prompt(request: PromptRequest, role: Role | None, config: Any) -> Pro
     return Prompt(text, system, files, attachments)
 
 
-def check_attachments(attachments: list[PromptAttachment], provider: str) -> None:
+def read_attachments(sources: Sequence[str], stdin: Stdin, timeout: float | None) -> list[Attachment]:
+    """``-a``'s images and PDFs, each read once (a URL within ``timeout`` seconds; None: no limit)."""
+    if not sources:
+        return []
+    from ..prompting.attachments import load_attachments
+
+    return load_attachments(tuple(sources), stdin, timeout)
+
+
+def read_files(specs: Sequence[str], stdin: Stdin, quiet: bool, limit: int, timeout: float | None) -> list[ContextFile]:
+    """``-f``'s files, directories, globs and URLs expanded and read, ``limit`` bytes in all; a notice
+    names what was left out."""
+    if not specs:
+        return []
+    from ..prompting.files import gather_files, skipped_notice
+
+    files, skipped = gather_files(tuple(specs), stdin, limit, timeout)
+    if skipped:
+        notice(skipped_notice(skipped), quiet)
+    return files
+
+
+def files_limit(config: Any) -> int:
+    """The most the ``-f`` files of one message may come to, in bytes: config.toml's, else the default."""
+    return first_set(config.max_files_size, DEFAULT_MAX_FILES_SIZE)
+
+
+def with_system_files(system: str | None, specs: Sequence[str], stdin: Stdin) -> str | None:
+    """The system prompt with each ``--sf`` file's text appended."""
+    if not specs:
+        return system
+    from ..prompting.assemble import joined_system
+    from ..prompting.files import system_file_text
+
+    return joined_system(system, [system_file_text(path, stdin) for path in specs])
+
+
+def check_attachments(attachments: list[Attachment], provider: str) -> None:
     """Exit 2 before sending when the provider cannot take an attachment (the earlier turns' included, which
     a continued conversation sends again), or they break its limits."""
     if not attachments:
@@ -259,19 +286,23 @@ def model_settings(
     on_request: Callable[[], None] | None = None,
 ) -> ModelSettings:
     """The model's settings: the request's flags, else config.toml's defaults, else chatstream's."""
-    timeout = first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT)
     return ModelSettings(
         temperature=request.temperature,
         max_tokens=first_set(request.max_tokens, max_tokens),
         stop=request.stop,
         thinking=request.thinking,
-        timeout=timeout or None,
+        timeout=timeout_for(request, config),
         retries=first_set(request.retries, config.retries, DEFAULT_RETRIES),
         base_url=request.base_url,
         options=request.options,
         on_notice=on_notice,
         on_request=on_request,
     )
+
+
+def timeout_for(request: PromptRequest, config: Any) -> float | None:
+    """The longest silence allowed, in seconds: --timeout, else config.toml's, else the default (None: no limit)."""
+    return first_set(request.timeout, config.timeout, DEFAULT_TIMEOUT) or None
 
 
 def max_tokens_for(request: PromptRequest, config: Any, resolved: ResolvedModel) -> int | None:

@@ -9,6 +9,7 @@ import threading
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -17,6 +18,18 @@ from ..errors import ChatstreamError, ExitCode, Interrupted, Terminated, format_
 
 if TYPE_CHECKING:
     from ..providers import ResolvedModel
+
+
+@dataclass(slots=True)
+class ReportingFlags:
+    """``--debug`` and ``--quiet`` as given to a subcommand that does not take them as parameters of its
+    own (``models``, ``logs``, ``config``, ...): they hold for the whole process, like the exit code."""
+
+    debug: bool = False
+    quiet: bool = False
+
+
+FLAGS = ReportingFlags()
 
 
 @contextmanager
@@ -35,7 +48,7 @@ def reporting(debug: bool) -> Iterator[None]:
     except KeyboardInterrupt:
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     except Exception as exc:
-        if debug:
+        if debug or FLAGS.debug:
             traceback.print_exc()
         print(format_error(exc), file=sys.stderr)
         code = exc.exit_code if isinstance(exc, ChatstreamError) else ExitCode.BUG
@@ -112,7 +125,7 @@ def _silence_stdout() -> None:
 
 def notice(text: str, quiet: bool) -> None:
     """A notice for a person: on stderr, only when stderr is a terminal and not --quiet."""
-    if not quiet and sys.stderr.isatty():
+    if not (quiet or FLAGS.quiet) and sys.stderr.isatty():
         print(f"chatstream: {text}", file=sys.stderr)
 
 
@@ -136,3 +149,8 @@ def default_model_notice(resolved: ResolvedModel, quiet: bool) -> None:
     notice(resolved.notice, quiet)
     with suppress(ConfigError):  # a notice said twice is better than a call that fails for it
         atomic_write(where, said.encode(), mode=0o600)
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 turn``, ``3 turns``, ``1,204 exchanges``."""
+    return f"{count:,} {noun}{'s' if count != 1 else ''}"

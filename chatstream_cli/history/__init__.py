@@ -18,7 +18,7 @@ there is no history yet. Failures raise :class:`HistoryError`. SQLite is importe
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -42,6 +42,7 @@ __all__ = [
     "conversations",
     "exchanges",
     "find_cid",
+    "latest_used",
     "new_cid",
     "path",
     "record",
@@ -130,7 +131,8 @@ def exchanges(
 
 
 def search(text: str, *, limit: int | None = None, cid: str | None = None) -> list[Exchange]:
-    """Exchanges whose prompt or reply holds every word of ``text`` (full-text search), oldest first."""
+    """Exchanges whose prompt or reply holds every word of ``text`` (full-text search), oldest first:
+    ``capi*`` is a prefix, ``"two words"`` a phrase, AND/OR/NOT combine (history/fts.py)."""
     from .queries import Filters
 
     return filtered(lambda db: Filters(cid=_full_cid(db, cid), text=text), limit)
@@ -158,6 +160,15 @@ def attachment_contents(hashes: list[str]) -> dict[str, bytes]:
 
     with opened() as db:
         return {} if db is None else queries.attachment_contents(db, hashes)
+
+
+def latest_used(models: Sequence[str]) -> str | None:
+    """Of these ``provider:model`` names, the one used last (None: none of them, or no history)."""
+    from . import queries
+
+    if not models:
+        return None
+    return next(iter(_read(lambda db: [queries.latest_used(db, models)])), None)
 
 
 def find_cid(prefix: str | None) -> str:

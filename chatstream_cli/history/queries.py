@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .fts import fts_query, syntax_error
 from .records import Attachment, Conversation, Exchange, Outcome
 from .store import write_transaction
 
@@ -123,7 +124,12 @@ def latest(db: sqlite3.Connection, filters: Filters, limit: int | None) -> list[
     if limit is not None:
         query += " LIMIT ?"
         params.append(limit)
-    rows = db.execute(query, params).fetchall()
+    try:
+        rows = db.execute(query, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if filters.text is not None and str(exc).startswith("fts5:"):
+            raise syntax_error(filters.text, str(exc)) from None
+        raise
     return _with_attachments(db, [_exchange(row) for row in reversed(rows)])
 
 
@@ -148,12 +154,6 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def fts_query(text: str) -> str:
-    """The words of ``text`` as an FTS5 query that matches them all, whatever punctuation they hold."""
-    words = text.split()
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words) or '""'
-
-
 def conversation_turns(db: sqlite3.Connection, cid: str) -> list[Exchange]:
     """A conversation's exchanges in order, without those a later ``/retry`` replaced."""
     rows = db.execute(
@@ -176,6 +176,16 @@ def attachment_contents(db: sqlite3.Connection, hashes: Sequence[str]) -> dict[s
 
 def latest_cid(db: sqlite3.Connection) -> str | None:
     row = db.execute("SELECT cid FROM conversations ORDER BY updated_at DESC, rowid DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def latest_used(db: sqlite3.Connection, models: Sequence[str]) -> str | None:
+    """Of these ``provider:model`` names, the one a conversation went on with last."""
+    marks = ", ".join("?" * len(models))
+    row = db.execute(
+        f"SELECT model FROM conversations WHERE model IN ({marks}) ORDER BY updated_at DESC, rowid DESC LIMIT 1",
+        tuple(models),
+    ).fetchone()
     return row[0] if row else None
 
 
@@ -205,6 +215,12 @@ def conversations(db: sqlite3.Connection, limit: int | None) -> list[Conversatio
         Conversation(cid=cid, model=model, turns=turns, first_prompt=first or "", started_at=start, updated_at=update)
         for cid, model, start, update, turns, first in reversed(rows)
     ]
+
+
+def older_than(db: sqlite3.Connection, before: str) -> tuple[int, int]:
+    """How many exchanges, and of how many conversations, were recorded before ``before``."""
+    row = db.execute("SELECT COUNT(*), COUNT(DISTINCT cid) FROM exchanges WHERE created_at < ?", (before,)).fetchone()
+    return int(row[0]), int(row[1])
 
 
 def delete(db: sqlite3.Connection, *, cid: str | None = None, before: str | None = None) -> tuple[int, int]:

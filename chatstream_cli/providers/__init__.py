@@ -139,6 +139,18 @@ def _named(name: str, table: Mapping[str, str], providers: Mapping[str, Provider
     )
 
 
+class NoDefaultModel(UnknownModelError):
+    """A provider named alone that has no default model (a local server's ids are its own): the caller
+    may ask the server which it serves (commands/served_model.py)."""
+
+    def __init__(self, spec: ProviderSpec) -> None:
+        super().__init__(
+            f"provider {spec.name!r} has no default model",
+            f"use {spec.name}:MODEL, or set [providers.{spec.name}] default_model in the config file",
+        )
+        self.provider = spec
+
+
 def provider_named(name: str) -> ProviderSpec:
     """The provider called ``name``; an UnknownModelError naming the close ones otherwise."""
     spec = PROVIDERS.get(name)
@@ -157,7 +169,7 @@ def _in_provider(provider_name: str, model: str, providers: Mapping[str, Provide
         )
     model = model or spec.default_model or ""
     if not model:
-        raise UnknownModelError(f"provider {spec.name!r} needs a model name", f"use {spec.name}:MODEL")
+        raise NoDefaultModel(spec)
     if spec.closed_catalog and model not in spec.models:
         raise UnknownModelError(
             f"unknown model {spec.name}:{model}",
@@ -187,6 +199,8 @@ def resolve_configured(name: str | None, config: Config, env: Mapping[str, str] 
     """``resolve`` with config.toml's aliases and default_model; a name from the file that fails says so."""
     try:
         return resolve(name, aliases=config.aliases, default_model=config.default_model, env=env)
+    except NoDefaultModel:
+        raise
     except UnknownModelError as exc:
         location = _config_location_of(name, config, os.environ if env is None else env)
         if location is None:
@@ -277,6 +291,8 @@ def review_config(config: Config, location: tuple[str, ...]) -> Problem:
         resolve(
             name, aliases=config.aliases, env={}, key_lookup=lambda spec: None, providers=_with_config(config, base)
         )
+    except NoDefaultModel:  # a provider alone: its server chooses when the model is used
+        return None
     except UnknownModelError as exc:
         return location, str(exc)
     return None
@@ -457,6 +473,7 @@ register(
         base_url="https://openrouter.ai/api/v1",
         description="OpenRouter (models named vendor/model)",
         key_env="OPENROUTER_API_KEY",
+        default_model="openrouter/auto",  # OpenRouter's own router: it picks a model for each prompt
         attachment_kinds=frozenset({"image", "pdf"}),
     )
 )

@@ -57,7 +57,6 @@ from ...retry import (
     status_failure,
     stream_failure,
     stream_with_retries,
-    timeout_parts,
     transport_failure,
 )
 from ...runnable import ChatModel, as_chunk
@@ -655,9 +654,9 @@ def _is_json(response: httpx.Response) -> bool:
 # -- remote model lists (`chatstream models --remote`) ------------------------------------------
 
 
-def remote_models(spec: ProviderSpec, timeout: float | None) -> list[str]:
-    """The model ids the provider's endpoint lists: ``GET {base}/models`` (OpenAI-compatible) or
-    ``GET {base}/v1/models`` (Anthropic); both answer ``{"data": [{"id": ...}, ...]}``."""
+def remote_models(spec: ProviderSpec, timeout: float | None, base_url: str | None = None) -> list[str]:
+    """The model ids the provider's endpoint (``base_url``: --base-url) lists: ``GET {base}/models``
+    (OpenAI-compatible) or ``GET {base}/v1/models`` (Anthropic); both answer ``{"data": [{"id": ...}, ...]}``."""
     import httpx
 
     key = key_for(spec)
@@ -667,11 +666,12 @@ def remote_models(spec: ProviderSpec, timeout: float | None) -> list[str]:
         if key:
             headers["x-api-key"] = key
     else:
-        base = base_url_for(spec, None)
+        base = base_url_for(spec, base_url)
         url, headers = f"{base}/models", {"authorization": f"Bearer {key}"} if key else {}
     service = Service(spec.name, LABELS.get(spec.name, spec.name), "", base, spec.key_env, secret=key)
     try:
-        response = httpx.get(url, headers=headers, timeout=httpx.Timeout(**timeout_parts(timeout)))
+        with httpx.Client(**httpx_options(headers, timeout, None, is_async=False)) as client:
+            response = client.get(url)
     except httpx.HTTPError as exc:
         failure = transport_failure(service, exc, timeout)
         if failure is None:
