@@ -128,9 +128,12 @@ class WholeWordText(Text):
 def whole_word_breaks(text: str, width: int) -> list[int]:
     """Where Rich breaks ``text`` into lines of ``width`` cells, but for its folds inside a word of
     at most ``WHOLE_WORD_ROWS`` lines: that word is left whole, on the line Rich folds it over."""
+    cuts = divide_line(text, width, fold=True)
+    if not cuts:
+        return cuts
     long_words = re.finditer(rf"\S{{{width // 2 + 1},}}", text)  # a character takes at most two cells
     whole = [word.span() for word in long_words if width < cell_len(word[0]) <= WHOLE_WORD_ROWS * width]
-    return [cut for cut in divide_line(text, width, fold=True) if not any(start < cut < end for start, end in whole)]
+    return [cut for cut in cuts if not any(start < cut < end for start, end in whole)] if whole else cuts
 
 
 class WholeWords(TextElement):
