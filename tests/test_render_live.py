@@ -247,6 +247,25 @@ def test_table_cells_too_narrow_for_their_words_keep_every_character() -> None:
     assert sorted(letters) == sorted("IdentifierDescriptiontransmogrificationx")
 
 
+def test_a_table_printed_in_part_takes_all_the_width_it_has() -> None:
+    text = "| id | note |\n|---|---|\n" + "".join(f"| {n} | ok |\n" for n in range(12)) + "| 12 | a longer note |"
+    console = recorded_console(30, 8)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), text)
+    lines = console.export_text(styles=False).strip("\n").splitlines()
+    assert lines[1] == " " + "─" * 28  # the rule under the header spans the width
+    assert lines[-1].split() == ["12", "a", "longer", "note"]  # on one line: its column has room
+
+
+def test_a_complete_table_in_a_block_printed_in_part_keeps_its_own_widths() -> None:
+    """A list taller than the screen is printed in part, a table in it too; the list has gone on
+    past the table, which cannot grow any more: it is laid out as in the whole reply."""
+    items = "".join(f"- item {n}\n" for n in range(12))
+    text = f"- first\n\n  | a | b |\n  |---|---|\n  | 1 | 2 |\n{items}"
+    console = recorded_console(40, 16)
+    stream(LiveMarkdownRenderer(console, refresh_per_second=None), text)
+    assert console.export_text(styles=False) == one_go(text, 40)
+
+
 def test_fences_and_info_strings_are_shown_as_written() -> None:
     text = "````markdown\n```text\nx\n```\n````\n\n~~~ js\nlet a;\n\n~~~\n\n    indented\n    ```"
     lines = [line.rstrip() for line in one_go(text, 40).splitlines()]

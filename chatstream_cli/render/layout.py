@@ -128,9 +128,12 @@ class WholeWordText(Text):
 def whole_word_breaks(text: str, width: int) -> list[int]:
     """Where Rich breaks ``text`` into lines of ``width`` cells, but for its folds inside a word of
     at most ``WHOLE_WORD_ROWS`` lines: that word is left whole, on the line Rich folds it over."""
+    cuts = divide_line(text, width, fold=True)
+    if not cuts:
+        return cuts
     long_words = re.finditer(rf"\S{{{width // 2 + 1},}}", text)  # a character takes at most two cells
     whole = [word.span() for word in long_words if width < cell_len(word[0]) <= WHOLE_WORD_ROWS * width]
-    return [cut for cut in divide_line(text, width, fold=True) if not any(start < cut < end for start, end in whole)]
+    return [cut for cut in cuts if not any(start < cut < end for start, end in whole)] if whole else cuts
 
 
 class WholeWords(TextElement):
@@ -172,17 +175,20 @@ class TableCell(TableDataElement):
 class KeptWidthTable(TableElement):
     """A table laid out with the column widths it was given, if any; the widths it takes are
     recorded: a table printed in part keeps them, so its later rows line up with its first.
-    Given none where the document fills its tables, it takes all the room it has, the extra
-    width shared out as Rich expands a table: its later rows, still unknown, fold in columns
-    that have room, not in columns as narrow as its first rows."""
+    Given none where the document fills its tables, one that reaches the end of the text (it
+    may still grow) takes all the room it has, the extra width shared out as Rich expands a
+    table: its later rows, still unknown, fold in columns that have room, not in columns as
+    narrow as its first rows. One that text follows is complete and keeps its own widths."""
 
     document: TerminalMarkdown
+    may_grow = False
 
     @classmethod
     def create(cls, markdown: Markdown, token: Token) -> TableElement:
         table = cls()
         assert isinstance(markdown, TerminalMarkdown)
         table.document = markdown
+        table.may_grow = token.map is not None and token.map[1] >= markdown.line_count
         return table
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
@@ -192,7 +198,7 @@ class KeptWidthTable(TableElement):
             # Rich has no public way to give a column its width padding included, or to read the widths it chose.
             for index, (column, width) in enumerate(zip(table.columns, kept or (), strict=False)):
                 column.width = max(0, width - table._get_padding_width(index))
-            table.expand = kept is None and self.document.fill_tables
+            table.expand = kept is None and self.document.fill_tables and self.may_grow
             widths = table._calculate_column_widths(console, options.update(width=options.max_width))
             self.document.table_widths.append(tuple(widths))
             yield table
@@ -236,7 +242,8 @@ class TerminalMarkdown(Markdown):
     ) -> None:
         super().__init__(markup, **options)
         self._kept_table_widths = iter(kept_table_widths)
-        self.fill_tables = fill_tables  # tables given no widths take all the room they have
+        self.fill_tables = fill_tables  # tables given no widths that may still grow take all the room they have
+        self.line_count = len(markup.splitlines())
         self.table_widths: list[tuple[int, ...]] = []
         for token in self.parsed:
             for child in token.children or ():
@@ -313,8 +320,8 @@ def render_markdown(
     console: Console, text: str, width: int, table_widths: TableWidths = (), fill_tables: bool = False
 ) -> RenderedBlock:
     """``text`` as Markdown in lines of at most ``width`` cells (but for words longer than that),
-    trailing blanks trimmed; its tables keep ``table_widths`` where given, and the others take
-    all the room they have if ``fill_tables``."""
+    trailing blanks trimmed; its tables keep ``table_widths`` where given, and if ``fill_tables``,
+    one given none that reaches the end of ``text`` takes all the room it has."""
     document = TerminalMarkdown(text, table_widths, fill_tables, code_theme=CODE_THEME, hyperlinks=False)
     layout = layout_console(console)
     lines = layout.render_lines(document, layout.options.update(width=width), pad=False)

@@ -371,8 +371,8 @@ class LiveMarkdownRenderer:
         self._write(self.region.draw(visible[overflow:], screen[0]))
 
     def _widths_to_keep(self, text: str, width: int) -> TableWidths:
-        """The column widths the open block's tables keep from now on: the room each has, shared
-        out among its columns by the widths its complete rows give them."""
+        """The column widths the open block's tables keep from now on: a complete one its own, the
+        one that may still grow all the room it has, shared out by the widths of its complete rows."""
         complete = render_markdown(self.console, text[: text.rfind("\n") + 1], width, self._table_widths, True)
         # A table whose complete lines are not one yet keeps what it has, its line still arriving included.
         arriving = render_markdown(self.console, text, width, complete.table_widths, True)
