@@ -2,11 +2,12 @@
 
     /path/to/venv-with-langchain/bin/python scripts/langchain_stream_events.py [NAME_SUBSTRING ...]
 
-Run it with a Python that has langchain-core 1.8.3, langchain-anthropic 1.7.10 and langchain-openai
-1.7.4 (not chatstream's venv: the suite reads the recorded events and never needs LangChain). Each
-fixture's ``.sse`` body is served on 127.0.0.1, one SSE event per write, to ChatAnthropic or ChatOpenAI
-built as chatstream's ``--events`` run is (the fixture's ``cli``: model, max_tokens, stop; no tools,
-no retries), and every ``astream_events(version="v2")`` event is stored as JSON. When LangChain itself
+Run it with a Python that has langchain-core 1.8.3, langchain-anthropic 1.7.10, langchain-openai
+1.7.4 and langchain-google-genai 4.4.3 (not chatstream's venv: the suite reads the recorded events and
+never needs LangChain). Each fixture's ``.sse`` body is served on 127.0.0.1, one SSE event per write, to
+ChatAnthropic, ChatOpenAI, AzureChatOpenAI or ChatGoogleGenerativeAI built as chatstream's ``--events``
+run is (the fixture's ``cli``: model, max_tokens, stop, thinking; no tools, no retries), and every
+``astream_events(version="v2")`` event is stored as JSON. When LangChain itself
 raises, the events before it are stored and then ``{"kind": "exception", ...}``.
 """
 
@@ -24,7 +25,15 @@ from pathlib import Path
 from typing import Any
 
 STREAMS = Path(__file__).resolve().parents[1] / "tests" / "data" / "streams"
-KEYS = {"anthropic": "sk-ant-fixture-0123456789", "openai": "sk-fixture-0123456789"}
+KEYS = {
+    "anthropic": "sk-ant-fixture-0123456789",
+    "openai": "sk-fixture-0123456789",
+    "azure": "azure-fixture-0123456789",
+    "gemini": "gemini-fixture-0123456789",
+}
+AZURE_API_VERSION = "2024-10-21"
+# An event ends at a blank line: "\n\n", or "\r\n\r\n" as the Gemini API sends them.
+EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
 
 
 def serve(body: bytes) -> ThreadingHTTPServer:
@@ -43,7 +52,7 @@ def serve(body: bytes) -> ThreadingHTTPServer:
             self.send_header("transfer-encoding", "chunked")
             self.send_header("connection", "close")
             self.end_headers()
-            for piece in (part for part in re.split(rb"(?<=\n\n)", body) if part):
+            for piece in (part for part in EVENT_END.split(body) if part):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.write(b"0\r\n\r\n")
             self.close_connection = True
@@ -78,10 +87,24 @@ def model_for(meta: dict[str, Any], base_url: str) -> Any:
             model=cli["model"], base_url=base_url, api_key=KEYS[provider], max_retries=0,
             max_tokens=cli.get("max_tokens") or 1024, **options,
         )  # fmt: skip
-    from langchain_openai import ChatOpenAI
+    if provider == "gemini":
+        from langchain_google_genai import ChatGoogleGenerativeAI
+
+        if cli.get("max_tokens"):
+            options["max_output_tokens"] = cli["max_tokens"]
+        return ChatGoogleGenerativeAI(
+            model=cli["model"], google_api_key=KEYS[provider], base_url=base_url, max_retries=0,
+            temperature=cli.get("temperature"), include_thoughts=cli.get("thinking") or None, **options,
+        )  # fmt: skip
+    from langchain_openai import AzureChatOpenAI, ChatOpenAI
 
     if cli.get("max_tokens"):
         options["max_tokens"] = cli["max_tokens"]
+    if provider == "azure":
+        return AzureChatOpenAI(
+            azure_deployment=cli["model"], azure_endpoint=base_url, api_key=KEYS[provider],
+            api_version=AZURE_API_VERSION, max_retries=0, stream_usage=True, **options,
+        )  # fmt: skip
     return ChatOpenAI(
         model=cli["model"],
         base_url=f"{base_url}/v1",

@@ -15,13 +15,14 @@ def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None) -> None:
     """Every note the finished reply calls for, each one line on stderr."""
     tell_refusal(reply)
     tell_content_filter(reply)
+    tell_provider_note(reply)
     tell_tool_calls(reply)
     tell_mixed_choices(reply)
     tell_cut(reply, max_tokens)
 
 
-CUT_REASONS = frozenset({"max_tokens", "length"})
-"""Stop reasons that mean the reply hit its length limit: Anthropic's, and OpenAI-compatible servers'."""
+CUT_REASONS = frozenset({"max_tokens", "length", "MAX_TOKENS"})
+"""Stop reasons that mean the reply hit its length limit: Anthropic's, OpenAI-compatible servers', Gemini's."""
 
 
 def tell_cut(reply: AIMessageChunk, max_tokens: int | None) -> None:
@@ -56,6 +57,13 @@ def tell_content_filter(reply: AIMessageChunk) -> None:
     """An OpenAI-compatible server (Azure, mostly) cut the reply with its content filter: the text stops short."""
     if stop_reason_of(reply) == CONTENT_FILTER:
         _say("the provider's content filter refused the rest of the reply (finish_reason content_filter)")
+
+
+def tell_provider_note(reply: AIMessageChunk) -> None:
+    """What the provider said about the reply's end (Gemini's safety filters, a blocked prompt, a recitation)."""
+    note = reply.report.note if reply.report is not None else None
+    if note:
+        _say(neutralise(" ".join(note.split())))
 
 
 def tell_tool_calls(reply: AIMessageChunk) -> None:

@@ -33,6 +33,8 @@ class ProviderSpec:
     target: str  # "package.module:ClassName"
     description: str
     key_env: str | None = None
+    #: Further variables the key may be in, looked at after ``key_env`` (Gemini: GOOGLE_API_KEY).
+    also_key_envs: tuple[str, ...] = ()
     default_model: str | None = None
     models: tuple[str, ...] = ()
     #: Only these models exist (the built-in ones); other providers accept any id.
@@ -79,6 +81,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("o3", "openai"),
     ("o4", "openai"),
     ("chatgpt", "openai"),
+    ("gemini-", "gemini"),
 )
 
 BUILTIN_NOTICE = (
@@ -403,6 +406,26 @@ register(
         needs_key=False,
         temperature_max=1.0,
         default_model="claude-haiku-4-5@20251001",
+    )
+)
+
+register(
+    ProviderSpec(
+        name="gemini",
+        target="chatstream_cli.providers.gemini.model:GeminiChatModel",
+        description="Gemini: the Gemini API over httpx",
+        key_env="GEMINI_API_KEY",
+        also_key_envs=("GOOGLE_API_KEY",),
+        base_url_env="GOOGLE_GEMINI_BASE_URL",
+        attachment_kinds=frozenset({"image", "pdf"}),
+        default_model="gemini-2.5-flash",
+        models=(
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "gemini-2.5-pro",
+            "gemini-3-pro-preview",
+            "gemini-3-flash-preview",
+        ),
     )
 )
 

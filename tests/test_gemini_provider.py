@@ -1,0 +1,234 @@
+"""Gemini through the Gemini API, end to end against a loopback server: the request (URL, key header, body),
+where the key comes from, thinking, attachments, errors and retries by the shared policy, and async and
+whole replies. The stream shapes themselves (usage, finish reasons, --events against LangChain) are
+tests/data/streams/gemini/, walked by tests/test_stream_shapes.py."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from chatstream_cli.cli import app
+from chatstream_cli.providers import build, resolve
+from chatstream_cli.runnable import ModelSettings
+from tests.conftest import error_line
+from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
+
+KEY = "gemini-test-key-0123456789"
+MODEL = "gemini-2.5-flash"
+STREAM_PATH = f"/v1beta/models/{MODEL}:streamGenerateContent"
+DOT = Path(__file__).parent / "data" / "dot.png"
+
+
+def gemini_stream(*texts: str, thought: str | None = None, finish: str = "STOP") -> bytes:
+    """A Gemini API stream: an optional thought part, then one event per text, the last one finishing."""
+    parts = ([[{"text": thought, "thought": True}]] if thought else []) + [[{"text": text}] for text in texts]
+    events = []
+    for number, part in enumerate(parts, 1):
+        candidate: dict[str, Any] = {"content": {"parts": part, "role": "model"}, "index": 0}
+        if number == len(parts):
+            candidate["finishReason"] = finish
+        usage = {"promptTokenCount": 5, "candidatesTokenCount": number, "totalTokenCount": 5 + number}
+        event = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": MODEL, "responseId": "r1"}
+        events.append(f"data: {json.dumps(event)}\r\n\r\n")
+    return "".join(events).encode()
+
+
+def google_error(code: int, status: str, message: str, *details: dict[str, Any]) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "status": status, "details": list(details)}}
+
+
+@pytest.fixture
+def gemini(loopback_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> LoopbackServer:  # noqa: F811
+    monkeypatch.setenv("GEMINI_API_KEY", KEY)
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", loopback_server.base_url)
+    return loopback_server
+
+
+def run(*args: str, model: str = f"gemini:{MODEL}") -> Result:
+    return CliRunner().invoke(app, ["-m", model, *args, "--", "Greet me"])
+
+
+def test_the_request_goes_to_stream_generate_content_with_the_key_header(gemini: LoopbackServer) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("Hello", " there.")))
+    result = run("-s", "Be brief.", "-t", "0.3", "--max-tokens", "100", "--stop", "END", "-o", "topK", "20")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello there.\n", "")
+    request = gemini.requests[0]
+    assert request.path == f"{STREAM_PATH}?alt=sse"
+    assert request.headers["x-goog-api-key"] == KEY
+    assert "authorization" not in request.headers and "key=" not in request.path
+    assert request.json == {
+        "contents": [{"role": "user", "parts": [{"text": "Greet me"}]}],
+        "systemInstruction": {"parts": [{"text": "Be brief."}]},
+        "generationConfig": {"temperature": 0.3, "maxOutputTokens": 100, "stopSequences": ["END"], "topK": 20},
+    }
+
+
+def test_a_bare_gemini_name_is_the_gemini_provider(gemini: LoopbackServer) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("Hi.")))
+    result = run(model="gemini-2.5-flash")
+    assert (result.exit_code, result.stdout) == (0, "Hi.\n")
+    assert gemini.requests[0].path.startswith(STREAM_PATH)
+
+
+def test_google_api_key_and_a_stored_key_are_used(gemini: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("GOOGLE_API_KEY", "google-key-0123456789")
+    gemini.enqueue_many([Reply.sse(gemini_stream("One.")), Reply.sse(gemini_stream("Two."))])
+    assert run().exit_code == 0
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    stored = CliRunner().invoke(app, ["keys", "set", "gemini"], input="stored-gemini-key-42\n")
+    assert stored.exit_code == 0, stored.output
+    assert run().exit_code == 0
+    assert [r.headers["x-goog-api-key"] for r in gemini.requests] == ["google-key-0123456789", "stored-gemini-key-42"]
+
+
+def test_no_key_is_exit_3_naming_both_variables(gemini: LoopbackServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY")
+    result = run()
+    assert result.exit_code == 3
+    assert error_line(result) == (
+        "no Gemini API key (set GEMINI_API_KEY (or GOOGLE_API_KEY) or run `chatstream keys set gemini`)"
+    )
+    assert not gemini.requests
+
+
+def test_thinking_asks_for_thoughts_shows_none_piped_and_json_has_them(gemini: LoopbackServer) -> None:
+    gemini.enqueue_many([Reply.sse(gemini_stream("Hello.", thought="Plan a greeting."))] * 2)
+    result = run("--thinking", "-o", "thinking_budget", "512")
+    assert (result.exit_code, result.stdout) == (0, "Hello.\n")
+    assert gemini.requests[0].json["generationConfig"] == {
+        "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 512}
+    }
+    record = json.loads(run("--thinking", "--json").stdout)
+    assert (record["content"], record["thinking"]) == ("Hello.", "Plan a greeting.")
+
+
+def test_an_image_goes_as_inline_data(gemini: LoopbackServer) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("A dot.")))
+    result = run("-a", str(DOT))
+    assert result.exit_code == 0, result.output
+    parts = gemini.requests[0].json["contents"][0]["parts"]
+    image = base64.b64encode(DOT.read_bytes()).decode()
+    assert {"inline_data": {"mime_type": "image/png", "data": image}} in parts
+    assert {"text": "Greet me"} in parts
+
+
+def test_reserved_options_are_refused(gemini: LoopbackServer) -> None:
+    result = run("-o", "contents", "[]")
+    assert result.exit_code == 2
+    assert error_line(result).startswith("-o contents cannot be set")
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "exit_code", "start"),
+    [
+        (
+            400,
+            google_error(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'"),
+            4,
+            "Gemini rejected the request (HTTP 400: Invalid value at 'generation_config.temperature')",
+        ),
+        (
+            400,
+            google_error(
+                400,
+                "INVALID_ARGUMENT",
+                "API key not valid. Please pass a valid API key.",
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"},
+            ),
+            3,
+            "Gemini rejected the API key (HTTP 400: API key not valid. Please pass a valid API key.)",
+        ),
+        (
+            403,
+            google_error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers."),
+            3,
+            "Gemini refused this API key access (HTTP 403: Method doesn't allow unregistered callers.)",
+        ),
+        (
+            404,
+            google_error(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta"),
+            3,
+            "Gemini does not know the model 'gemini-2.5-flash' (HTTP 404: models/gemini-9 is not found",
+        ),
+    ],
+    ids=["invalid-argument", "bad-key", "permission-denied", "unknown-model"],
+)
+def test_errors_are_one_line_with_the_right_exit_code(
+    gemini: LoopbackServer, status: int, body: dict[str, Any], exit_code: int, start: str
+) -> None:
+    gemini.enqueue(Reply.json(body, status=status))
+    result = run("--retries", "0")
+    assert result.exit_code == exit_code
+    assert error_line(result).startswith(start)
+    assert KEY not in result.stderr
+
+
+def test_a_429_waits_its_retry_delay_and_a_503_is_retried(gemini: LoopbackServer) -> None:
+    retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.05s"}
+    exhausted = google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for metric generate_content", retry_info)
+    unavailable = google_error(503, "UNAVAILABLE", "The model is overloaded.")
+    gemini.enqueue_many(
+        [Reply.json(exhausted, status=429), Reply.json(unavailable, status=503), Reply.sse(gemini_stream("Hi."))]
+    )
+    notices: list[str] = []
+    model = build(resolve(f"gemini:{MODEL}"), ModelSettings(retries=2, timeout=5, on_notice=notices.append))
+    assert "".join(chunk.text for chunk in model.stream("Greet me")) == "Hi."
+    assert len(gemini.requests) == 3
+    assert notices[0] == (
+        "rate limited by Gemini (HTTP 429: Quota exceeded for metric generate_content); retrying in 0.05 s "
+        "(attempt 2 of 3)"
+    )
+    assert notices[1].startswith("Gemini is unavailable (HTTP 503: The model is overloaded.); retrying in")
+
+
+def test_an_error_event_before_any_text_is_retried(gemini: LoopbackServer) -> None:
+    overloaded = b'data: {"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}\r\n\r\n'
+    gemini.enqueue_many([Reply.sse(overloaded), Reply.sse(gemini_stream("Hi."))])
+    result = run("--retries", "1")
+    assert (result.exit_code, result.stdout) == (0, "Hi.\n"), result.stderr
+    assert len(gemini.requests) == 2
+
+
+def test_a_stream_cut_before_its_finish_reason_is_exit_5_keeping_the_text(gemini: LoopbackServer) -> None:
+    body = gemini_stream("Hello", " there")
+    gemini.enqueue(Reply.sse(body[: body.index(b"\r\n\r\n") + 4]))
+    result = run("--retries", "0")
+    assert result.exit_code == 5
+    assert result.stdout == "Hello\n"
+    assert "the stream from Gemini ended before the reply was complete" in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["--async", "--no-stream"])
+def test_async_and_whole_replies(gemini: LoopbackServer, mode: str) -> None:
+    if mode == "--no-stream":
+        whole = json.loads(gemini_stream("Hello there.\n")[len(b"data: ") : -4])
+        gemini.enqueue(Reply.json(whole))
+    else:
+        gemini.enqueue(Reply.sse(gemini_stream("Hello", " there.")))
+    result = run(mode, "--json")
+    record = json.loads(result.stdout)
+    assert (result.exit_code, record["content"], record["stop_reason"]) == (0, "Hello there.", "STOP")
+    assert record["usage"]["input_tokens"] == 5
+    method = "generateContent" if mode == "--no-stream" else "streamGenerateContent?alt=sse"
+    assert gemini.requests[0].path == f"/v1beta/models/{MODEL}:{method}"
+
+
+def test_a_base_url_with_an_api_version_is_kept(gemini: LoopbackServer) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("Hi.")))
+    result = run("--base-url", f"{gemini.base_url}/proxy/v1")
+    assert result.exit_code == 0, result.output
+    assert gemini.requests[0].path == f"/proxy/v1/models/{MODEL}:streamGenerateContent?alt=sse"
+
+
+def test_models_lists_gemini_with_its_key(gemini: LoopbackServer) -> None:
+    listing = json.loads(CliRunner().invoke(app, ["models", "--json", "-p", "gemini"]).stdout)
+    entry = listing["providers"][0]
+    assert (entry["name"], entry["key"]["env"], entry["key"]["source"]) == ("gemini", "GEMINI_API_KEY", "env")
+    assert "gemini-2.5-flash" in entry["models"]
