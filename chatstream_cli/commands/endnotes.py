@@ -55,7 +55,8 @@ def refusal_reason(reply: AIMessageChunk) -> str | None:
 
 def tell_content_filter(reply: AIMessageChunk) -> None:
     """An OpenAI-compatible server (Azure, mostly) cut the reply with its content filter: the text stops short."""
-    if stop_reason_of(reply) == CONTENT_FILTER:
+    noted = reply.report is not None and reply.report.note
+    if stop_reason_of(reply) == CONTENT_FILTER and not noted:  # the provider's note names what was filtered
         _say("the provider's content filter refused the rest of the reply (finish_reason content_filter)")
 
 

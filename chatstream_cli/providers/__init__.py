@@ -475,6 +475,17 @@ for _name, _url, _key_env, _host_env, _what in (
         )
     )
 register(
+    ProviderSpec(
+        name="azure",
+        target="chatstream_cli.providers.openai.azure:AzureChatOpenAI",
+        description="Azure OpenAI: a deployment's Chat Completions (api-key, or Entra ID with -o auth entra)",
+        key_env="AZURE_OPENAI_API_KEY",
+        base_url_env="AZURE_OPENAI_ENDPOINT",
+        needs_key=False,  # Entra ID needs none; the model asks for a key when it uses one
+        attachment_kinds=frozenset({"image", "pdf"}),
+    )
+)
+register(
     openai_compatible(
         "openrouter",
         base_url="https://openrouter.ai/api/v1",
