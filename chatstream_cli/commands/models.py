@@ -33,10 +33,14 @@ def models_command(
 ) -> None:
     """Providers, their models and aliases; which providers have a key."""
     from ..errors import ChatstreamError, format_error
-    from ..providers import PROVIDERS, active_config, provider_named
+    from ..providers import PROVIDERS, active_config, plugin_providers, provider_named
 
     config = active_config()
-    specs = [provider_named(provider)] if provider else list(PROVIDERS.values())
+    if provider:
+        specs = [provider_named(provider)]
+    else:
+        plugins = plugin_providers(lambda note: print(f"chatstream: warning: {note}", file=sys.stderr))
+        specs = [*(spec for spec in PROVIDERS.values() if spec not in plugins), *plugins]
     listing = catalog(specs, config)
     failure: ChatstreamError | None = None
     if remote:
@@ -75,6 +79,7 @@ def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
                 "default_model": spec.default_model,
                 "models": list(spec.models),
                 "any_model": not spec.closed_catalog,
+                "package": spec.package,
             }
         )
     aliases = {**ALIASES, **config.aliases}
@@ -108,7 +113,8 @@ def render_text(listing: dict[str, Any]) -> str:
     lines = []
     for entry in listing["providers"]:
         where = f", {entry['base_url']}" if entry["base_url"] else ""
-        lines.append(f"{entry['name']}: {entry['description']}{where} ({_key_text(entry)})")
+        plugin = f" [plugin: {entry['package']}]" if entry.get("package") else ""
+        lines.append(f"{entry['name']}: {entry['description']}{where}{plugin} ({_key_text(entry)})")
         for model in entry["models"]:
             full_name = f"{entry['name']}:{model}"
             marks = ["default"] if full_name == listing["default_model"] else []

@@ -50,6 +50,8 @@ class ProviderSpec:
     attachment_kinds: frozenset[str] = frozenset({"image"})
     #: Keyword arguments for the model class, e.g. which OpenAI-compatible preset it talks to.
     init_args: dict[str, Any] = field(default_factory=dict)
+    #: The distribution a plugin provider comes from (None: built in).
+    package: str | None = None
 
     def load(self) -> type[ChatModel]:
         module_name, _, class_name = self.target.partition(":")
@@ -133,6 +135,8 @@ def _named(name: str, table: Mapping[str, str], providers: Mapping[str, Provider
     for prefix, provider_name in _PREFIXES:
         if name.startswith(prefix):
             return ResolvedModel(providers[provider_name], name)
+    if providers is PROVIDERS and plugin_provider(name) is not None:  # `-m reverse`: a plugin's default model
+        return _in_provider(name, "", providers)
     raise UnknownModelError(
         f"unknown model {name!r}",
         "use provider:model, e.g. anthropic:claude-haiku-4-5 or builtin:poet; "
@@ -144,7 +148,7 @@ def _named(name: str, table: Mapping[str, str], providers: Mapping[str, Provider
 
 def provider_named(name: str) -> ProviderSpec:
     """The provider called ``name``; an UnknownModelError naming the close ones otherwise."""
-    spec = PROVIDERS.get(name)
+    spec = PROVIDERS.get(name) or plugin_provider(name)
     if spec is None:
         raise UnknownModelError(f"unknown provider {name!r}", did_you_mean(name, PROVIDERS))
     return spec
@@ -152,6 +156,8 @@ def provider_named(name: str) -> ProviderSpec:
 
 def _in_provider(provider_name: str, model: str, providers: Mapping[str, ProviderSpec]) -> ResolvedModel:
     spec = providers.get(provider_name)
+    if spec is None and providers is PROVIDERS:
+        spec = plugin_provider(provider_name)
     if spec is None:
         raise UnknownModelError(
             f"unknown provider {provider_name!r}",
@@ -494,3 +500,68 @@ register(
         attachment_kinds=frozenset({"image", "pdf"}),
     )
 )
+
+
+# -- the plugin door: providers other packages add ---------------------------------------------------
+
+PLUGIN_GROUP = "chatstream.providers"
+"""The entry-point group: each entry names a provider and its model class (``name = "package.module:Class"``)."""
+
+
+def plugin_provider(name: str) -> ProviderSpec | None:
+    """The plugin provider called ``name``, registered now; None when no installed package offers one.
+    Entry points are read only here, for a name that is not built in, so start-up never pays for them."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGIN_GROUP, name=name):
+        spec = plugin_spec(entry)
+        register(spec)
+        return spec
+    return None
+
+
+def plugin_spec(entry: Any) -> ProviderSpec:
+    """The spec of one entry point, from its model class's attributes; a ConfigError when it cannot load."""
+    package = entry.dist.name if entry.dist is not None else entry.value.partition(".")[0]
+    try:
+        model_class = entry.load()
+    except Exception as exc:  # a broken plugin is the plugin's fault, said in one line
+        from ..errors import ConfigError
+
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ConfigError(
+            f"the provider plugin {entry.name!r} (package {package}) cannot be loaded: {detail}",
+            f"reinstall or update {package}, or uninstall it",
+        ) from None
+    return ProviderSpec(
+        name=entry.name,
+        target=entry.value,
+        description=getattr(model_class, "description", None) or f"provider plugin from {package}",
+        key_env=getattr(model_class, "key_env", None),
+        default_model=getattr(model_class, "default_model", None),
+        models=tuple(getattr(model_class, "models", ())),
+        needs_key=bool(getattr(model_class, "needs_key", False)),
+        attachment_kinds=frozenset(getattr(model_class, "attachment_kinds", ())),
+        package=package,
+    )
+
+
+def plugin_providers(warn: Callable[[str], None]) -> list[ProviderSpec]:
+    """Every installed plugin provider not shadowed by a built-in one (``models`` lists them); one that cannot
+    load is one warning line, and the others are still listed."""
+    from importlib.metadata import entry_points
+
+    from ..errors import ConfigError
+
+    specs = []
+    for entry in entry_points(group=PLUGIN_GROUP):
+        if entry.name in PROVIDERS and PROVIDERS[entry.name].package is None:
+            continue
+        try:
+            spec = plugin_spec(entry)
+        except ConfigError as exc:
+            warn(exc.message)
+            continue
+        register(spec)
+        specs.append(spec)
+    return specs
