@@ -232,3 +232,94 @@ def test_models_lists_gemini_with_its_key(gemini: LoopbackServer) -> None:
     entry = listing["providers"][0]
     assert (entry["name"], entry["key"]["env"], entry["key"]["source"]) == ("gemini", "GEMINI_API_KEY", "env")
     assert "gemini-2.5-flash" in entry["models"]
+
+
+# -- Gemini on Google Vertex AI -------------------------------------------------------------------
+
+VERTEX_TOKEN = "ya29.gemini-vertex-AUDIT-token"
+VERTEX_PATH = f"/v1/projects/my-project/locations/us-central1/publishers/google/models/{MODEL}"
+
+
+@pytest.fixture
+def vertex(loopback_server: LoopbackServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> LoopbackServer:  # noqa: F811
+    """A service account in GOOGLE_APPLICATION_CREDENTIALS whose token_uri is the loopback server: google-auth
+    signs a JWT with the key and trades it there for an access token, as it does against Google."""
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    credentials = {
+        "type": "service_account",
+        "project_id": "my-project",
+        "private_key_id": "key-1",
+        "private_key": pem.decode(),
+        "client_email": "chatstream@my-project.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": loopback_server.url("/token"),
+    }
+    path = tmp_path / "adc.json"
+    path.write_text(json.dumps(credentials))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(path))
+    monkeypatch.setenv("GOOGLE_CLOUD_LOCATION", "us-central1")
+    monkeypatch.setenv("GOOGLE_VERTEX_BASE_URL", loopback_server.base_url)
+    return loopback_server
+
+
+def token(lifetime_s: int, value: str = VERTEX_TOKEN) -> Reply:
+    return Reply.json({"access_token": value, "expires_in": lifetime_s, "token_type": "Bearer"})
+
+
+@pytest.mark.parametrize("mode", [[], ["--async"]], ids=["stream", "async"])
+def test_vertex_gemini_goes_to_the_publisher_model_with_a_google_token(vertex: LoopbackServer, mode: list[str]) -> None:
+    vertex.enqueue(token(3600), "/token")
+    vertex.enqueue(Reply.sse(gemini_stream("Hello", " there.")), f"{VERTEX_PATH}:streamGenerateContent")
+    result = run(*mode, "-s", "Be brief.", model=f"vertex:{MODEL}")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello there.\n", "")
+    token_request, request = vertex.requests
+    assert token_request.path == "/token"
+    assert request.path == f"{VERTEX_PATH}:streamGenerateContent?alt=sse"
+    assert request.headers["authorization"] == f"Bearer {VERTEX_TOKEN}"
+    assert "x-goog-api-key" not in request.headers
+    assert request.json["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+
+
+def test_vertex_gemini_events_are_chat_google_generative_ais(vertex: LoopbackServer) -> None:
+    vertex.enqueue(token(3600), "/token")
+    vertex.enqueue(Reply.sse(gemini_stream("Hi.")), f"{VERTEX_PATH}:streamGenerateContent")
+    result = run("--events", model=f"vertex:{MODEL}")
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {event["name"] for event in events} == {"ChatGoogleGenerativeAI"}
+    assert events[0]["metadata"]["ls_provider"] == "google_genai"
+    assert events[-1]["data"]["output"]["response_metadata"]["finish_reason"] == "STOP"
+
+
+def test_vertex_gemini_refreshes_an_expiring_token(vertex: LoopbackServer) -> None:
+    """google-auth counts a token as expired shortly before it is: each request then gets a fresh one."""
+    vertex.enqueue_many([token(10, "ya29.first-AUDIT"), token(10, "ya29.second-AUDIT")], "/token")
+    vertex.enqueue_many([Reply.sse(gemini_stream("One."))] * 2, f"{VERTEX_PATH}:streamGenerateContent")
+    model = build(resolve(f"vertex:{MODEL}"), ModelSettings(retries=0, timeout=5))
+    for _ in range(2):
+        assert "".join(chunk.text for chunk in model.stream("Greet me")) == "One."
+    chats = [r.headers["authorization"] for r in vertex.requests if r.path.startswith(VERTEX_PATH)]
+    assert chats == ["Bearer ya29.first-AUDIT", "Bearer ya29.second-AUDIT"]
+
+
+def test_vertex_gemini_project_and_region_options_and_credentials_that_fail(
+    vertex: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GOOGLE_CLOUD_LOCATION")
+    result = run(model=f"vertex:{MODEL}")
+    assert result.exit_code == 3
+    assert error_line(result).startswith("no Google Cloud region for Vertex AI")
+    vertex.enqueue(Reply.json({"error": "invalid_grant", "error_description": "Bad Request"}, status=400), "/token")
+    result = run("-o", "region", "global", "-o", "project", "other-project", model=f"vertex:{MODEL}")
+    assert result.exit_code == 3
+    assert error_line(result).startswith("no usable Google Vertex AI credentials")
+    vertex.enqueue(token(3600), "/token")
+    vertex.enqueue(Reply.sse(gemini_stream("Hi.")))
+    result = run("-o", "region", "global", "-o", "project", "other-project", model=f"vertex:{MODEL}")
+    assert result.exit_code == 0, result.stderr
+    chat = vertex.requests[-1]
+    assert chat.path.startswith(f"/v1/projects/other-project/locations/global/publishers/google/models/{MODEL}:")
+    assert "region" not in chat.json.get("generationConfig", {})

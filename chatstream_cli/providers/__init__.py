@@ -52,9 +52,12 @@ class ProviderSpec:
     init_args: dict[str, Any] = field(default_factory=dict)
     #: The distribution a plugin provider comes from (None: built in).
     package: str | None = None
+    #: Model-name prefixes served by another class than ``target`` (``vertex:gemini-*`` is Gemini's).
+    routes: tuple[tuple[str, str], ...] = ()
 
-    def load(self) -> type[ChatModel]:
-        module_name, _, class_name = self.target.partition(":")
+    def load(self, model: str = "") -> type[ChatModel]:
+        target = next((target for prefix, target in self.routes if model.startswith(prefix)), self.target)
+        module_name, _, class_name = target.partition(":")
         return getattr(importlib.import_module(module_name), class_name)
 
 
@@ -227,7 +230,7 @@ def default_reason(resolved: ResolvedModel, config: Config) -> str:
 
 def build(resolved: ResolvedModel, settings: Any = None) -> ChatModel:
     """Instantiate the model class of a resolved name (imports the provider module now)."""
-    return resolved.provider.load()(resolved.model, settings, **resolved.provider.init_args)
+    return resolved.provider.load(resolved.model)(resolved.model, settings, **resolved.provider.init_args)
 
 
 def get_model(name: str | None = None, **settings: Any) -> ChatModel:
@@ -237,7 +240,7 @@ def get_model(name: str | None = None, **settings: Any) -> ChatModel:
     the file is read on each call (not at import, which stays cheap).
     """
     resolved = resolve_configured(name, active_config())
-    return resolved.provider.load()(resolved.model, **resolved.provider.init_args, **settings)
+    return resolved.provider.load(resolved.model)(resolved.model, **resolved.provider.init_args, **settings)
 
 
 # -- config.toml: its providers made known, its names checked ------------------------------------
@@ -408,10 +411,11 @@ register(
     ProviderSpec(
         name="vertex",
         target="chatstream_cli.providers.anthropic.vertex:VertexChatModel",
-        description="Claude on Google Vertex AI (gcloud credentials; pip install chatstream[vertex])",
+        description="Claude and Gemini on Google Vertex AI (gcloud credentials; pip install chatstream[vertex])",
         needs_key=False,
         temperature_max=1.0,
         default_model="claude-haiku-4-5@20251001",
+        routes=(("gemini-", "chatstream_cli.providers.gemini.vertex:GeminiVertexChatModel"),),
     )
 )
 
