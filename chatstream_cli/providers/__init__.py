@@ -3,6 +3,9 @@
 Nothing here imports a provider module until a model of that provider is built, so listing
 providers or resolving a name never pays for the anthropic SDK or httpx.
 
+Providers other packages add are read from the ``chatstream.providers`` entry points, and only for a
+name that is not built in (:func:`plugin_provider`), so start-up never scans the installed packages.
+
 The registry reads the settings (config.toml's ``[providers.NAME]``, ``default_model`` and aliases;
 the stored keys), never the other way round: ``active_config`` loads the file and makes its
 providers known, and the checks that need provider names (``review_config``) live here.
