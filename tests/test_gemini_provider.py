@@ -323,3 +323,29 @@ def test_vertex_gemini_project_and_region_options_and_credentials_that_fail(
     chat = vertex.requests[-1]
     assert chat.path.startswith(f"/v1/projects/other-project/locations/global/publishers/google/models/{MODEL}:")
     assert "region" not in chat.json.get("generationConfig", {})
+
+
+def test_models_remote_asks_the_gemini_api(gemini: LoopbackServer) -> None:
+    listing = {
+        "models": [
+            {"name": "models/gemini-2.5-flash", "supportedGenerationMethods": ["generateContent", "countTokens"]},
+            {"name": "models/text-embedding-004", "supportedGenerationMethods": ["embedContent"]},
+            {"name": "models/gemini-2.5-pro", "supportedGenerationMethods": ["generateContent"]},
+        ]
+    }
+    gemini.enqueue(Reply.json(listing))
+    result = CliRunner().invoke(app, ["models", "--remote", "-p", "gemini"])
+    assert result.exit_code == 0, result.output
+    assert "  served now: gemini-2.5-flash, gemini-2.5-pro" in result.stdout.splitlines()
+    request = gemini.requests[0]
+    assert (request.path, request.headers["x-goog-api-key"]) == ("/v1beta/models?pageSize=1000", KEY)
+
+
+def test_vertex_gemini_takes_gemini_temperatures(vertex: LoopbackServer) -> None:
+    vertex.enqueue(token(3600), "/token")
+    vertex.enqueue(Reply.sse(gemini_stream("Hi.")), f"{VERTEX_PATH}:streamGenerateContent")
+    assert run("-t", "1.5", model=f"vertex:{MODEL}").exit_code == 0
+    assert vertex.requests[-1].json["generationConfig"] == {"temperature": 1.5}
+    refused = run("-t", "1.5", model="vertex:claude-haiku-4-5@20251001")
+    assert refused.exit_code == 2
+    assert error_line(refused).startswith("-t/--temperature 1.5 is out of range for vertex")

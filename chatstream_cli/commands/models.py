@@ -159,6 +159,15 @@ def _remote(spec: ProviderSpec) -> list[str]:
 
     if spec.closed_catalog:
         raise UsageError(f"{spec.name} is not a network provider", "its models are listed above")
+    if spec.name == "gemini":
+        from ..providers.gemini.model import remote_models as gemini_models
+
+        return gemini_models(REMOTE_TIMEOUT_S)
+    if spec.name == "azure":
+        raise UsageError(
+            "Azure OpenAI does not list a resource's deployments to an API key",
+            "see them in the Azure portal or with `az cognitiveservices account deployment list`",
+        )
     return remote_models(spec, REMOTE_TIMEOUT_S)
 
 

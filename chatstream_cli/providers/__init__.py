@@ -55,13 +55,25 @@ class ProviderSpec:
     init_args: dict[str, Any] = field(default_factory=dict)
     #: The distribution a plugin provider comes from (None: built in).
     package: str | None = None
-    #: Model-name prefixes served by another class than ``target`` (``vertex:gemini-*`` is Gemini's).
-    routes: tuple[tuple[str, str], ...] = ()
+    #: Models served by another class than ``target`` (``vertex:gemini-*`` is Gemini's, not Claude's).
+    routes: tuple[Route, ...] = ()
+
+    def route(self, model: str) -> Route | None:
+        return next((route for route in self.routes if model.startswith(route.prefix)), None)
 
     def load(self, model: str = "") -> type[ChatModel]:
-        target = next((target for prefix, target in self.routes if model.startswith(prefix)), self.target)
-        module_name, _, class_name = target.partition(":")
+        route = self.route(model)
+        module_name, _, class_name = (route.target if route else self.target).partition(":")
         return getattr(importlib.import_module(module_name), class_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The models of a provider, named by a prefix, that another class serves."""
+
+    prefix: str
+    target: str
+    temperature_max: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +88,11 @@ class ResolvedModel:
     @property
     def full_name(self) -> str:
         return f"{self.provider.name}:{self.model}"
+
+    @property
+    def temperature_max(self) -> float:
+        route = self.provider.route(self.model)
+        return route.temperature_max if route else self.provider.temperature_max
 
 
 PROVIDERS: dict[str, ProviderSpec] = {}
@@ -418,7 +435,7 @@ register(
         needs_key=False,
         temperature_max=1.0,
         default_model="claude-haiku-4-5@20251001",
-        routes=(("gemini-", "chatstream_cli.providers.gemini.vertex:GeminiVertexChatModel"),),
+        routes=(Route("gemini-", "chatstream_cli.providers.gemini.vertex:GeminiVertexChatModel"),),
     )
 )
 

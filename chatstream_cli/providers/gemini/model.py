@@ -260,3 +260,34 @@ def find_api_key(given: str | None) -> str:
     if not key:
         raise ConfigError("no Gemini API key", f"set {KEY_ENV} (or {ALSO_KEY_ENV}) or run `chatstream keys set {NAME}`")
     return key
+
+
+def remote_models(timeout: float | None) -> list[str]:
+    """The models the Gemini API serves for generateContent (``GET {base}/models``), for `models --remote`."""
+    import httpx
+
+    from ...retry import timeout_parts
+
+    model = GeminiChatModel("models", None, timeout=timeout)
+    url = f"{model.base_url}/models?pageSize=1000"
+    try:
+        response = httpx.get(url, headers=model.auth_headers(), timeout=httpx.Timeout(**timeout_parts(timeout)))
+    except httpx.HTTPError as exc:
+        failure = transport_failure(model.service, exc, timeout)
+        if failure is None:
+            raise
+        raise failure.error from None
+    if response.is_error:
+        raise model.status_failure(response).error
+    try:
+        entries = response.json().get("models")
+    except (ValueError, AttributeError):
+        entries = None
+    if not isinstance(entries, list):
+        raise ConfigError(f"{model.label} sent no model list from {url}", "check --base-url")
+    return sorted(
+        str(entry["name"]).removeprefix("models/")
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("name")
+        and "generateContent" in (entry.get("supportedGenerationMethods") or ["generateContent"])
+    )  # fmt: skip
