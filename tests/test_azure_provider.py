@@ -184,3 +184,12 @@ def test_entra_id_through_the_cli_and_a_failing_credential(entra: LoopbackServer
     assert result.exit_code == 3
     assert error_line(result).startswith("no usable Microsoft Entra ID credentials for Azure OpenAI")
     assert "identity-header-secret" not in result.stderr
+
+
+def test_the_key_and_the_entra_token_stay_out_of_the_debug_trace(entra: LoopbackServer) -> None:
+    entra.enqueue(token_reply("entra-secret-token-0123456789", 3600), TOKEN_PATH)
+    entra.enqueue(Reply.sse(STREAM), DEPLOYMENT_PATH)
+    result = run("-o", "auth", "entra", "--debug")
+    assert result.exit_code == 0, result.stderr
+    assert "'authorization': '<redacted>'" in result.stderr
+    assert "entra-secret-token-0123456789" not in result.stderr + result.stdout

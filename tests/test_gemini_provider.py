@@ -349,3 +349,11 @@ def test_vertex_gemini_takes_gemini_temperatures(vertex: LoopbackServer) -> None
     refused = run("-t", "1.5", model="vertex:claude-haiku-4-5@20251001")
     assert refused.exit_code == 2
     assert error_line(refused).startswith("-t/--temperature 1.5 is out of range for vertex")
+
+
+def test_the_key_stays_out_of_the_debug_trace(gemini: LoopbackServer) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("Hi.")))
+    result = run("--debug")
+    assert result.exit_code == 0, result.stderr
+    assert "'x-goog-api-key': '<redacted>'" in result.stderr
+    assert KEY not in result.stderr and KEY not in result.stdout
