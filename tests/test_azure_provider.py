@@ -6,6 +6,7 @@ managed-identity source, whose token endpoint may be plain http on 127.0.0.1). T
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from typer.testing import CliRunner, Result
 from chatstream_cli.cli import app
 from chatstream_cli.providers import build, resolve
 from chatstream_cli.runnable import ModelSettings
-from tests.conftest import error_line
+from tests.conftest import CHATSTREAM, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 
 KEY = "azure-test-key-0123456789"
@@ -189,7 +190,9 @@ def test_entra_id_through_the_cli_and_a_failing_credential(entra: LoopbackServer
 def test_the_key_and_the_entra_token_stay_out_of_the_debug_trace(entra: LoopbackServer) -> None:
     entra.enqueue(token_reply("entra-secret-token-0123456789", 3600), TOKEN_PATH)
     entra.enqueue(Reply.sse(STREAM), DEPLOYMENT_PATH)
-    result = run("-o", "auth", "entra", "--debug")
-    assert result.exit_code == 0, result.stderr
-    assert "'authorization': '<redacted>'" in result.stderr
-    assert "entra-secret-token-0123456789" not in result.stderr + result.stdout
+    env = cli_env(AZURE_OPENAI_ENDPOINT=entra.base_url, IDENTITY_ENDPOINT=entra.url(TOKEN_PATH))
+    argv = [*CHATSTREAM, "-m", f"azure:{DEPLOYMENT}", "-o", "auth", "entra", "--debug", "hi"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "'authorization': '<redacted>'" in done.stderr
+    assert "entra-secret-token-0123456789" not in done.stderr + done.stdout

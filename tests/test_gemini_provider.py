@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner, Result
 from chatstream_cli.cli import app
 from chatstream_cli.providers import build, resolve
 from chatstream_cli.runnable import ModelSettings
-from tests.conftest import error_line
+from tests.conftest import CHATSTREAM, cli_env, error_line
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 
 KEY = "gemini-test-key-0123456789"
@@ -353,7 +354,42 @@ def test_vertex_gemini_takes_gemini_temperatures(vertex: LoopbackServer) -> None
 
 def test_the_key_stays_out_of_the_debug_trace(gemini: LoopbackServer) -> None:
     gemini.enqueue(Reply.sse(gemini_stream("Hi.")))
-    result = run("--debug")
-    assert result.exit_code == 0, result.stderr
-    assert "'x-goog-api-key': '<redacted>'" in result.stderr
-    assert KEY not in result.stderr and KEY not in result.stdout
+    env = cli_env(GEMINI_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=gemini.base_url)
+    done = subprocess.run(
+        [*CHATSTREAM, "-m", f"gemini:{MODEL}", "--debug", "hi"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'x-goog-api-key': '<redacted>'" in done.stderr
+    assert KEY not in done.stderr + done.stdout
+
+
+def test_a_conversation_goes_on_with_model_turns_and_without_the_thoughts(gemini: LoopbackServer) -> None:
+    gemini.enqueue_many(
+        [Reply.sse(gemini_stream("Paris.", thought="The capital.")), Reply.sse(gemini_stream("Paris, en français."))]
+    )
+    first = run("-s", "Be brief.", "--thinking")
+    assert first.exit_code == 0, first.stderr
+    second = CliRunner().invoke(app, ["-c", "and in French?"])
+    assert (second.exit_code, second.stdout) == (0, "Paris, en français.\n"), second.stderr
+    body = gemini.requests[1].json
+    assert body["systemInstruction"] == {"parts": [{"text": "Be brief."}]}
+    assert body["contents"] == [
+        {"role": "user", "parts": [{"text": "Greet me"}]},
+        {"role": "model", "parts": [{"text": "Paris."}]},
+        {"role": "user", "parts": [{"text": "and in French?"}]},
+    ]
+
+
+def test_a_whole_reply_stopped_by_safety_says_so_too(gemini: LoopbackServer) -> None:
+    rating = {"category": "HARM_CATEGORY_HARASSMENT", "probability": "HIGH", "blocked": True}
+    candidate = {"content": {"parts": [{"text": "Well"}], "role": "model"}, "finishReason": "SAFETY", "index": 0}
+    whole = {"candidates": [{**candidate, "safetyRatings": [rating]}], "modelVersion": MODEL}
+    blocked = {"promptFeedback": {"blockReason": "PROHIBITED_CONTENT"}, "modelVersion": MODEL}
+    gemini.enqueue_many([Reply.json(whole), Reply.json(blocked)])
+    result = run("--no-stream")
+    assert (result.exit_code, result.stdout) == (0, "Well\n")
+    assert result.stderr == (
+        "chatstream: Gemini's safety filters stopped the reply (SAFETY: HARM_CATEGORY_HARASSMENT)\n"
+    )
+    result = run("--no-stream")
+    assert result.stderr == "chatstream: Gemini blocked the prompt (blockReason PROHIBITED_CONTENT)\n"

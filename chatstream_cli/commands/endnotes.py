@@ -9,6 +9,7 @@ from ..render.safe import neutralise
 from ..render.stats import stop_reason_of
 
 CONTENT_FILTER = "content_filter"
+GEMINI = "google_genai"
 
 
 def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None) -> None:
@@ -63,6 +64,10 @@ def tell_content_filter(reply: AIMessageChunk) -> None:
 def tell_provider_note(reply: AIMessageChunk) -> None:
     """What the provider said about the reply's end (Gemini's safety filters, a blocked prompt, a recitation)."""
     note = reply.report.note if reply.report is not None else None
+    if note is None and reply.response_metadata.get("model_provider") == GEMINI:  # a whole reply: no report
+        from ..providers.gemini.wire import whole_reply_note
+
+        note = whole_reply_note(reply.response_metadata)
     if note:
         _say(neutralise(" ".join(note.split())))
 

@@ -384,15 +384,19 @@ def _combined(left: dict[str, Any], right: dict[str, Any], op: Any) -> dict[str,
 
 def finish_note(reason: str, candidate: dict[str, Any], label: str) -> str | None:
     """The stderr line a finish reason calls for (the cut at MAX_TOKENS is the endnotes' own)."""
+    blocked = [str(r.get("category")) for r in candidate.get("safetyRatings") or () if r.get("blocked")]
+    return reason_note(reason, blocked, candidate.get("finishMessage"), label)
+
+
+def reason_note(reason: str, blocked: list[str], finish_message: str | None, label: str) -> str | None:
     if reason in ORDINARY_REASONS:
         return None
     if reason in SAFETY_REASONS:
-        blocked = [r.get("category") for r in candidate.get("safetyRatings") or () if r.get("blocked")]
-        why = f"{reason}: {', '.join(str(c) for c in blocked)}" if blocked else reason
+        why = f"{reason}: {', '.join(blocked)}" if blocked else reason
         return f"{label}'s safety filters stopped the reply ({why})"
     if reason in RECITATION_REASONS:
         return f"{label} stopped the reply because it was reciting a source ({reason})"
-    message = f": {candidate['finishMessage']}" if candidate.get("finishMessage") else ""
+    message = f": {finish_message}" if finish_message else ""
     return f"{label} stopped the reply early (finishReason {reason}{message})"
 
 
@@ -401,6 +405,19 @@ def prompt_feedback_note(feedback: Any, label: str) -> str | None:
         return None
     message = f": {feedback['blockReasonMessage']}" if feedback.get("blockReasonMessage") else ""
     return f"{label} blocked the prompt (blockReason {feedback['blockReason']}{message})"
+
+
+def whole_reply_note(metadata: dict[str, Any], label: str = LABEL) -> str | None:
+    """The note of a whole reply (``--no-stream``), from its response_metadata, which has no report."""
+    feedback = metadata.get("prompt_feedback")
+    if isinstance(feedback, dict) and feedback.get("block_reason"):
+        wire = {"blockReason": feedback["block_reason"], "blockReasonMessage": feedback.get("block_reason_message")}
+        return prompt_feedback_note(wire, label)
+    reason = metadata.get("finish_reason")
+    if not isinstance(reason, str):
+        return None
+    blocked = [str(r.get("category")) for r in metadata.get("safety_ratings") or () if r.get("blocked")]
+    return reason_note(reason, blocked, metadata.get("finish_message"), label)
 
 
 def error_detail(body: Any) -> tuple[str | None, str | None, float | None]:
