@@ -196,3 +196,21 @@ def test_the_key_and_the_entra_token_stay_out_of_the_debug_trace(entra: Loopback
     assert done.returncode == 0, done.stderr
     assert "'authorization': '<redacted>'" in done.stderr
     assert "entra-secret-token-0123456789" not in done.stderr + done.stdout
+
+
+def test_auth_and_the_api_version_may_be_set_in_the_config(entra: LoopbackServer) -> None:
+    for key, value in (("auth", "entra"), ("api_version", "2025-04-01-preview")):
+        done = CliRunner().invoke(app, ["config", "set", f"providers.azure.{key}", value])
+        assert done.exit_code == 0, done.output
+    entra.enqueue(token_reply("entra-config-token", 3600), TOKEN_PATH)
+    entra.enqueue(Reply.sse(STREAM), DEPLOYMENT_PATH)
+    result = run()
+    assert result.exit_code == 0, result.stderr
+    chat = entra.requests[-1]
+    assert (chat.path.partition("?")[2], chat.headers["authorization"]) == (
+        "api-version=2025-04-01-preview",
+        "Bearer entra-config-token",
+    )
+    refused = CliRunner().invoke(app, ["config", "set", "providers.openai.auth", "entra"])
+    assert refused.exit_code != 0
+    assert "auth is a setting of [providers.azure] only" in refused.stderr

@@ -41,7 +41,8 @@ from .wire import (
     LABEL,
     MODEL_PROVIDER,
     RETRYABLE_STREAM_STATUSES,
-    StreamTranslator,
+    achunks_from_events,
+    chunks_from_events,
     error_detail,
     error_reason,
     event_json,
@@ -146,11 +147,7 @@ class GeminiChatModel(ChatModel):
                     if not response.is_success:
                         response.read()
                         response.raise_for_status()
-                    translator = StreamTranslator(self.label)
-                    for event in iter_sse(response.iter_bytes()):
-                        if event.data:
-                            yield translator.translate(event)
-                    translator.check_complete()
+                    yield from chunks_from_events(iter_sse(response.iter_bytes()), self.label)
 
             yield from stream_with_retries(open_stream, self.classify, self._policy(), has_token)
 
@@ -166,12 +163,12 @@ class GeminiChatModel(ChatModel):
                     if not response.is_success:
                         await response.aread()
                         response.raise_for_status()
-                    translator = StreamTranslator(self.label)
-                    async with aclosing(aiter_sse(response.aiter_bytes())) as events:
-                        async for event in events:
-                            if event.data:
-                                yield translator.translate(event)
-                    translator.check_complete()
+                    async with (
+                        aclosing(aiter_sse(response.aiter_bytes())) as events,
+                        aclosing(achunks_from_events(events, self.label)) as chunks,
+                    ):
+                        async for chunk in chunks:
+                            yield chunk
 
             async with aclosing(astream_with_retries(open_stream, self.classify, self._policy(), has_token)) as chunks:
                 async for chunk in chunks:

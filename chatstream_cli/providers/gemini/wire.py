@@ -25,7 +25,7 @@ import base64
 import binascii
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
 
 from ...errors import ChatstreamError, NetworkError, ProviderError, UsageError, midstream_error
@@ -228,8 +228,20 @@ class StreamTranslator:
 
 
 def chunks_from_events(events: Iterable[ServerSentEvent], label: str = LABEL) -> Iterator[AIMessageChunk]:
+    """The chunks of a whole stream; a stream that ends without a finish reason was cut short."""
     translator = StreamTranslator(label)
     for event in events:
+        if event.data:
+            yield translator.translate(event)
+    translator.check_complete()
+
+
+async def achunks_from_events(
+    events: AsyncIterable[ServerSentEvent], label: str = LABEL
+) -> AsyncIterator[AIMessageChunk]:
+    """:func:`chunks_from_events` for an asynchronous stream of events."""
+    translator = StreamTranslator(label)
+    async for event in events:
         if event.data:
             yield translator.translate(event)
     translator.check_complete()
