@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from typer.testing import CliRunner, Result
 from chatstream_cli.cli import app
 from chatstream_cli.providers import build, resolve
 from chatstream_cli.runnable import ModelSettings
-from tests.conftest import CHATSTREAM, cli_env, error_line
+from tests.conftest import CHATSTREAM, cli_env, error_line, imported_modules
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 
 KEY = "gemini-test-key-0123456789"
@@ -175,8 +176,13 @@ def test_a_429_waits_its_retry_delay_and_a_503_is_retried(gemini: LoopbackServer
     retry_info = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.05s"}
     exhausted = google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for metric generate_content", retry_info)
     unavailable = google_error(503, "UNAVAILABLE", "The model is overloaded.")
+    soon = [("retry-after", "0.01")]
     gemini.enqueue_many(
-        [Reply.json(exhausted, status=429), Reply.json(unavailable, status=503), Reply.sse(gemini_stream("Hi."))]
+        [
+            Reply.json(exhausted, status=429),
+            Reply.json(unavailable, status=503, headers=soon),
+            Reply.sse(gemini_stream("Hi.")),
+        ]
     )
     notices: list[str] = []
     model = build(resolve(f"gemini:{MODEL}"), ModelSettings(retries=2, timeout=5, on_notice=notices.append))
@@ -393,3 +399,14 @@ def test_a_whole_reply_stopped_by_safety_says_so_too(gemini: LoopbackServer) -> 
     )
     result = run("--no-stream")
     assert result.stderr == "chatstream: Gemini blocked the prompt (blockReason PROHIBITED_CONTENT)\n"
+
+
+def test_a_gemini_reply_imports_neither_google_nor_anthropic(gemini: LoopbackServer) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("Hi.")))
+    env = cli_env(GEMINI_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=gemini.base_url)
+    argv = [sys.executable, "-X", "importtime", *CHATSTREAM[1:], "-m", f"gemini:{MODEL}", "hi"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, "Hi.\n"), done.stderr
+    modules = imported_modules(done.stderr)
+    assert "chatstream_cli.providers.gemini.wire" in modules  # the check below can fail
+    assert not [name for name in modules if name.split(".")[0] in ("google", "anthropic")]

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatstream_cli.cli import app
-from tests.conftest import cli_env, error_line
+from tests.conftest import CHATSTREAM, cli_env, error_line, imported_modules
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "chatstream-provider-example"
@@ -138,3 +138,15 @@ def test_the_readme_shows_the_example_plugin_as_it_is() -> None:
     source = (EXAMPLE / "chatstream_provider_example" / "__init__.py").read_text(encoding="utf-8")
     assert source.endswith(shown)
     assert source[: -len(shown)].rstrip().endswith("from __future__ import annotations")
+
+
+def test_a_built_in_provider_never_reads_the_entry_points(isolated_env: Path) -> None:
+    """Start-up stays as fast: the installed packages' metadata is read only for a name nothing built in has."""
+    argv = [sys.executable, "-X", "importtime", *CHATSTREAM[1:], "-m", "builtin:echo", "hi"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "importlib.metadata" not in imported_modules(done.stderr)
+    unknown = [sys.executable, "-X", "importtime", *CHATSTREAM[1:], "-m", "nosuchprovider:x", "hi"]
+    done = subprocess.run(unknown, capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert done.returncode == 3
+    assert "importlib.metadata" in imported_modules(done.stderr)  # the check above can fail
