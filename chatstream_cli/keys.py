@@ -121,8 +121,8 @@ def key_for(spec: KeyOwner, env: Mapping[str, str] | None = None) -> str | None:
     A key that cannot be sent (it goes into an HTTP header) is a ConfigError naming where it came from.
     """
     variable = _key_variable(spec, env)
-    key = _env_key(spec, env)
-    if variable is not None and key is not None:
+    if variable is not None:  # without the surrounding whitespace a .env file may leave
+        key: str | None = (os.environ if env is None else env)[variable].strip()
         where = variable
     else:
         key = stored_keys().get(spec.name)
@@ -134,12 +134,6 @@ def key_for(spec: KeyOwner, env: Mapping[str, str] | None = None) -> str | None:
             f"set it again to the key alone: {how_to_set_key(spec.name, spec.key_env)}",
         )
     return key
-
-
-def _env_key(spec: KeyOwner, env: Mapping[str, str] | None) -> str | None:
-    """The provider's key variable, without the surrounding whitespace a .env file may leave; None when unset."""
-    variable = _key_variable(spec, env)
-    return (os.environ if env is None else env)[variable].strip() if variable else None
 
 
 def _key_variable(spec: KeyOwner, env: Mapping[str, str] | None) -> str | None:

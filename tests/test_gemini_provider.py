@@ -410,3 +410,14 @@ def test_a_gemini_reply_imports_neither_google_nor_anthropic(gemini: LoopbackSer
     modules = imported_modules(done.stderr)
     assert "chatstream_cli.providers.gemini.wire" in modules  # the check below can fail
     assert not [name for name in modules if name.split(".")[0] in ("google", "anthropic")]
+
+
+def test_models_and_keys_name_the_variable_the_key_is_in(
+    gemini: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("GOOGLE_API_KEY", "google-key-0123456789")
+    listing = json.loads(CliRunner().invoke(app, ["models", "--json", "-p", "gemini"]).stdout)
+    assert listing["providers"][0]["key"] == {"needed": True, "env": "GOOGLE_API_KEY", "source": "env"}
+    assert "gemini" in CliRunner().invoke(app, ["keys", "list"]).stdout
+    assert "GOOGLE_API_KEY" in CliRunner().invoke(app, ["keys", "list"]).stdout

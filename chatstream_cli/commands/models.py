@@ -73,7 +73,7 @@ def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
                 "base_url": spec.base_url,
                 "key": {
                     "needed": spec.needs_key,
-                    "env": spec.key_env,
+                    "env": source.detail if source and source.kind == "env" else spec.key_env,
                     "source": source.kind if source else None,
                 },
                 "default_model": spec.default_model,
