@@ -421,3 +421,15 @@ def test_models_and_keys_name_the_variable_the_key_is_in(
     assert listing["providers"][0]["key"] == {"needed": True, "env": "GOOGLE_API_KEY", "source": "env"}
     assert "gemini" in CliRunner().invoke(app, ["keys", "list"]).stdout
     assert "GOOGLE_API_KEY" in CliRunner().invoke(app, ["keys", "list"]).stdout
+
+
+def test_thought_parts_are_shown_dim_as_thinking_on_a_terminal(gemini: LoopbackServer) -> None:
+    from tests.test_terminal_pty import Terminal, run_on_terminal
+
+    gemini.enqueue(Reply.sse(gemini_stream("Hello there.", thought="Plan a short greeting.")))
+    argv = [*CHATSTREAM, "-m", f"gemini:{MODEL}", "--thinking", "--no-log", "hi"]
+    output, status = run_on_terminal(argv, GEMINI_API_KEY=KEY, GOOGLE_GEMINI_BASE_URL=gemini.base_url)
+    lines = Terminal(24, 80).feed(output).lines
+    assert status == 0, output
+    assert lines[:4] == ["thinking", "Plan a short greeting.", "", "Hello there."]
+    assert b"\x1b[1;2mthinking" in output and b"\x1b[2;3mPlan" in output
