@@ -214,3 +214,20 @@ def test_auth_and_the_api_version_may_be_set_in_the_config(entra: LoopbackServer
     refused = CliRunner().invoke(app, ["config", "set", "providers.openai.auth", "entra"])
     assert refused.exit_code != 0
     assert "auth is a setting of [providers.azure] only" in refused.stderr
+
+
+def test_a_whole_reply_and_the_async_path_use_the_deployment_url(azure: LoopbackServer) -> None:
+    completion = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+    }
+    azure.enqueue_many([Reply.json(completion), Reply.sse(STREAM)])
+    whole = run("--no-stream", "--json")
+    assert json.loads(whole.stdout)["content"] == "Hi.", whole.stderr
+    streamed = run("--async")
+    assert (streamed.exit_code, streamed.stdout.rstrip("\n")) == (0, TEXT), streamed.stderr
+    assert [r.path for r in azure.requests] == [f"{DEPLOYMENT_PATH}?api-version=2024-10-21"] * 2
+    assert "stream_options" not in azure.requests[0].json
