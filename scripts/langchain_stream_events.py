@@ -7,7 +7,8 @@ Run it with a Python that has langchain-core 1.8.3, langchain-anthropic 1.7.10, 
 never needs LangChain). Each fixture's ``.sse`` body is served on 127.0.0.1, one SSE event per write, to
 ChatAnthropic, ChatOpenAI, AzureChatOpenAI or ChatGoogleGenerativeAI built as chatstream's ``--events``
 run is (the fixture's ``cli``: model, max_tokens, stop, thinking; no tools, no retries), and every
-``astream_events(version="v2")`` event is stored as JSON. When LangChain itself
+``astream_events(version="v2")`` event is stored as JSON (a Gemini fixture with ``also_on_vertex`` is also
+recorded with ``vertexai=True``, as ``langchain_vertex_events``). When LangChain itself
 raises, the events before it are stored and then ``{"kind": "exception", ...}``.
 """
 
@@ -87,14 +88,21 @@ def model_for(meta: dict[str, Any], base_url: str) -> Any:
             model=cli["model"], base_url=base_url, api_key=KEYS[provider], max_retries=0,
             max_tokens=cli.get("max_tokens") or 1024, **options,
         )  # fmt: skip
-    if provider == "gemini":
+    if provider in ("gemini", "vertex"):
         from langchain_google_genai import ChatGoogleGenerativeAI
 
         if cli.get("max_tokens"):
             options["max_output_tokens"] = cli["max_tokens"]
+        if provider == "vertex":  # Gemini on Vertex AI: the same class, with a token instead of a key
+            from google.oauth2.credentials import Credentials
+
+            options |= {"vertexai": True, "project": "my-project", "location": "us-central1"}
+            options["credentials"] = Credentials(token="ya29.fixture-token")
+        else:
+            options["google_api_key"] = KEYS[provider]
         return ChatGoogleGenerativeAI(
-            model=cli["model"], google_api_key=KEYS[provider], base_url=base_url, max_retries=0,
-            temperature=cli.get("temperature"), include_thoughts=cli.get("thinking") or None, **options,
+            model=cli["model"], base_url=base_url, max_retries=0, temperature=cli.get("temperature"),
+            include_thoughts=cli.get("thinking") or None, **options,
         )  # fmt: skip
     from langchain_openai import AzureChatOpenAI, ChatOpenAI
 
@@ -135,7 +143,10 @@ def main(names: list[str]) -> None:
         if names and not any(name in str(path) for name in names):
             continue
         meta = json.loads(path.read_text(encoding="utf-8"))
-        meta["langchain_events"] = asyncio.run(langchain_events(meta, path.with_suffix(".sse").read_bytes()))
+        body = path.with_suffix(".sse").read_bytes()
+        meta["langchain_events"] = asyncio.run(langchain_events(meta, body))
+        if meta.get("also_on_vertex"):  # the same stream from Vertex AI, as ChatGoogleGenerativeAI(vertexai=True)
+            meta["langchain_vertex_events"] = asyncio.run(langchain_events({**meta, "provider": "vertex"}, body))
         path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{path.relative_to(STREAMS)}: {len(meta['langchain_events'])} events")
 

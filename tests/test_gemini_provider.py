@@ -25,6 +25,7 @@ KEY = "gemini-test-key-0123456789"
 MODEL = "gemini-2.5-flash"
 STREAM_PATH = f"/v1beta/models/{MODEL}:streamGenerateContent"
 DOT = Path(__file__).parent / "data" / "dot.png"
+STREAMS = Path(__file__).parent / "data" / "streams" / "gemini"
 
 
 def gemini_stream(*texts: str, thought: str | None = None, finish: str = "STOP") -> bytes:
@@ -433,3 +434,22 @@ def test_thought_parts_are_shown_dim_as_thinking_on_a_terminal(gemini: LoopbackS
     assert status == 0, output
     assert lines[:4] == ["thinking", "Plan a short greeting.", "", "Hello there."]
     assert b"\x1b[1;2mthinking" in output and b"\x1b[2;3mPlan" in output
+
+
+@pytest.mark.parametrize("name", ["text_usage_running_totals", "thought_parts_and_cache"])
+def test_vertex_gemini_events_are_langchains_for_the_same_bytes(vertex: LoopbackServer, name: str) -> None:
+    """The recorded streams served by Vertex AI: the events ChatGoogleGenerativeAI(vertexai=True) emitted."""
+    from tests.test_events_compat import masked_lines
+    from tests.test_stream_shapes import usage_sorted
+
+    meta = json.loads((STREAMS / f"{name}.json").read_text(encoding="utf-8"))
+    vertex.enqueue(token(3600), "/token")
+    vertex.enqueue(Reply.sse((STREAMS / f"{name}.sse").read_bytes()))
+    thinking = ["--thinking"] if meta["cli"].get("thinking") else []
+    model = meta["cli"]["model"]
+    result = CliRunner().invoke(app, ["-m", f"vertex:{model}", *thinking, "--events", "--", meta["cli"]["prompt"]])
+    assert result.exit_code == 0, result.stderr
+    assert vertex.requests[-1].path.endswith(f"/publishers/google/models/{model}:streamGenerateContent?alt=sse")
+    ours = usage_sorted([json.loads(line) for line in result.stdout.splitlines()])
+    theirs = usage_sorted(meta["langchain_vertex_events"])
+    assert masked_lines(ours) == masked_lines(theirs)
