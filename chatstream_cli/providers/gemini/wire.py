@@ -182,7 +182,7 @@ class StreamTranslator:
         candidates = data.get("candidates") or []
         if not candidates:
             chunk = blocked_prompt_chunk(data, usage)
-            self.report.note = prompt_feedback_note(data.get("promptFeedback"), self.label)
+            self.report.note = prompt_feedback_note(data.get("promptFeedback"), self.label) or self.report.note
             self.finished = self.finished or "promptFeedback" in data
         else:
             chunk = candidate_chunk(candidates[0], data.get("modelVersion"), usage)
