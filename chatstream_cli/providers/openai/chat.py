@@ -1,5 +1,7 @@
 """OpenAI Chat Completions over httpx: the ``openai`` provider, its presets (ollama, lmstudio, vllm,
-llamacpp, openrouter) and endpoints declared in config.toml. No openai SDK.
+llamacpp, openrouter) and endpoints declared in config.toml. No openai SDK. Azure OpenAI (:mod:`.azure`)
+is this model with its own URL, credentials and options (the ``find_*``, ``auth_headers`` and
+``own_options`` hooks).
 
 Request: ``POST {base_url}/chat/completions`` with ``stream: true`` and, unless the provider or
 ``-o stream_usage false`` says otherwise, ``stream_options.include_usage``. Every ``-o KEY VALUE`` goes
