@@ -22,9 +22,10 @@ imports included, and reads the layers from this list)::
     config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
     messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls, defaults  -- the core
 
-``providers`` is the registry (``providers/__init__.py``), one package per wire family (``anthropic/``:
-direct, SDK, Bedrock, Vertex; ``openai/``: Chat Completions and its presets) and ``builtin``; ``render``
-one module per output mode; ``driver`` runs one reply into a renderer.
+``providers`` is the registry and the plugin door (``providers/__init__.py``), one package per wire family
+(``anthropic/``: direct, SDK, Bedrock, Vertex; ``openai/``: Chat Completions, its presets and Azure;
+``gemini/``: the Gemini API and Vertex), ``google_cloud`` (Vertex's credentials, which two families share)
+and ``builtin``; ``render`` one module per output mode; ``driver`` runs one reply into a renderer.
 """
 
 from __future__ import annotations

@@ -154,6 +154,8 @@ PROVIDER_KEYS: dict[str, Field] = {
     "region": TEXT,
     "project": TEXT,
     "aws_profile": TEXT,
+    "api_version": TEXT,
+    "auth": TEXT,
 }
 #: Settings only some providers take; they reach the model class through its spec's defaults.
 MODEL_OPTION_KEYS: dict[str, tuple[str, ...]] = {
@@ -161,6 +163,8 @@ MODEL_OPTION_KEYS: dict[str, tuple[str, ...]] = {
     "region": ("bedrock", "vertex"),
     "project": ("vertex",),
     "aws_profile": ("bedrock",),
+    "api_version": ("azure",),
+    "auth": ("azure",),
 }
 #: An alias may be a table: NAME = { model = "provider:model", max_tokens = N }.
 ALIAS_KEYS: dict[str, Field] = {"model": TEXT, "max_tokens": TOKENS}

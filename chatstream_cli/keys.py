@@ -107,8 +107,9 @@ def _write(document: TOMLDocument, path: Path) -> None:
 
 def key_source(spec: KeyOwner, env: Mapping[str, str] | None = None) -> KeySource | None:
     """Where the key for ``spec`` would come from, or None when there is none."""
-    if _env_key(spec, env) is not None:
-        return KeySource("env", str(spec.key_env))
+    variable = _key_variable(spec, env)
+    if variable is not None:
+        return KeySource("env", variable)
     if spec.name in stored_keys():
         return KeySource("file", str(keys_path()))
     return None
@@ -119,9 +120,10 @@ def key_for(spec: KeyOwner, env: Mapping[str, str] | None = None) -> str | None:
 
     A key that cannot be sent (it goes into an HTTP header) is a ConfigError naming where it came from.
     """
-    key = _env_key(spec, env)
-    if key is not None:
-        where = str(spec.key_env)
+    variable = _key_variable(spec, env)
+    if variable is not None:  # without the surrounding whitespace a .env file may leave
+        key: str | None = (os.environ if env is None else env)[variable].strip()
+        where = variable
     else:
         key = stored_keys().get(spec.name)
         where = f"{keys_path()} (for {spec.name})"
@@ -134,11 +136,13 @@ def key_for(spec: KeyOwner, env: Mapping[str, str] | None = None) -> str | None:
     return key
 
 
-def _env_key(spec: KeyOwner, env: Mapping[str, str] | None) -> str | None:
-    """The provider's key variable, without the surrounding whitespace a .env file may leave; None when unset."""
+def _key_variable(spec: KeyOwner, env: Mapping[str, str] | None) -> str | None:
+    """The first of the provider's key variables that is set (``key_env``, then any ``also_key_envs``)."""
     env = os.environ if env is None else env
-    value = env.get(spec.key_env, "").strip() if spec.key_env else ""
-    return value or None
+    for name in (spec.key_env, *getattr(spec, "also_key_envs", ())):
+        if name and env.get(name, "").strip():
+            return name
+    return None
 
 
 def key_problem(key: str) -> str | None:

@@ -48,7 +48,16 @@ CONNECT_TIMEOUT_S = 10.0
 
 HTTP_TRACE = logging.getLogger("chatstream.http")
 SECRET_HEADERS = frozenset(
-    {"authorization", "x-api-key", "api-key", "proxy-authorization", "cookie", "set-cookie", "x-amz-security-token"}
+    {
+        "authorization",
+        "x-api-key",
+        "api-key",
+        "x-goog-api-key",
+        "proxy-authorization",
+        "cookie",
+        "set-cookie",
+        "x-amz-security-token",
+    }
 )
 
 _DEFAULT_ERROR_TYPES = {

@@ -28,6 +28,8 @@ class Report:
     stop_reason: str | None = None
     choices: int = 1  # how many choices the stream carried (more than one only when a server sends n > 1)
     model: str | None = None  # the model that answered, as the first chunk naming it said (some repeat it)
+    #: What the provider says about how the reply ended, for stderr (Gemini's safety stop, a blocked prompt).
+    note: str | None = None
 
     def count(self, usage: Usage) -> None:
         """Take one usage report. One that repeats the previous report's (non-zero) input count is a

@@ -2,11 +2,13 @@
 
     /path/to/venv-with-langchain/bin/python scripts/langchain_stream_events.py [NAME_SUBSTRING ...]
 
-Run it with a Python that has langchain-core 1.8.3, langchain-anthropic 1.7.10 and langchain-openai
-1.7.4 (not chatstream's venv: the suite reads the recorded events and never needs LangChain). Each
-fixture's ``.sse`` body is served on 127.0.0.1, one SSE event per write, to ChatAnthropic or ChatOpenAI
-built as chatstream's ``--events`` run is (the fixture's ``cli``: model, max_tokens, stop; no tools,
-no retries), and every ``astream_events(version="v2")`` event is stored as JSON. When LangChain itself
+Run it with a Python that has langchain-core 1.8.3, langchain-anthropic 1.7.10, langchain-openai
+1.7.4 and langchain-google-genai 4.4.3 (not chatstream's venv: the suite reads the recorded events and
+never needs LangChain). Each fixture's ``.sse`` body is served on 127.0.0.1, one SSE event per write, to
+ChatAnthropic, ChatOpenAI, AzureChatOpenAI or ChatGoogleGenerativeAI built as chatstream's ``--events``
+run is (the fixture's ``cli``: model, max_tokens, stop, thinking; no tools, no retries), and every
+``astream_events(version="v2")`` event is stored as JSON (a Gemini fixture with ``also_on_vertex`` is also
+recorded with ``vertexai=True``, as ``langchain_vertex_events``). When LangChain itself
 raises, the events before it are stored and then ``{"kind": "exception", ...}``.
 """
 
@@ -24,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 STREAMS = Path(__file__).resolve().parents[1] / "tests" / "data" / "streams"
-KEYS = {"anthropic": "sk-ant-fixture-0123456789", "openai": "sk-fixture-0123456789"}
+KEYS = {
+    "anthropic": "sk-ant-fixture-0123456789",
+    "openai": "sk-fixture-0123456789",
+    "azure": "azure-fixture-0123456789",
+    "gemini": "gemini-fixture-0123456789",
+}
+AZURE_API_VERSION = "2024-10-21"
+# An event ends at a blank line: "\n\n", or "\r\n\r\n" as the Gemini API sends them.
+EVENT_END = re.compile(rb"(?<=\n\n)|(?<=\r\n\r\n)")
 
 
 def serve(body: bytes) -> ThreadingHTTPServer:
@@ -43,7 +53,7 @@ def serve(body: bytes) -> ThreadingHTTPServer:
             self.send_header("transfer-encoding", "chunked")
             self.send_header("connection", "close")
             self.end_headers()
-            for piece in (part for part in re.split(rb"(?<=\n\n)", body) if part):
+            for piece in (part for part in EVENT_END.split(body) if part):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.wfile.write(b"0\r\n\r\n")
             self.close_connection = True
@@ -78,10 +88,31 @@ def model_for(meta: dict[str, Any], base_url: str) -> Any:
             model=cli["model"], base_url=base_url, api_key=KEYS[provider], max_retries=0,
             max_tokens=cli.get("max_tokens") or 1024, **options,
         )  # fmt: skip
-    from langchain_openai import ChatOpenAI
+    if provider in ("gemini", "vertex"):
+        from langchain_google_genai import ChatGoogleGenerativeAI
+
+        if cli.get("max_tokens"):
+            options["max_output_tokens"] = cli["max_tokens"]
+        if provider == "vertex":  # Gemini on Vertex AI: the same class, with a token instead of a key
+            from google.oauth2.credentials import Credentials
+
+            options |= {"vertexai": True, "project": "my-project", "location": "us-central1"}
+            options["credentials"] = Credentials(token="ya29.fixture-token")
+        else:
+            options["google_api_key"] = KEYS[provider]
+        return ChatGoogleGenerativeAI(
+            model=cli["model"], base_url=base_url, max_retries=0, temperature=cli.get("temperature"),
+            include_thoughts=cli.get("thinking") or None, **options,
+        )  # fmt: skip
+    from langchain_openai import AzureChatOpenAI, ChatOpenAI
 
     if cli.get("max_tokens"):
         options["max_tokens"] = cli["max_tokens"]
+    if provider == "azure":
+        return AzureChatOpenAI(
+            azure_deployment=cli["model"], azure_endpoint=base_url, api_key=KEYS[provider],
+            api_version=AZURE_API_VERSION, max_retries=0, stream_usage=True, **options,
+        )  # fmt: skip
     return ChatOpenAI(
         model=cli["model"],
         base_url=f"{base_url}/v1",
@@ -112,7 +143,10 @@ def main(names: list[str]) -> None:
         if names and not any(name in str(path) for name in names):
             continue
         meta = json.loads(path.read_text(encoding="utf-8"))
-        meta["langchain_events"] = asyncio.run(langchain_events(meta, path.with_suffix(".sse").read_bytes()))
+        body = path.with_suffix(".sse").read_bytes()
+        meta["langchain_events"] = asyncio.run(langchain_events(meta, body))
+        if meta.get("also_on_vertex"):  # the same stream from Vertex AI, as ChatGoogleGenerativeAI(vertexai=True)
+            meta["langchain_vertex_events"] = asyncio.run(langchain_events({**meta, "provider": "vertex"}, body))
         path.write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"{path.relative_to(STREAMS)}: {len(meta['langchain_events'])} events")
 

@@ -282,7 +282,7 @@ def test_a_provider_that_cannot_take_pdfs_names_those_that_can(workdir: Path) ->
     result = run("-m", "ollama:llava", "-a", "paper.pdf", "summarise")
     assert result.exit_code == 2
     assert error_line(result) == (
-        "ollama cannot take PDFs (providers that can: builtin, anthropic, openai, openrouter)"
+        "ollama cannot take PDFs (providers that can: builtin, anthropic, gemini, openai, azure, openrouter)"
     )
 
 

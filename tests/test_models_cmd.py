@@ -84,6 +84,7 @@ def test_json_shape() -> None:
         "default_model": "poet",
         "models": ["poet", "echo"],
         "any_model": False,
+        "package": None,  # built in (a plugin provider names its distribution)
     }
 
 

@@ -9,19 +9,21 @@ from ..render.safe import neutralise
 from ..render.stats import stop_reason_of
 
 CONTENT_FILTER = "content_filter"
+GEMINI = "google_genai"
 
 
 def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None) -> None:
     """Every note the finished reply calls for, each one line on stderr."""
     tell_refusal(reply)
     tell_content_filter(reply)
+    tell_provider_note(reply)
     tell_tool_calls(reply)
     tell_mixed_choices(reply)
     tell_cut(reply, max_tokens)
 
 
-CUT_REASONS = frozenset({"max_tokens", "length"})
-"""Stop reasons that mean the reply hit its length limit: Anthropic's, and OpenAI-compatible servers'."""
+CUT_REASONS = frozenset({"max_tokens", "length", "MAX_TOKENS"})
+"""Stop reasons that mean the reply hit its length limit: Anthropic's, OpenAI-compatible servers', Gemini's."""
 
 
 def tell_cut(reply: AIMessageChunk, max_tokens: int | None) -> None:
@@ -54,8 +56,20 @@ def refusal_reason(reply: AIMessageChunk) -> str | None:
 
 def tell_content_filter(reply: AIMessageChunk) -> None:
     """An OpenAI-compatible server (Azure, mostly) cut the reply with its content filter: the text stops short."""
-    if stop_reason_of(reply) == CONTENT_FILTER:
+    noted = reply.report is not None and reply.report.note
+    if stop_reason_of(reply) == CONTENT_FILTER and not noted:  # the provider's note names what was filtered
         _say("the provider's content filter refused the rest of the reply (finish_reason content_filter)")
+
+
+def tell_provider_note(reply: AIMessageChunk) -> None:
+    """What the provider said about the reply's end (Gemini's safety filters, a blocked prompt, a recitation)."""
+    note = reply.report.note if reply.report is not None else None
+    if note is None and reply.response_metadata.get("model_provider") == GEMINI:  # a whole reply: no report
+        from ..providers.gemini.wire import whole_reply_note
+
+        note = whole_reply_note(reply.response_metadata)
+    if note:
+        _say(neutralise(" ".join(note.split())))
 
 
 def tell_tool_calls(reply: AIMessageChunk) -> None:

@@ -33,10 +33,14 @@ def models_command(
 ) -> None:
     """Providers, their models and aliases; which providers have a key."""
     from ..errors import ChatstreamError, format_error
-    from ..providers import PROVIDERS, active_config, provider_named
+    from ..providers import PROVIDERS, active_config, plugin_providers, provider_named
 
     config = active_config()
-    specs = [provider_named(provider)] if provider else list(PROVIDERS.values())
+    if provider:
+        specs = [provider_named(provider)]
+    else:
+        plugins = plugin_providers(lambda note: print(f"chatstream: warning: {note}", file=sys.stderr))
+        specs = [*(spec for spec in PROVIDERS.values() if spec not in plugins), *plugins]
     listing = catalog(specs, config)
     failure: ChatstreamError | None = None
     if remote:
@@ -69,12 +73,13 @@ def catalog(specs: list[ProviderSpec], config: Config) -> dict[str, Any]:
                 "base_url": spec.base_url,
                 "key": {
                     "needed": spec.needs_key,
-                    "env": spec.key_env,
+                    "env": source.detail if source and source.kind == "env" else spec.key_env,
                     "source": source.kind if source else None,
                 },
                 "default_model": spec.default_model,
                 "models": list(spec.models),
                 "any_model": not spec.closed_catalog,
+                "package": spec.package,
             }
         )
     aliases = {**ALIASES, **config.aliases}
@@ -111,7 +116,8 @@ def render_text(listing: dict[str, Any]) -> str:
     lines = []
     for entry in listing["providers"]:
         where = f", {entry['base_url']}" if entry["base_url"] else ""
-        lines.append(f"{entry['name']}: {entry['description']}{where} ({_key_text(entry)})")
+        plugin = f" [plugin: {entry['package']}]" if entry.get("package") else ""
+        lines.append(f"{entry['name']}: {entry['description']}{where}{plugin} ({_key_text(entry)})")
         for model in entry["models"]:
             full_name = f"{entry['name']}:{model}"
             marks = ["default"] if full_name == listing["default_model"] else []
@@ -156,6 +162,15 @@ def _remote(spec: ProviderSpec) -> list[str]:
 
     if spec.closed_catalog:
         raise UsageError(f"{spec.name} is not a network provider", "its models are listed above")
+    if spec.name == "gemini":
+        from ..providers.gemini.model import remote_models as gemini_models
+
+        return gemini_models(REMOTE_TIMEOUT_S)
+    if spec.name == "azure":
+        raise UsageError(
+            "Azure OpenAI does not list a resource's deployments to an API key",
+            "see them in the Azure portal or with `az cognitiveservices account deployment list`",
+        )
     return remote_models(spec, REMOTE_TIMEOUT_S)
 
 

@@ -336,7 +336,7 @@ def read_prompt(words: Sequence[str], stdin_is_tty: bool, read_stdin: Any, *, re
 def check_settings(resolved: ResolvedModel, temperature: float | None) -> None:
     if temperature is None:
         return
-    high = resolved.provider.temperature_max
+    high = resolved.temperature_max
     if not 0 <= temperature <= high:
         raise UsageError(
             f"-t/--temperature {temperature} is out of range for {resolved.provider.name}",

@@ -3,6 +3,9 @@
 Nothing here imports a provider module until a model of that provider is built, so listing
 providers or resolving a name never pays for the anthropic SDK or httpx.
 
+Providers other packages add are read from the ``chatstream.providers`` entry points, and only for a
+name that is not built in (:func:`plugin_provider`), so start-up never scans the installed packages.
+
 The registry reads the settings (config.toml's ``[providers.NAME]``, ``default_model`` and aliases;
 the stored keys), never the other way round: ``active_config`` loads the file and makes its
 providers known, and the checks that need provider names (``review_config``) live here.
@@ -33,6 +36,8 @@ class ProviderSpec:
     target: str  # "package.module:ClassName"
     description: str
     key_env: str | None = None
+    #: Further variables the key may be in, looked at after ``key_env`` (Gemini: GOOGLE_API_KEY).
+    also_key_envs: tuple[str, ...] = ()
     default_model: str | None = None
     models: tuple[str, ...] = ()
     #: Only these models exist (the built-in ones); other providers accept any id.
@@ -48,10 +53,27 @@ class ProviderSpec:
     attachment_kinds: frozenset[str] = frozenset({"image"})
     #: Keyword arguments for the model class, e.g. which OpenAI-compatible preset it talks to.
     init_args: dict[str, Any] = field(default_factory=dict)
+    #: The distribution a plugin provider comes from (None: built in).
+    package: str | None = None
+    #: Models served by another class than ``target`` (``vertex:gemini-*`` is Gemini's, not Claude's).
+    routes: tuple[Route, ...] = ()
 
-    def load(self) -> type[ChatModel]:
-        module_name, _, class_name = self.target.partition(":")
+    def route(self, model: str) -> Route | None:
+        return next((route for route in self.routes if model.startswith(route.prefix)), None)
+
+    def load(self, model: str = "") -> type[ChatModel]:
+        route = self.route(model)
+        module_name, _, class_name = (route.target if route else self.target).partition(":")
         return getattr(importlib.import_module(module_name), class_name)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """The models of a provider, named by a prefix, that another class serves."""
+
+    prefix: str
+    target: str
+    temperature_max: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +89,11 @@ class ResolvedModel:
     def full_name(self) -> str:
         return f"{self.provider.name}:{self.model}"
 
+    @property
+    def temperature_max(self) -> float:
+        route = self.provider.route(self.model)
+        return route.temperature_max if route else self.provider.temperature_max
+
 
 PROVIDERS: dict[str, ProviderSpec] = {}
 ALIASES: dict[str, str] = {}
@@ -79,6 +106,7 @@ _PREFIXES: tuple[tuple[str, str], ...] = (
     ("o3", "openai"),
     ("o4", "openai"),
     ("chatgpt", "openai"),
+    ("gemini-", "gemini"),
 )
 
 BUILTIN_NOTICE = (
@@ -130,6 +158,8 @@ def _named(name: str, table: Mapping[str, str], providers: Mapping[str, Provider
     for prefix, provider_name in _PREFIXES:
         if name.startswith(prefix):
             return ResolvedModel(providers[provider_name], name)
+    if providers is PROVIDERS and plugin_provider(name) is not None:  # `-m reverse`: a plugin's default model
+        return _in_provider(name, "", providers)
     raise UnknownModelError(
         f"unknown model {name!r}",
         "use provider:model, e.g. anthropic:claude-haiku-4-5 or builtin:poet; "
@@ -153,7 +183,7 @@ class NoDefaultModel(UnknownModelError):
 
 def provider_named(name: str) -> ProviderSpec:
     """The provider called ``name``; an UnknownModelError naming the close ones otherwise."""
-    spec = PROVIDERS.get(name)
+    spec = PROVIDERS.get(name) or plugin_provider(name)
     if spec is None:
         raise UnknownModelError(f"unknown provider {name!r}", did_you_mean(name, PROVIDERS))
     return spec
@@ -161,6 +191,8 @@ def provider_named(name: str) -> ProviderSpec:
 
 def _in_provider(provider_name: str, model: str, providers: Mapping[str, ProviderSpec]) -> ResolvedModel:
     spec = providers.get(provider_name)
+    if spec is None and providers is PROVIDERS:
+        spec = plugin_provider(provider_name)
     if spec is None:
         raise UnknownModelError(
             f"unknown provider {provider_name!r}",
@@ -232,7 +264,7 @@ def default_reason(resolved: ResolvedModel, config: Config) -> str:
 
 def build(resolved: ResolvedModel, settings: Any = None) -> ChatModel:
     """Instantiate the model class of a resolved name (imports the provider module now)."""
-    return resolved.provider.load()(resolved.model, settings, **resolved.provider.init_args)
+    return resolved.provider.load(resolved.model)(resolved.model, settings, **resolved.provider.init_args)
 
 
 def get_model(name: str | None = None, **settings: Any) -> ChatModel:
@@ -242,7 +274,7 @@ def get_model(name: str | None = None, **settings: Any) -> ChatModel:
     the file is read on each call (not at import, which stays cheap).
     """
     resolved = resolve_configured(name, active_config())
-    return resolved.provider.load()(resolved.model, **resolved.provider.init_args, **settings)
+    return resolved.provider.load(resolved.model)(resolved.model, **resolved.provider.init_args, **settings)
 
 
 # -- config.toml: its providers made known, its names checked ------------------------------------
@@ -415,10 +447,31 @@ register(
     ProviderSpec(
         name="vertex",
         target="chatstream_cli.providers.anthropic.vertex:VertexChatModel",
-        description="Claude on Google Vertex AI (gcloud credentials; pip install chatstream[vertex])",
+        description="Claude and Gemini on Google Vertex AI (gcloud credentials; pip install chatstream[vertex])",
         needs_key=False,
         temperature_max=1.0,
         default_model="claude-haiku-4-5@20251001",
+        routes=(Route("gemini-", "chatstream_cli.providers.gemini.vertex:GeminiVertexChatModel"),),
+    )
+)
+
+register(
+    ProviderSpec(
+        name="gemini",
+        target="chatstream_cli.providers.gemini.model:GeminiChatModel",
+        description="Gemini: the Gemini API over httpx",
+        key_env="GEMINI_API_KEY",
+        also_key_envs=("GOOGLE_API_KEY",),
+        base_url_env="GOOGLE_GEMINI_BASE_URL",
+        attachment_kinds=frozenset({"image", "pdf"}),
+        default_model="gemini-2.5-flash",
+        models=(
+            "gemini-2.5-flash",
+            "gemini-2.5-flash-lite",
+            "gemini-2.5-pro",
+            "gemini-3-pro-preview",
+            "gemini-3-flash-preview",
+        ),
     )
 )
 
@@ -468,6 +521,17 @@ for _name, _url, _key_env, _host_env, _what in (
         )
     )
 register(
+    ProviderSpec(
+        name="azure",
+        target="chatstream_cli.providers.openai.azure:AzureChatOpenAI",
+        description="Azure OpenAI: a deployment's Chat Completions (api-key, or Entra ID with -o auth entra)",
+        key_env="AZURE_OPENAI_API_KEY",
+        base_url_env="AZURE_OPENAI_ENDPOINT",
+        needs_key=False,  # Entra ID needs none; the model asks for a key when it uses one
+        attachment_kinds=frozenset({"image", "pdf"}),
+    )
+)
+register(
     openai_compatible(
         "openrouter",
         base_url="https://openrouter.ai/api/v1",
@@ -477,3 +541,68 @@ register(
         attachment_kinds=frozenset({"image", "pdf"}),
     )
 )
+
+
+# -- the plugin door: providers other packages add ---------------------------------------------------
+
+PLUGIN_GROUP = "chatstream.providers"
+"""The entry-point group: each entry names a provider and its model class (``name = "package.module:Class"``)."""
+
+
+def plugin_provider(name: str) -> ProviderSpec | None:
+    """The plugin provider called ``name``, registered now; None when no installed package offers one.
+    Entry points are read only here, for a name that is not built in, so start-up never pays for them."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group=PLUGIN_GROUP, name=name):
+        spec = plugin_spec(entry)
+        register(spec)
+        return spec
+    return None
+
+
+def plugin_spec(entry: Any) -> ProviderSpec:
+    """The spec of one entry point, from its model class's attributes; a ConfigError when it cannot load."""
+    package = entry.dist.name if entry.dist is not None else entry.value.partition(".")[0]
+    try:
+        model_class = entry.load()
+    except Exception as exc:  # a broken plugin is the plugin's fault, said in one line
+        from ..errors import ConfigError
+
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ConfigError(
+            f"the provider plugin {entry.name!r} (package {package}) cannot be loaded: {detail}",
+            f"reinstall or update {package}, or uninstall it",
+        ) from None
+    return ProviderSpec(
+        name=entry.name,
+        target=entry.value,
+        description=getattr(model_class, "description", None) or f"provider plugin from {package}",
+        key_env=getattr(model_class, "key_env", None),
+        default_model=getattr(model_class, "default_model", None),
+        models=tuple(getattr(model_class, "models", ())),
+        needs_key=bool(getattr(model_class, "needs_key", False)),
+        attachment_kinds=frozenset(getattr(model_class, "attachment_kinds", ())),
+        package=package,
+    )
+
+
+def plugin_providers(warn: Callable[[str], None]) -> list[ProviderSpec]:
+    """Every installed plugin provider not shadowed by a built-in one (``models`` lists them); one that cannot
+    load is one warning line, and the others are still listed."""
+    from importlib.metadata import entry_points
+
+    from ..errors import ConfigError
+
+    specs = []
+    for entry in entry_points(group=PLUGIN_GROUP):
+        if entry.name in PROVIDERS and PROVIDERS[entry.name].package is None:
+            continue
+        try:
+            spec = plugin_spec(entry)
+        except ConfigError as exc:
+            warn(exc.message)
+            continue
+        register(spec)
+        specs.append(spec)
+    return specs

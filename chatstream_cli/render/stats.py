@@ -75,13 +75,16 @@ class ReplyClock:
 
 def usage_of(reply: AIMessageChunk | None, report: Report | None = None) -> dict[str, Any]:
     """Input, output and total tokens as the provider reported them, counted once (None where it did not),
-    with the prompt-cache reads and writes when there were any:
+    with the prompt-cache reads and writes and the thinking (reasoning) tokens within the output when there
+    were any:
     the report's, else (a provider without one) the sum of the chunks' ``usage_metadata``."""
     report = report or (reply.report if reply is not None else None)
     usage = (report.usage if report is not None else None) or (reply.usage_metadata if reply is not None else None)
     usage = usage or {}
     counts = {key: usage.get(key) for key in ("input_tokens", "output_tokens", "total_tokens")}
-    return {**counts, **cache_counts(usage.get("input_token_details") or {})}
+    reasoning = (usage.get("output_token_details") or {}).get("reasoning")
+    thinking = {"reasoning": reasoning} if reasoning else {}
+    return {**counts, **cache_counts(usage.get("input_token_details") or {}), **thinking}
 
 
 def stop_reason_of(reply: AIMessageChunk | None, report: Report | None = None) -> str | None:
@@ -121,6 +124,8 @@ def stats_line(model: str, usage: dict[str, Any], clock: ReplyClock) -> str:
         parts.append(f"{usage['cache_creation']} cache write")
     if usage["output_tokens"] is not None:
         parts.append(f"{usage['output_tokens']} out")
+    if usage.get("reasoning"):
+        parts.append(f"{usage['reasoning']} thinking")
     if clock.first_token_ms is not None:
         parts.append(f"first token {clock.first_token_ms:.0f} ms")
     rate = clock.tokens_per_s(usage["output_tokens"])

@@ -14,11 +14,11 @@ import os
 from typing import Any
 
 from ...errors import ConfigError
+from ..google_cloud import CREDENTIAL_HINT, default_credentials
 from .platform import PlatformChatModel
 from .sdk import Platform
 
 NAME = "vertex"
-CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
 class VertexChatModel(PlatformChatModel):
@@ -29,7 +29,7 @@ class VertexChatModel(PlatformChatModel):
     own_options = ("region", "project")
     needs_module = "google.auth.transport.requests"
     credential_errors = frozenset({"DefaultCredentialsError", "RefreshError"})
-    credential_hint = "run `gcloud auth application-default login` or set GOOGLE_APPLICATION_CREDENTIALS"
+    credential_hint = CREDENTIAL_HINT
 
     def region(self) -> str:
         region = self.options.get("region") or os.environ.get("CLOUD_ML_REGION")
@@ -46,7 +46,7 @@ class VertexChatModel(PlatformChatModel):
         if project:
             return {**arguments, "project_id": project}
         # The SDK needs the project before it has credentials: take it from them (and hand them over).
-        credentials, project = _default_credentials()
+        credentials, project = default_credentials()
         if not project:
             raise ConfigError(
                 "no Google Cloud project for Vertex AI",
@@ -58,17 +58,3 @@ class VertexChatModel(PlatformChatModel):
         """Where requests go (for messages): the one given, else Google's regional endpoint."""
         given = self.settings.base_url or os.environ.get("ANTHROPIC_VERTEX_BASE_URL")
         return (given or f"https://{self.region()}-aiplatform.googleapis.com/v1").rstrip("/")
-
-
-def _default_credentials() -> tuple[Any, str | None]:
-    """Google's application-default credentials and their project (google-auth finds them as gcloud does)."""
-    import google.auth
-    from google.auth.exceptions import DefaultCredentialsError
-
-    try:
-        return google.auth.default(scopes=[CLOUD_PLATFORM_SCOPE])
-    except DefaultCredentialsError as exc:
-        detail = " ".join(str(exc).split())
-        raise ConfigError(
-            f"no usable Google Vertex AI credentials: {detail}", VertexChatModel.credential_hint
-        ) from None

@@ -1,5 +1,7 @@
 """OpenAI Chat Completions over httpx: the ``openai`` provider, its presets (ollama, lmstudio, vllm,
-llamacpp, openrouter) and endpoints declared in config.toml. No openai SDK.
+llamacpp, openrouter) and endpoints declared in config.toml. No openai SDK. Azure OpenAI (:mod:`.azure`)
+is this model with its own URL, credentials and options (the ``find_*``, ``auth_headers`` and
+``own_options`` hooks).
 
 Request: ``POST {base_url}/chat/completions`` with ``stream: true`` and, unless the provider or
 ``-o stream_usage false`` says otherwise, ``stream_options.include_usage``. Every ``-o KEY VALUE`` goes
@@ -78,7 +80,9 @@ LABELS = {
     "vllm": "vLLM",
     "llamacpp": "llama.cpp",
     "openrouter": "OpenRouter",
+    "azure": "Azure OpenAI",
 }
+COMPLETION_TOKENS = frozenset({"openai", "azure"})  # the providers that know max_completion_tokens
 RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
 ANTHROPIC_API_VERSION = "2023-06-01"
 ANTHROPIC_ENDPOINT = "https://api.anthropic.com"
@@ -94,22 +98,37 @@ class ChatOpenAI(ChatModel):
     def __init__(self, model: str, settings: Any = None, *, provider: str = NAME, **overrides: Any) -> None:
         super().__init__(model, settings, **overrides)
         self.spec = provider_spec(provider)
-        options = {**self.spec.defaults, **self.settings.options}
+        options = self.own_options({**self.spec.defaults, **self.settings.options})
         self.stream_usage = _flag("stream_usage", options.pop("stream_usage", True))
         _check_one_choice(options.get("n"))
         reserved = sorted(RESERVED_OPTIONS & set(options))
         if reserved:
             raise UsageError(f"-o {reserved[0]} cannot be set", "chatstream sets model, messages and stream itself")
         self.extra_body = options
-        self.base_url = base_url_for(self.spec, self.settings.base_url)
-        self.api_key = api_key_for(self.spec, self.settings.api_key)
+        self.base_url = self.find_base_url()
+        self.api_key = self.find_api_key()
         label = LABELS.get(self.spec.name, self.spec.name)
         self.service = Service(self.spec.name, label, model, self.base_url, self.spec.key_env, secret=self.api_key)
         self._session_client: httpx.AsyncClient | None = None
         tls.preload()
 
     def __repr__(self) -> str:
-        return f"ChatOpenAI(model={self.model!r}, provider={self.spec.name!r}, base_url={self.base_url!r})"
+        return f"{type(self).__name__}(model={self.model!r}, provider={self.spec.name!r}, base_url={self.base_url!r})"
+
+    # -- what a provider on this wire changes (Azure) ----------------------------------------
+
+    def own_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The ``-o`` options that go into the body (a provider takes its own settings out first)."""
+        return options
+
+    def find_base_url(self) -> str:
+        return base_url_for(self.spec, self.settings.base_url)
+
+    def find_api_key(self) -> str | None:
+        return api_key_for(self.spec, self.settings.api_key)
+
+    def auth_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -119,7 +138,9 @@ class ChatOpenAI(ChatModel):
             body["temperature"] = self.settings.temperature
         if self.settings.max_tokens is not None:
             # OpenAI renamed the field; other servers know the old name best.
-            body["max_completion_tokens" if self.spec.name == NAME else "max_tokens"] = self.settings.max_tokens
+            body["max_completion_tokens" if self.spec.name in COMPLETION_TOKENS else "max_tokens"] = (
+                self.settings.max_tokens
+            )
         if self.settings.stop:
             body["stop"] = list(self.settings.stop)
         if stream and self.stream_usage:
@@ -127,9 +148,7 @@ class ChatOpenAI(ChatModel):
         return {**body, **self.extra_body}
 
     def _client_options(self, is_async: bool) -> dict[str, Any]:
-        headers = {"accept": "application/json", "user-agent": _user_agent()}
-        if self.api_key:
-            headers["authorization"] = f"Bearer {self.api_key}"
+        headers = {"accept": "application/json", "user-agent": _user_agent(), **self.auth_headers()}
         return httpx_options(headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
 
     def _client(self) -> httpx.Client:
@@ -415,6 +434,8 @@ class StreamTranslator:
             if isinstance(choice, dict):
                 self.choice_indexes.add(choice.get("index", 0))
                 self.report.stopped(choice.get("finish_reason"))
+                if choice.get("finish_reason") == "content_filter":
+                    self.report.note = content_filter_note(choice.get("content_filter_results"))
                 self.finished = self.finished or bool(choice.get("finish_reason"))
         self.report.choices = max(1, len(self.choice_indexes))
 
@@ -425,6 +446,17 @@ class StreamTranslator:
             raise not_a_stream_error(self.label)
         if not (self.done or self.finished):
             raise NetworkError(f"the stream from {self.label} ended before the reply was complete", "try again")
+
+
+def content_filter_note(results: Any) -> str:
+    """The stderr line of a content-filter stop, naming what Azure's filter flagged (``violence: medium``)."""
+    flagged = [
+        f"{name}: {result.get('severity') or 'filtered'}"
+        for name, result in (results.items() if isinstance(results, dict) else ())
+        if isinstance(result, dict) and result.get("filtered")
+    ]
+    which = f"; {', '.join(flagged)}" if flagged else ""
+    return f"the provider's content filter refused the rest of the reply (finish_reason content_filter{which})"
 
 
 def chunks_from_events(events: Iterable[ServerSentEvent], label: str) -> Iterator[AIMessageChunk]:
