@@ -39,10 +39,13 @@ from .commands.options import (
     NoStream,
     Option,
     Param,
+    Pretty,
     PromptCommand,
     Quiet,
     Retries,
     RoleName,
+    SchemaMulti,
+    SchemaOption,
     Stats,
     Stop,
     System,
@@ -189,6 +192,9 @@ def prompt_command(
     extract: Extract = False,
     extract_last: ExtractLast = False,
     no_stdin: NoStdin = False,
+    schema: SchemaOption = None,
+    schema_multi: SchemaMulti = None,
+    pretty: Pretty = False,
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""

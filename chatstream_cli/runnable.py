@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .messages import (
@@ -26,6 +26,9 @@ from .messages import (
     to_messages,
 )
 from .runs import chunk_id, closing_chunk, uuid7
+
+if TYPE_CHECKING:
+    from .schema import OutputSchema
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class ModelSettings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     options: dict[str, Any] = field(default_factory=dict)
+    #: The JSON Schema the reply must satisfy (``--schema``), sent the provider's own way.
+    schema: OutputSchema | None = None
     #: Receives progress notices from a provider (retries, waits); the CLI shows them.
     on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     #: Called as each HTTP request goes out (the --stats clock starts there, not before an SDK loads).

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
     from ..prompting.attachments import Attachment as PromptAttachment
     from ..runnable import ModelSettings
+    from ..schema import OutputSchema
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "auth", "credential")
 
@@ -137,6 +138,7 @@ class Sent:
     run_id: str
     role: str | None = None
     retry_of: int | None = None
+    schema: OutputSchema | None = None
 
 
 def record_exchange(
@@ -161,6 +163,11 @@ def build_exchange(
     from ..history import Exchange
 
     ended = reply if reply is not None else transcript.arrived()
+    text = ended.text
+    if sent.schema is not None and not text:
+        from ..schema import document_text
+
+        text = document_text(ended)  # the forced tool's input, which is the answer
     usage = usage_of(ended)
     outcome, exit_code = outcome_of(reply, error)
     return Exchange(
@@ -168,7 +175,7 @@ def build_exchange(
         model=model_of(ended, sent.model),
         provider=sent.provider,
         prompt=storable(sent.prompt.words()),
-        reply=storable(ended.text),
+        reply=storable(text),
         outcome=outcome,
         system=storable(sent.system) if sent.system else sent.system,
         messages=[storable_message(message, sent.prompt.attachments) for message in sent.messages],
@@ -187,6 +194,8 @@ def build_exchange(
         role=sent.role,
         files=tuple(file.path for file in sent.prompt.files),
         attachments=tuple(recorded_attachment(item) for item in sent.prompt.attachments),
+        schema_id=sent.schema.id if sent.schema is not None else None,
+        schema=sent.schema.wire if sent.schema is not None else None,
     )
 
 

@@ -36,8 +36,10 @@ _COLUMNS = (
     "exit_code",
     "error",
     "retry_of",
+    "schema_id",
 )
-_COLUMNS_OF_E = "SELECT e.id, " + ", ".join(f"e.{name}" for name in _COLUMNS)
+_SCHEMA_OF_E = "(SELECT content FROM schemas WHERE id = e.schema_id)"
+_COLUMNS_OF_E = "SELECT e.id, " + ", ".join(f"e.{name}" for name in _COLUMNS) + f", {_SCHEMA_OF_E}"
 _SELECT = _COLUMNS_OF_E + " FROM exchanges e"
 
 
@@ -61,6 +63,11 @@ def record(db: sqlite3.Connection, exchange: Exchange) -> int:
             (exchange.cid, exchange.created_at, exchange.created_at, exchange.full_model),
         )
         turn = db.execute("SELECT COALESCE(MAX(turn), 0) + 1 FROM exchanges WHERE cid = ?", (exchange.cid,)).fetchone()
+        if exchange.schema_id is not None and exchange.schema is not None:
+            db.execute(
+                "INSERT INTO schemas (id, content) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                (exchange.schema_id, json.dumps(exchange.schema, ensure_ascii=False)),
+            )
         values = _row_values(exchange, turn[0])
         placeholders = ", ".join("?" * len(values))
         cursor = db.execute(f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)
@@ -95,6 +102,7 @@ def _row_values(exchange: Exchange, turn: int) -> tuple[Any, ...]:
         exchange.exit_code,
         exchange.error,
         exchange.retry_of,
+        exchange.schema_id,
     )
 
 
@@ -209,7 +217,8 @@ def delete(db: sqlite3.Connection, *, cid: str | None = None, before: str | None
 
 
 def _exchange(row: Sequence[Any]) -> Exchange:
-    values = dict(zip(("id", *_COLUMNS), row, strict=True))
+    values = dict(zip(("id", *_COLUMNS, "schema"), row, strict=True))
+    values["schema"] = json.loads(values["schema"]) if values["schema"] else None
     values["messages"] = json.loads(values.pop("messages_json"))
     values["options"] = json.loads(values.pop("options_json"))
     values["files"] = tuple(json.loads(values.pop("files_json")))
