@@ -187,7 +187,7 @@ def answer(
         raise
     verdict = check.of(reply) if check is not None else None
     record_exchange(thread, sent, transcript, reply, verdict.error if verdict is not None else None)
-    tell_endnotes(reply, chat.settings.max_tokens)
+    tell_endnotes(reply, chat.settings.max_tokens, schema=check is not None)
     if verdict is not None and verdict.error is not None:
         raise verdict.error
     return reply
