@@ -75,12 +75,15 @@ class PrettyJson:
     appended: what was shown stays. A key is held until its closing quote and a number or literal until
     it ends, so no half-key ever shows; a string value shows as it grows. Each character is looked at once,
     so a chunk costs what its length costs, however long the document is. Text that is no JSON (a
-    preamble, a code fence, a second value) turns the rest into ``raw`` pieces, shown as they come."""
+    preamble, a code fence, a second value) turns the rest into ``raw`` pieces, shown as they come.
+    ``unwrap``: the outermost object and its one key are not shown, only its value (``--schema-multi``'s
+    ``{"items": [...]}`` shows as the list)."""
 
     __slots__ = (
         "_escaped",
         "_expect_key",
         "_held",
+        "_hidden",
         "_in_string",
         "_open_pending",
         "_out",
@@ -90,7 +93,8 @@ class PrettyJson:
         "indent",
     )
 
-    def __init__(self, indent: str = "  ") -> None:
+    def __init__(self, indent: str = "  ", *, unwrap: bool = False) -> None:
+        self._hidden = 1 if unwrap else 0
         self._stack: list[str] = []
         self._in_string = False
         self._escaped = False
@@ -119,7 +123,8 @@ class PrettyJson:
                 elif char == '"':
                     self._in_string = False
                     if self._held is not None:
-                        self._emit("".join(self._held), KEY)
+                        if not self._in_wrapper():
+                            self._emit("".join(self._held), KEY)
                         self._held = None
                     else:
                         self._emit(text[start : position + 1], STRING)
@@ -164,9 +169,10 @@ class PrettyJson:
         if char in "{[":
             self._before_value()
             self._stack.append("}" if char == "{" else "]")
-            self._emit(char, PUNCTUATION)
-            self._open_pending = True
             self._expect_key = char == "{"
+            if not self._in_wrapper():
+                self._emit(char, PUNCTUATION)
+                self._open_pending = True
         elif char in "}]":
             if not self._stack or self._stack[-1] != char:
                 return False
@@ -174,12 +180,14 @@ class PrettyJson:
         elif char == ",":
             if not self._stack:
                 return False
-            self._emit(",\n" + self.indent * len(self._stack), PUNCTUATION)
+            if not self._in_wrapper():
+                self._emit(",\n" + self._indent(), PUNCTUATION)
             self._expect_key = self._stack[-1] == "}"
         elif char == ":":
             if not self._stack or self._stack[-1] != "}":
                 return False
-            self._emit(": ", PUNCTUATION)
+            if not self._in_wrapper():
+                self._emit(": ", PUNCTUATION)
         elif char == '"':
             key = self._expect_key
             self._before_value()
@@ -196,18 +204,28 @@ class PrettyJson:
             return False
         return True
 
+    def _in_wrapper(self) -> bool:
+        """Whether the tokens at this depth are the hidden outer object's own."""
+        return len(self._stack) == self._hidden == 1
+
+    def _indent(self) -> str:
+        return self.indent * (len(self._stack) - self._hidden)
+
     def _before_value(self) -> None:
         if self._open_pending:
-            self._emit("\n" + self.indent * len(self._stack), PUNCTUATION)
+            self._emit("\n" + self._indent(), PUNCTUATION)
             self._open_pending = False
 
     def _close(self, char: str) -> None:
+        hidden = self._in_wrapper()
         self._stack.pop()
-        if self._open_pending:
+        if hidden:
+            pass
+        elif self._open_pending:
             self._open_pending = False
             self._emit(char, PUNCTUATION)
         else:
-            self._emit("\n" + self.indent * len(self._stack) + char, PUNCTUATION)
+            self._emit("\n" + self._indent() + char, PUNCTUATION)
         self._expect_key = False
         self.done = not self._stack
 

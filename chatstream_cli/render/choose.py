@@ -106,4 +106,4 @@ def document_renderer(check: ReplyCheck, pretty: bool) -> Renderer:
     from .live_json import LiveJsonRenderer
     from .terminal import terminal_console
 
-    return LiveJsonRenderer(terminal_console())
+    return LiveJsonRenderer(terminal_console(), unwrap=check.schema.multi)

@@ -19,12 +19,13 @@ from .terminal import ThinkingSection, print_raw
 
 
 class LiveJsonRenderer:
-    """Prints each chunk's share of the indented document, in the colours of Rich's JSON highlighter."""
+    """Prints each chunk's share of the indented document, in the colours of Rich's JSON highlighter
+    (``unwrap``: ``--schema-multi``'s list, without the object around it)."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, *, unwrap: bool = False) -> None:
         self.console = console
         self.thinking = ThinkingSection(console)
-        self.pretty = PrettyJson()
+        self.pretty = PrettyJson(unwrap=unwrap)
         self.column_zero = True
 
     def start(self) -> None:
