@@ -81,6 +81,9 @@ class DefaultGroup(DefaultCommandGroup):
         "roles": _subcommand(
             "roles", "Saved roles: a model, system prompt, settings and prompt template, applied with --role NAME."
         ),
+        "schemas": _subcommand(
+            "schemas", "JSON Schemas for --schema: saved ones by name, and those the history recorded by hash."
+        ),
         "logs": _subcommand(
             "logs", "The history of exchanges, newest last (logs list, path, off, on, delete beside it)."
         ),

@@ -246,3 +246,34 @@ def _with_attachments(db: sqlite3.Connection, exchanges: list[Exchange]) -> list
 
 def _replace_attachments(exchange: Exchange, attachments: list[Attachment]) -> Exchange:
     return replace(exchange, attachments=tuple(attachments)) if attachments else exchange
+
+
+# -- schemas --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UsedSchema:
+    """A schema the history holds: its hash, its JSON, how many exchanges used it and when last."""
+
+    id: str
+    schema: dict[str, Any]
+    uses: int
+    last_used: str | None
+
+
+def used_schemas(db: sqlite3.Connection, prefix: str = "") -> list[UsedSchema]:
+    """The schemas whose id starts with ``prefix`` (all for ""), most recently used last."""
+    rows = db.execute(
+        "SELECT s.id, s.content, COUNT(e.id), MAX(e.created_at) FROM schemas s "
+        "LEFT JOIN exchanges e ON e.schema_id = s.id WHERE s.id >= ? AND s.id < ? "
+        "GROUP BY s.id ORDER BY MAX(e.created_at), s.id",
+        (prefix, prefix + "\U0010ffff"),
+    ).fetchall()
+    return [UsedSchema(id, json.loads(content), uses, last) for id, content, uses, last in rows]
+
+
+def schema_data(db: sqlite3.Connection, schema_id: str) -> list[tuple[int, str]]:
+    """``(exchange id, reply)`` of every completed exchange made with the schema, oldest first."""
+    return db.execute(
+        "SELECT id, reply FROM exchanges WHERE schema_id = ? AND exit_code = 0 ORDER BY id", (schema_id,)
+    ).fetchall()

@@ -1,5 +1,7 @@
 """Saved schemas: a JSON Schema kept under a name, ``<chatstream home>/schemas/NAME.json``, and used with
-``--schema NAME``; ``chatstream schemas`` lists them beside the schemas the history recorded by hash."""
+``--schema NAME``; ``chatstream schemas`` lists them beside the schemas the history recorded by hash, which
+``--schema ID`` (six hex digits of the hash or more) takes too. A recorded ``--schema-multi`` schema is the
+object around the list, so ``--schema ID`` asks for that object again."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
     from ..schema import OutputSchema
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_ID_PREFIX = re.compile(r"^[0-9a-f]{6,64}$")
 
 
 def schemas_folder() -> Path:
@@ -48,13 +51,29 @@ def resolve_schema(text: str, *, multi: bool = False, flag: str = "--schema") ->
     """What ``--schema TEXT`` names: a saved schema, else a file, inline JSON or the concise form."""
     from dataclasses import replace
 
-    from ..schema import parse_schema
+    from ..schema import multi_items, parse_schema
 
-    saved = saved_schema(text.strip())
+    name = text.strip()
+    saved = saved_schema(name)
     if saved is not None:
-        schema = parse_schema(json.dumps(saved), multi=multi, flag=f"{flag} {text.strip()}")
-        return replace(schema, source=f"the saved schema {text.strip()}")
+        schema = parse_schema(json.dumps(saved), multi=multi, flag=f"{flag} {name}")
+        return replace(schema, source=f"the saved schema {name}")
+    recorded = recorded_schema(name)
+    if recorded is not None:  # a --schema-multi one asks for the same list again
+        items = multi_items(recorded)
+        schema = parse_schema(json.dumps(items or recorded), multi=multi or items is not None, flag=f"{flag} {name}")
+        return replace(schema, source=f"the schema {name}")
     return parse_schema(text, multi=multi, flag=flag)
+
+
+def recorded_schema(text: str) -> dict[str, Any] | None:
+    """The schema the history recorded under a hash ``text`` starts (six hex digits at least), or None."""
+    if not _ID_PREFIX.match(text):
+        return None
+    from .. import history
+
+    found = history.used_schema(text)
+    return found.schema if found is not None else None
 
 
 def save_schema(name: str, text: str) -> Path:
@@ -62,7 +81,7 @@ def save_schema(name: str, text: str) -> Path:
     from ..schema import parse_schema
 
     path = schema_path(name)
-    schema = parse_schema(text, flag="SCHEMA").schema
+    schema = recorded_schema(text.strip()) or parse_schema(text, flag="SCHEMA").schema
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return path

@@ -140,6 +140,28 @@ def concise_schema(text: str, flag: str = "--schema") -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": False}
 
 
+def concise_form(schema: dict[str, Any]) -> str:
+    """A schema's fields in the concise form, to tell schemas apart in a list (``name, age int, tags array``)."""
+    items = multi_items(schema) or schema
+    short = {"integer": "int", "number": "float", "boolean": "bool"}
+    fields = []
+    for name, item in ((items or {}).get("properties") or {}).items():
+        kind = item.get("type") if isinstance(item, dict) else None
+        kind = short.get(kind, kind) if isinstance(kind, str) else None
+        fields.append(name if kind in (None, "string") else f"{name} {kind}")
+    return ("list of: " if multi_items(schema) else "") + (", ".join(fields) or "(no fields)")
+
+
+def multi_items(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """The item schema, when ``schema`` is the object ``--schema-multi`` sends around a list; else None."""
+    properties = schema.get("properties")
+    if not (isinstance(properties, dict) and list(properties) == [MULTI_KEY]):
+        return None
+    wrapped = properties[MULTI_KEY]
+    is_list = isinstance(wrapped, dict) and wrapped.get("type") == "array" and isinstance(wrapped.get("items"), dict)
+    return wrapped["items"] if is_list else None
+
+
 def checked_schema(schema: dict[str, Any], flag: str = "--schema") -> dict[str, Any]:
     """The schema, if it is a valid JSON Schema whose root is an object (what every provider needs)."""
     problem = schema_problem(schema)
