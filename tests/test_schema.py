@@ -18,6 +18,7 @@ from chatstream_cli.providers import get_model
 from chatstream_cli.schema import concise_schema, parse_schema
 from chatstream_cli.schema.convert import NotStrict, openai_strict, without_emulated_nulls
 from chatstream_cli.schema.example import example_document
+from tests.batch_server import BatchServer, batch_server  # noqa: F401  (the fixture)
 from tests.conftest import CHATSTREAM, cli_env, error_line, imported_modules
 from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
 from tests.test_anthropic_provider import sse as anthropic_sse
@@ -415,3 +416,103 @@ def test_the_validator_is_imported_only_with_a_schema() -> None:
 def test_usage_error_is_raised_before_anything_is_sent() -> None:
     with pytest.raises(UsageError):
         parse_schema("a b c")
+
+
+# -- batch ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def batches(batch_server: BatchServer, monkeypatch: pytest.MonkeyPatch) -> BatchServer:  # noqa: F811
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-batch-key")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", CLAUDE_KEY)
+    return batch_server
+
+
+def test_batch_lines_carry_parsed_and_a_mismatch_is_a_failed_line_retry_failed_runs_again(
+    batches: BatchServer, tmp_path: Path
+) -> None:
+    source = tmp_path / "people.jsonl"
+    prompts = [ADA, '{"name": "Grace", "age": "old"}', '{"name": "Alan", "age": 41} #invalid-once']
+    source.write_text("".join(json.dumps({"id": n, "prompt": text}) + "\n" for n, text in enumerate(prompts)))
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(source), "-m", "openai:m", "--base-url", f"{batches.base_url}/v1", "--schema", FIELDS]
+    first = run(*args, "--out", str(out))
+    assert first.exit_code == 4
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[0]["parsed"] == {"name": "Ada", "age": 36}
+    assert lines[1]["content"] == '{"name": "Grace", "age": "old"}'
+    assert lines[1]["error"]["message"].startswith("the reply does not match the schema at $.age: 'old' is not of")
+    assert (lines[1]["error"]["type"], lines[1]["error"]["exit_code"]) == ("schema_mismatch", 4)
+    assert lines[2]["content"] == "{}"
+    assert "at $: 'name' is a required property" in lines[2]["error"]["message"]
+    retried = run(*args, "--retry-failed", "--out", str(out))
+    assert retried.exit_code == 4  # Grace's age is still no integer
+    lines = sorted((json.loads(line) for line in out.read_text().splitlines()), key=lambda line: line["id"])
+    assert [line.get("parsed") for line in lines] == [{"name": "Ada", "age": 36}, None, {"name": "Alan", "age": 41}]
+    assert batches.attempts[prompts[2]] == 2 and batches.attempts[prompts[0]] == 1
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_provider_batch_requests_carry_the_schema_and_results_are_checked(batches: BatchServer, provider: str) -> None:
+    model = "anthropic:claude-haiku-4-5" if provider == "anthropic" else "openai:gpt-4o-mini"
+    url = batches.base_url if provider == "anthropic" else f"{batches.base_url}/v1"
+    prompts = "".join(json.dumps({"id": n, "prompt": text}) + "\n" for n, text in enumerate([ADA, '{"name": 1}']))
+    result = run(
+        "batch", "-", "-m", model, "--base-url", url, "--provider-batch", "-q", "--schema", FIELDS, input=prompts
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 4
+    assert lines[0]["parsed"] == {"name": "Ada", "age": 36}
+    assert lines[1]["error"]["message"].startswith("the reply does not match the schema at $")
+    (created,) = batches.created
+    if provider == "anthropic":
+        params = created["requests"][0]["params"]
+        assert params["output_config"] == {"format": {"type": "json_schema", "schema": FIELDS_SCHEMA}}
+    else:
+        uploaded = json.loads(batches.files[created["input_file_id"]].decode().splitlines()[0])
+        expected = {"name": "output", "schema": FIELDS_SCHEMA, "strict": True}
+        assert uploaded["body"]["response_format"] == {"type": "json_schema", "json_schema": expected}
+
+
+# -- saved schemas and roles ------------------------------------------------------------------------
+
+
+def test_saved_schemas_by_name_and_recorded_ones_by_hash(isolated_env: Path) -> None:
+    saved = run("schemas", "save", "person", FIELDS)
+    assert (saved.exit_code, saved.stdout) == (
+        0,
+        f"saved schema person in {isolated_env / 'schemas' / 'person.json'}\n",
+    )
+    assert json.loads((isolated_env / "schemas" / "person.json").read_text()) == FIELDS_SCHEMA
+    assert offline("--schema", "person", "Ada").stdout == '{"name":"Ada","age":78}\n'
+    assert offline("--schema-multi", "title", "Ada").exit_code == 0
+    person, titles = parse_schema(FIELDS).id, parse_schema("title", multi=True).id
+    listed = run("schemas", "list").stdout.splitlines()
+    assert listed == [
+        f"{person[:12]}  person           1 use  name, age int",
+        f"{titles[:12]}  -                1 use  list of: title",
+    ]
+    shown = run("schemas", "show", titles[:8])
+    assert json.loads(shown.stdout) == parse_schema("title", multi=True).wire
+    again = offline("--schema", titles[:8], "Bo")  # a --schema-multi schema asks for the list again
+    assert again.stdout == '[{"title":"Bo"},{"title":"Bo"}]\n'
+    assert history_rows(isolated_env, "SELECT schema_id FROM exchanges")[-1] == (titles,)
+    removed = run("schemas", "remove", "person")
+    assert removed.exit_code == 0 and not (isolated_env / "schemas" / "person.json").exists()
+    for args, message in (
+        (["schemas", "remove", "person"], "no saved schema named 'person'"),
+        (["schemas", "show", "nobody"], "no schema is named 'nobody' or has an id that starts so"),
+        (["schemas", "save", "x", "a b c"], "SCHEMA: 'a b c' is not a field"),
+    ):
+        result = run(*args)
+        assert result.exit_code == 2 and error_line(result).startswith(message), args
+
+
+def test_a_role_carries_a_schema_and_the_command_line_wins() -> None:
+    saved = run("roles", "save", "person", "-m", "builtin:echo", "--schema", FIELDS, "--template", "Who: {input}")
+    assert saved.exit_code == 0
+    assert run("--role", "person", "-o", "delay_ms", "0", "Ada").stdout == '{"name":"Who: Ada","age":78}\n'
+    multi = run("--role", "person", "-o", "delay_ms", "0", "--schema-multi", "title", "Ada")
+    assert multi.stdout == '[{"title":"Who: Ada"},{"title":"Who: Ada"}]\n'
+    bad = run("roles", "save", "broken", "--schema", '{"type": "array"}')
+    assert bad.exit_code == 2 and error_line(bad).startswith("--schema must describe an object")

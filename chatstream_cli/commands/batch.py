@@ -27,13 +27,15 @@ from .options import (
     PromptCommand,
     Quiet,
     Retries,
+    SchemaMulti,
+    SchemaOption,
     Stats,
     System,
     Temperature,
     Thinking,
     Timeout,
 )
-from .prompt import PromptRequest, check_settings, model_settings
+from .prompt import PromptRequest, check_schema_flags, check_settings, model_settings
 from .reporting import notice, reporting
 
 if TYPE_CHECKING:
@@ -89,6 +91,8 @@ def run_command(
     base_url: BaseUrl = None,
     quiet: Quiet = False,
     debug: Debug = False,
+    schema: SchemaOption = None,
+    schema_multi: SchemaMulti = None,
 ) -> None:
     """Run every prompt of FILE; one JSON line per prompt, in input order (the default command)."""
     defaults = PromptRequest.from_flags(locals())
@@ -107,6 +111,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     from ..providers import active_config
 
     check_input(where)
+    check_schema_flags(defaults)
     config = active_config()
     resolved = _resolve(defaults.model, config)
     if resolved.notice:

@@ -54,7 +54,7 @@ def show_command(schema_id: IdArgument) -> None:
     schema = saved_schema(schema_id) or recorded_schema(schema_id.strip().lower())
     if schema is None:
         raise UsageError(
-            f"no schema named {schema_id!r} or with an id that starts so", "`chatstream schemas list` shows them"
+            f"no schema is named {schema_id!r} or has an id that starts so", "`chatstream schemas list` shows them"
         )
     print(json.dumps(schema, indent=2, ensure_ascii=False))
 
