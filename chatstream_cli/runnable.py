@@ -212,6 +212,18 @@ class ChatModel:
         open one); without it each call makes its own client."""
         return nullcontext()
 
+    def with_structured_output(self, schema: Any, *, multi: bool = False) -> Any:
+        """This model answering data that satisfies ``schema`` (a JSON Schema dict, or what ``--schema`` takes):
+        ``invoke`` returns it, ``stream`` yields it as it grows, as LangChain's ``with_structured_output``."""
+        from .schema.structured import StructuredOutput, output_schema_of
+
+        output = output_schema_of(schema, multi=multi)
+        return StructuredOutput(self.rebuilt(replace(self.settings, schema=output)), output)
+
+    def rebuilt(self, settings: ModelSettings) -> ChatModel:
+        """The same model with other settings."""
+        return type(self)(self.model, settings)
+
     def _overrides(self, method: str) -> bool:
         return getattr(type(self), method) is not getattr(ChatModel, method)
 

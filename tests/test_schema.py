@@ -3,6 +3,7 @@ what stdout gets, the check at the end (exit 4), ``--json``'s ``parsed`` and the
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ from chatstream_cli.cli import app
 from chatstream_cli.errors import UsageError
 from chatstream_cli.providers import get_model
 from chatstream_cli.schema import concise_schema, parse_schema
+from chatstream_cli.schema.check import SchemaMismatch
 from chatstream_cli.schema.convert import NotStrict, openai_strict, without_emulated_nulls
 from chatstream_cli.schema.example import example_document
 from tests.batch_server import BatchServer, batch_server  # noqa: F401  (the fixture)
@@ -516,3 +518,44 @@ def test_a_role_carries_a_schema_and_the_command_line_wins() -> None:
     assert multi.stdout == '[{"title":"Who: Ada"},{"title":"Who: Ada"}]\n'
     bad = run("roles", "save", "broken", "--schema", '{"type": "array"}')
     assert bad.exit_code == 2 and error_line(bad).startswith("--schema must describe an object")
+
+
+# -- reading it back ------------------------------------------------------------------------------
+
+
+def test_logs_data_prints_every_object_made_with_a_schema() -> None:
+    for name in ("Ada", "Bo"):
+        assert offline("--schema", FIELDS, name).exit_code == 0
+    assert offline("--schema", "title", "other schema").exit_code == 0
+    assert offline("--schema-multi", "title", "T").exit_code == 0
+    data = run("logs", "--schema", FIELDS, "--data")
+    assert (data.exit_code, data.stdout) == (0, '{"name": "Ada", "age": 78}\n{"name": "Bo", "age": 78}\n')
+    with_ids = run("logs", "--schema", parse_schema(FIELDS).id[:10], "--data-ids")
+    assert [json.loads(line)["exchange_id"] for line in with_ids.stdout.splitlines()] == [1, 2]
+    listed = run("logs", "--schema", parse_schema("title", multi=True).id[:8], "--data")
+    assert listed.stdout == '{"title": "T"}\n{"title": "T"}\n'  # a list's items, one a line
+    shown = run("logs", "--schema", FIELDS, "--jsonl", "-n", "0")
+    assert [json.loads(line)["prompt"] for line in shown.stdout.splitlines()] == ["Ada", "Bo"]
+    missing = run("logs", "--data")
+    assert missing.exit_code == 2 and error_line(missing).startswith("--data prints what a schema extracted")
+
+
+def test_with_structured_output_invokes_and_streams_the_growing_data(openai: LoopbackServer) -> None:
+    model = get_model("openai:gpt-4o-mini").with_structured_output(FIELDS_SCHEMA)
+    openai.enqueue_many([openai_reply(ADA), openai_reply(ADA), openai_reply('{"name": 1}')])
+    grown = list(model.stream("Ada"))
+    assert grown[-1] == {"name": "Ada", "age": 36}
+    assert all(a != b for a, b in itertools.pairwise(grown)) and len(grown) > 3
+    assert [item.get("name") for item in grown[:3]] == [None, "Ad", "Ada"]
+    assert json.loads(openai.requests[0].body)["response_format"]["json_schema"]["strict"] is True
+    assert list(model.stream("Ada"))[-1] == {"name": "Ada", "age": 36}
+    with pytest.raises(SchemaMismatch, match=r"at \$: 'age' is a required property"):
+        list(model.stream("bad"))
+
+
+def test_with_structured_output_offline_returns_dicts_and_lists() -> None:
+    poet = get_model("builtin:poet", delay_ms=0).with_structured_output(FIELDS_SCHEMA)
+    assert poet.invoke("goldfish") == {"name": "Oh goldfish, oh moon, so far away,", "age": 78}
+    listed = get_model("builtin:echo", delay_ms=0).with_structured_output("title", multi=True)
+    assert listed.invoke("T") == [{"title": "T"}, {"title": "T"}]
+    assert listed.batch(["a", "b"]) == [[{"title": "a"}] * 2, [{"title": "b"}] * 2]

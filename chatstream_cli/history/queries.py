@@ -52,6 +52,7 @@ class Filters:
     since: str | None = None
     until: str | None = None
     text: str | None = None
+    schema_id: str | None = None
 
 
 def record(db: sqlite3.Connection, exchange: Exchange) -> int:
@@ -149,6 +150,9 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
     if filters.until is not None:
         clauses.append("e.created_at < ?")
         params.append(filters.until)
+    if filters.schema_id is not None:
+        clauses.append("e.schema_id = ?")
+        params.append(filters.schema_id)
     if filters.text is not None:
         clauses.append("exchanges_fts MATCH ?")
         params.append(fts_query(filters.text))

@@ -114,6 +114,9 @@ class ChatOpenAI(ChatModel):
     def __repr__(self) -> str:
         return f"ChatOpenAI(model={self.model!r}, provider={self.spec.name!r}, base_url={self.base_url!r})"
 
+    def rebuilt(self, settings: Any) -> ChatOpenAI:
+        return type(self)(self.model, settings, provider=self.spec.name)
+
     # -- requests ---------------------------------------------------------------------------
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool) -> dict[str, Any]:
