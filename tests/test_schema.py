@@ -559,3 +559,11 @@ def test_with_structured_output_offline_returns_dicts_and_lists() -> None:
     listed = get_model("builtin:echo", delay_ms=0).with_structured_output("title", multi=True)
     assert listed.invoke("T") == [{"title": "T"}, {"title": "T"}]
     assert listed.batch(["a", "b"]) == [[{"title": "a"}] * 2, [{"title": "b"}] * 2]
+
+
+def test_a_forced_tool_answer_cut_short_keeps_what_arrived(claude: LoopbackServer, isolated_env: Path) -> None:
+    stream = claude_events("claude-3-haiku-20240307", [tool_block("output", ADA)])
+    claude.enqueue(Reply.sse(stream, drop_after=5))  # message_start, the block's start, three pieces
+    result = run("-m", "anthropic:claude-3-haiku-20240307", "--retries", "0", "--schema", FIELDS, "Ada")
+    assert (result.exit_code, result.stdout) == (5, ADA[:12] + "\n")
+    assert history_rows(isolated_env, "SELECT reply, outcome FROM exchanges") == [(ADA[:12], "failed")]

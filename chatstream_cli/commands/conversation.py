@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -89,9 +90,15 @@ class Transcript:
     that would double the cost of every chunk, and what a cut reply lacks (usage, stop reason) comes last.
     """
 
-    def __init__(self, inner: Renderer, clock: ReplyClock | None = None) -> None:
+    def __init__(self, inner: Renderer, clock: ReplyClock | None = None, *, document: bool = False) -> None:
         self.inner = inner
         self.clock = clock or ReplyClock()
+        #: With ``--schema``: keep the document's text, which a forced tool's call carries rather than the content.
+        self.text_of: Callable[[AIMessageChunk], str] = _content_text
+        if document:
+            from ..schema import document_text
+
+            self.text_of = document_text
         self.text = Pieces()
         self.thinking = Pieces()
 
@@ -101,7 +108,7 @@ class Transcript:
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
-        text, thinking = content_text(chunk.content), thinking_text(chunk)
+        text, thinking = self.text_of(chunk), thinking_text(chunk)
         if text:
             self.text.append(text)
         if thinking:
@@ -123,6 +130,10 @@ class Transcript:
     def abort(self, error: BaseException) -> None:
         self.clock.stop()
         self.inner.abort(error)
+
+
+def _content_text(chunk: AIMessageChunk) -> str:
+    return content_text(chunk.content)
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,7 +166,8 @@ def answer(
         streaming = not request.no_stream
         event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
         renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    transcript = Transcript(with_progress(renderer, spinner, request.stats, resolved.model, clock), clock)
+    progress = with_progress(renderer, spinner, request.stats, resolved.model, clock)
+    transcript = Transcript(progress, clock, document=check is not None)
     sent = Sent(
         resolved.model,
         resolved.provider.name,
