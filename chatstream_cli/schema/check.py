@@ -1,10 +1,12 @@
 """The end of a reply with a schema: its JSON parsed and validated with ``jsonschema``.
 
-``jsonschema`` (the reference implementation, maintained by the JSON Schema organisation's Julian Berman)
-rather than ``fastjsonschema``: every draft, ``$ref`` and ``$defs`` resolved by ``referencing``, and errors
-that carry a JSON path and a readable message, with ``best_match`` to pick the most telling one. Speed
-does not matter here: one document is checked once, after the model has taken seconds to write it.
-Importing it costs about 70 ms, paid only by a reply with ``--schema``.
+``jsonschema`` (the reference implementation in Python, from the python-jsonschema project) rather than
+``fastjsonschema``: every draft up to 2020-12 (fastjsonschema stops at draft 7, and the schemas providers
+document use ``$defs`` and 2020-12's keywords), ``$ref`` resolved by ``referencing``, a schema itself
+checked against its metaschema, and errors with a JSON path, from which ``best_match`` picks the most
+telling. fastjsonschema's speed (it compiles a schema to Python) does not matter here: one document is
+checked once, after the model took seconds to write it. Importing it costs about 70 ms, paid only with
+``--schema``.
 """
 
 from __future__ import annotations
