@@ -567,3 +567,16 @@ def test_a_forced_tool_answer_cut_short_keeps_what_arrived(claude: LoopbackServe
     result = run("-m", "anthropic:claude-3-haiku-20240307", "--retries", "0", "--schema", FIELDS, "Ada")
     assert (result.exit_code, result.stdout) == (5, ADA[:12] + "\n")
     assert history_rows(isolated_env, "SELECT reply, outcome FROM exchanges") == [(ADA[:12], "failed")]
+
+
+def test_a_history_of_the_first_version_gains_the_schemas_table(isolated_env: Path) -> None:
+    from chatstream_cli.history import store
+
+    isolated_env.mkdir(parents=True)
+    with sqlite3.connect(isolated_env / "history.db", isolation_level=None) as db:
+        store._v1(db)
+        db.execute("PRAGMA user_version = 1")
+        db.execute("INSERT INTO conversations VALUES ('c1', 't', 't', 'builtin:echo')")
+    assert offline("-c", "--schema", FIELDS, "Ada").exit_code == 0
+    assert history_rows(isolated_env, "PRAGMA user_version") == [(2,)]
+    assert history_rows(isolated_env, "SELECT cid, schema_id FROM exchanges") == [("c1", parse_schema(FIELDS).id)]
