@@ -580,3 +580,9 @@ def test_a_history_of_the_first_version_gains_the_schemas_table(isolated_env: Pa
     assert offline("-c", "--schema", FIELDS, "Ada").exit_code == 0
     assert history_rows(isolated_env, "PRAGMA user_version") == [(2,)]
     assert history_rows(isolated_env, "SELECT cid, schema_id FROM exchanges") == [("c1", parse_schema(FIELDS).id)]
+
+
+def test_json_in_a_code_fence_is_taken_from_it(openai: LoopbackServer) -> None:
+    openai.enqueue(openai_reply("```json\n" + ADA + "\n```"))
+    result = run("-m", "openai:gpt-4o-mini", "-o", "schema_mode", "json_object", "--schema", FIELDS, "Ada")
+    assert (result.exit_code, result.stdout) == (0, '{"name":"Ada","age":36}\n')

@@ -31,12 +31,20 @@ class SchemaMismatch(ProviderError):
 
 
 def parsed_document(text: str) -> Any:
-    """The reply's JSON value; a SchemaMismatch saying where it stops being JSON otherwise."""
+    """The reply's JSON value (inside a code fence, where a model without a JSON mode put it); a SchemaMismatch
+    saying where it stops being JSON otherwise."""
     try:
-        return json.loads(text)
+        return json.loads(_unfenced(text))
     except ValueError as exc:
         detail = "it is empty" if not text.strip() else str(exc)
         raise SchemaMismatch(f"the reply is not JSON: {detail}") from None
+
+
+def _unfenced(text: str) -> str:
+    stripped = text.strip()
+    if not (stripped.startswith("```") and stripped.endswith("```") and "\n" in stripped):
+        return text
+    return stripped[stripped.index("\n") + 1 : -3]
 
 
 def validated(schema: dict[str, Any], document: Any) -> Any:
