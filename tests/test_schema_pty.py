@@ -61,3 +61,34 @@ def test_keys_are_never_shown_in_part_however_the_text_is_cut() -> None:
         pieces += pretty.close()
         assert "".join(piece for piece, _ in pieces) == json.dumps(document, indent=2)
         assert [piece for piece, kind in pieces if kind == KEY] == ['"name"', '"list"', '"deep"', '"k"']
+
+
+def test_the_thinking_shows_above_the_document() -> None:
+    output, status = run_on_terminal(echo("--thinking", "--schema", "name", "Ada"), rows=10, cols=60)
+    assert status == 0
+    assert Terminal(10, 60).feed(output).lines == [
+        "thinking",
+        "The user wants their words back, unchanged.",
+        "",
+        "{",
+        '  "name": "Ada"',
+        "}",
+    ]
+
+
+def test_ctrl_c_keeps_what_arrived_and_closes_what_it_left_open() -> None:
+    child = spawn(echo("--schema", "name, bio", "Ada " * 40, delay_ms=40), rows=10, cols=200)
+    try:
+        child.expect('"bio"')
+        output = child.before + child.after
+        child.expect("Ada")  # the value has begun
+        output += child.before + child.after
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        output += child.before
+    finally:
+        child.close()
+    assert child.exitstatus == 130
+    lines = [line.replace("^C", "") for line in Terminal(10, 200).feed(output).lines]
+    assert lines[-1] == "}"  # the string and the object the reply was in are closed
+    assert lines[-2].startswith('  "bio": "Ada') and lines[-2].endswith('"')
