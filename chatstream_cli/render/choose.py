@@ -101,8 +101,10 @@ def document_renderer(check: ReplyCheck, pretty: bool) -> Renderer:
     """``--schema``: the JSON as it forms on a terminal, exactly the document on a pipe."""
     if not stdout_is_terminal():
         from .document import DocumentRenderer
+        from .safe import neutralise
 
-        return DocumentRenderer(sys.stdout.buffer, check, pretty=pretty)
+        clean = neutralise if sys.stdout.isatty() else None  # TERM=dumb is a terminal too
+        return DocumentRenderer(sys.stdout.buffer, check, pretty=pretty, clean=clean)
     from .live_json import LiveJsonRenderer
     from .terminal import terminal_console
 

@@ -3,6 +3,7 @@ when the reply is complete. A reply that is not valid keeps its text: stdout get
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, BinaryIO
 
 from ..messages import AIMessageChunk, Pieces
@@ -14,10 +15,14 @@ if TYPE_CHECKING:
 
 
 class DocumentRenderer:
-    """Collects the reply's JSON and writes the checked document (or, failing that, the text) at the end."""
+    """Collects the reply's JSON and writes the checked document (or, failing that, the text) at the end;
+    ``clean`` neutralises it where the bytes reach a terminal after all (TERM=dumb)."""
 
-    def __init__(self, out: BinaryIO, check: ReplyCheck, *, pretty: bool = False) -> None:
+    def __init__(
+        self, out: BinaryIO, check: ReplyCheck, *, pretty: bool = False, clean: Callable[[str], str] | None = None
+    ) -> None:
         self.out = out
+        self.clean = clean or (lambda text: text)
         self.check = check
         self.pretty = pretty
         self.text = Pieces()
@@ -42,5 +47,6 @@ class DocumentRenderer:
 
     def _write(self, text: str) -> None:
         if text:
+            text = self.clean(text)
             self.out.write(to_utf8(text if text.endswith("\n") else text + "\n"))
             self.out.flush()
