@@ -41,10 +41,13 @@ from .commands.options import (
     NoStream,
     Option,
     Param,
+    Pretty,
     PromptCommand,
     Quiet,
     Retries,
     RoleName,
+    SchemaMulti,
+    SchemaOption,
     Stats,
     Stop,
     System,
@@ -79,6 +82,9 @@ class DefaultGroup(DefaultCommandGroup):
         "keys": _subcommand("keys", "Stored API keys (keys.toml, mode 0600); environment variables win."),
         "roles": _subcommand(
             "roles", "Saved roles: a model, system prompt, settings and prompt template, applied with --role NAME."
+        ),
+        "schemas": _subcommand(
+            "schemas", "JSON Schemas for --schema: saved ones by name, and those the history recorded by hash."
         ),
         "logs": _subcommand(
             "logs", "The history of exchanges, newest last (logs list, path, off, on, delete beside it)."
@@ -217,6 +223,9 @@ def prompt_command(
     extract: Extract = False,
     extract_last: ExtractLast = False,
     no_stdin: NoStdin = False,
+    schema: SchemaOption = None,
+    schema_multi: SchemaMulti = None,
+    pretty: Pretty = False,
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""

@@ -12,7 +12,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .messages import (
@@ -26,6 +26,9 @@ from .messages import (
     to_messages,
 )
 from .runs import chunk_id, closing_chunk, uuid7
+
+if TYPE_CHECKING:
+    from .schema import OutputSchema
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,8 @@ class ModelSettings:
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     options: dict[str, Any] = field(default_factory=dict)
+    #: The JSON Schema the reply must satisfy (``--schema``), sent the provider's own way.
+    schema: OutputSchema | None = None
     #: Receives progress notices from a provider (retries, waits); the CLI shows them.
     on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     #: Called as each HTTP request goes out (the --stats clock starts there, not before an SDK loads).
@@ -206,6 +211,18 @@ class ChatModel:
         """While open, this model's async calls share one connection pool (``abatch`` and ``chatstream batch``
         open one); without it each call makes its own client."""
         return nullcontext()
+
+    def with_structured_output(self, schema: Any, *, multi: bool = False) -> Any:
+        """This model answering data that satisfies ``schema`` (a JSON Schema dict, or what ``--schema`` takes):
+        ``invoke`` returns it, ``stream`` yields it as it grows, as LangChain's ``with_structured_output``."""
+        from .schema.structured import StructuredOutput, output_schema_of
+
+        output = output_schema_of(schema, multi=multi)
+        return StructuredOutput(self.rebuilt(replace(self.settings, schema=output)), output)
+
+    def rebuilt(self, settings: ModelSettings) -> ChatModel:
+        """The same model with other settings."""
+        return type(self)(self.model, settings)
 
     def _overrides(self, method: str) -> bool:
         return getattr(type(self), method) is not getattr(ChatModel, method)

@@ -4,7 +4,9 @@
   script faults: ``#500`` always fails with 500, ``#flaky`` fails the first attempt only (both with
   ``retry-after-ms: 5``), ``#429`` answers the first attempt with 429 and ``retry-after: 0.1``, ``#slow``
   waits ``slow_s`` first, ``#midfail`` sends one token and then cuts the connection. The server counts
-  the requests of every prompt and the most it ever served at once (``peak``).
+  the requests of every prompt and the most it ever served at once (``peak``). A prompt that is a JSON
+  object (what a ``--schema`` test sends) is answered with itself, or with ``{}`` on the first attempt when
+  it ends with ``#invalid-once`` (see :func:`answer_text`).
 * Anthropic's Message Batches (``/v1/messages/batches``: create, retrieve, ``/results`` JSONL, ``/cancel``)
   and OpenAI's Files + Batch API (``POST /v1/files`` multipart with ``purpose=batch``, ``/v1/batches``
   create/retrieve/cancel, ``GET /v1/files/{id}/content``). A batch ends after ``polls_to_end`` retrieves;
@@ -217,7 +219,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json({"error": {"message": "slow down", "type": "rate_limit_error"}}, 429, retry_after="0.1")
         if not streaming:
             return self._json(completion(prompt, "m", 0))
-        events = [completion_chunk({"role": "assistant", "content": ""}), completion_chunk({"content": "echo: "})]
+        text = answer_text(prompt, attempt)
+        first, rest = ("echo: ", prompt) if text.startswith("echo: ") else (text[:1], text[1:])
+        events = [completion_chunk({"role": "assistant", "content": ""}), completion_chunk({"content": first})]
         if "#midfail" in prompt:
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
@@ -229,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return None
-        events += [completion_chunk({"content": prompt}), completion_chunk({}, "stop")]
+        events += [completion_chunk({"content": rest}), completion_chunk({}, "stop")]
         events.append(
             {"id": "c", "object": "chat.completion.chunk", "model": "m", "choices": [], "usage": usage(prompt)}
         )
@@ -249,7 +253,7 @@ def completion_chunk(delta: dict[str, Any], finish: str | None = None) -> dict[s
 
 def completion(prompt: str, model: str, number: int) -> dict[str, Any]:
     """A whole ``chat.completion`` replying ``echo: <prompt>``."""
-    message = {"role": "assistant", "content": f"echo: {prompt}"}
+    message = {"role": "assistant", "content": answer_text(prompt)}
     return {
         "id": f"chatcmpl-{number}",
         "object": "chat.completion",
@@ -257,6 +261,15 @@ def completion(prompt: str, model: str, number: int) -> dict[str, Any]:
         "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
         "usage": usage(prompt),
     }
+
+
+def answer_text(prompt: str, attempt: int = 1) -> str:
+    """``echo: <prompt>``; a prompt that is a JSON object is answered with itself (``{}`` on a first attempt
+    that says ``#invalid-once``), so a ``--schema`` test chooses the document it gets."""
+    document = prompt.replace("#invalid-once", "").strip()
+    if not document.startswith("{"):
+        return f"echo: {prompt}"
+    return "{}" if "#invalid-once" in prompt and attempt == 1 else document
 
 
 def usage(prompt: str) -> dict[str, int]:
@@ -320,7 +333,7 @@ def anthropic_result(job: Job, position: int, request: tuple[str, str, str], sta
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": f"echo: {prompt}"}],
+        "content": [{"type": "text", "text": answer_text(prompt)}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
         "usage": {"input_tokens": len(prompt.split()), "output_tokens": len(prompt.split()) + 2},

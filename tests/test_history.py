@@ -34,7 +34,7 @@ def exchange(prompt: str = "hi", reply: str = "hello", **fields) -> Exchange:
 def test_a_new_history_has_the_latest_schema_in_wal_mode(isolated_env: Path) -> None:
     history.record(exchange())
     with sqlite3.connect(isolated_env / "history.db") as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == 3
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"conversations", "exchanges", "attachments", "exchange_attachments", "exchanges_fts"} <= tables

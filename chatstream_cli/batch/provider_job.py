@@ -16,8 +16,8 @@ from ..errors import ProviderError
 from ..render.json import ReplyRecorder, json_line
 from ..runnable import as_chunk
 from .input import BatchItem
-from .results import BatchResult, failure, success
-from .runner import BatchCounts
+from .results import BatchResult, failure, finished
+from .runner import BatchCounts, reply_check
 from .services import BatchService, Outcome, PartStatus, parts
 from .state import Job, Part, save
 
@@ -94,5 +94,5 @@ def _result(custom_id: str, item_id: str | int, outcome: Outcome | None, job: Jo
         return failure(index, item_id, missing, model=job.model, provider=job.provider)
     if outcome.error is not None:
         return failure(index, item_id, outcome.error, model=job.model, provider=job.provider)
-    recorder = ReplyRecorder(model=job.model, provider=job.provider, run_id=None)
-    return success(index, item_id, recorder.finished(as_chunk(outcome.reply)))
+    recorder = ReplyRecorder(model=job.model, provider=job.provider, run_id=None, check=reply_check(job.output_schema))
+    return finished(index, item_id, recorder, as_chunk(outcome.reply))

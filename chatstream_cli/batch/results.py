@@ -7,10 +7,14 @@ A failure keeps ``model``, ``provider`` and ``run_id``, the text that arrived be
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ChatstreamError, ExitCode, format_error
 from .input import ItemId
+
+if TYPE_CHECKING:
+    from ..messages import AIMessageChunk
+    from ..render.json import ReplyRecorder
 
 _ERROR_PREFIX = "chatstream: error: "
 
@@ -40,6 +44,23 @@ class BatchResult:
 
 def success(index: int, item_id: ItemId, record: dict[str, Any]) -> BatchResult:
     return BatchResult(index, item_id, {"id": item_id, **record})
+
+
+def finished(index: int, item_id: ItemId, recorder: ReplyRecorder, reply: AIMessageChunk) -> BatchResult:
+    """A complete reply's line; with a schema, a reply the schema rejects is a failure that keeps its text."""
+    record = recorder.finished(reply)
+    verdict = recorder.check.of(reply) if recorder.check is not None else None
+    if verdict is None or verdict.error is None:
+        return success(index, item_id, record)
+    return failure(
+        index,
+        item_id,
+        verdict.error,
+        model=record["model"],
+        provider=record["provider"],
+        run_id=record["run_id"],
+        partial=record,
+    )
 
 
 def failure(

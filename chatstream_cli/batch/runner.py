@@ -28,7 +28,7 @@ from ..retry import MAX_WAIT_S, backoff_delay
 from ..runnable import ChatModel
 from ..runs import uuid7
 from .input import BatchItem
-from .results import BatchResult, failure, success
+from .results import BatchResult, failure, finished
 
 DEFAULT_CONCURRENCY = 4
 """Four at once: within a new Anthropic or OpenAI account's rate limits and a local server's parallel slots."""
@@ -281,7 +281,9 @@ class _Runner:
         self.counts.running += 1
         self.on_change()
         run_id = uuid7()
-        recorder = ReplyRecorder(model=model.model, provider=provider_name(model), run_id=run_id)
+        recorder = ReplyRecorder(
+            model=model.model, provider=provider_name(model), run_id=run_id, check=reply_check(model.settings.schema)
+        )
         total = ChunkSum()
         try:
             recorder.clock.start()
@@ -294,7 +296,7 @@ class _Runner:
         except Exception as exc:  # a bug in one prompt's run: recorded, and the others go on
             outcome = _Outcome(self._failed(item, exc, recorder), None, True)
         else:
-            outcome = _Outcome(success(item.index, item.id, recorder.finished(total.total())))
+            outcome = _Outcome(finished(item.index, item.id, recorder, total.total()))
         finally:
             self.counts.running -= 1
         self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)
@@ -319,6 +321,15 @@ class _Outcome:
     result: BatchResult
     error: ChatstreamError | None = None
     produced: bool = False
+
+
+def reply_check(schema: Any) -> Any:
+    """The check of each reply against the batch's schema (None without one)."""
+    if schema is None:
+        return None
+    from ..schema.check import ReplyCheck
+
+    return ReplyCheck(schema)
 
 
 def provider_name(model: ChatModel) -> str:

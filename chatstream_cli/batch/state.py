@@ -13,10 +13,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
 from .input import ItemId
+
+if TYPE_CHECKING:
+    from ..schema import OutputSchema
 
 
 @dataclass(slots=True)
@@ -34,6 +37,17 @@ class Job:
     out: str | None
     created_at: float = field(default_factory=time.time)
     parts: list[Part] = field(default_factory=list)
+    #: ``--schema``'s JSON Schema (of one item, with ``schema_multi``), to check the results against.
+    schema: dict[str, Any] | None = None
+    schema_multi: bool = False
+
+    @property
+    def output_schema(self) -> OutputSchema | None:
+        if self.schema is None:
+            return None
+        from ..schema import OutputSchema
+
+        return OutputSchema(self.schema, multi=self.schema_multi)
 
 
 def jobs_dir() -> Path:

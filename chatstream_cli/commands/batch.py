@@ -27,13 +27,15 @@ from .options import (
     PromptCommand,
     Quiet,
     Retries,
+    SchemaMulti,
+    SchemaOption,
     Stats,
     System,
     Temperature,
     Thinking,
     Timeout,
 )
-from .prompt import PromptRequest, check_settings, model_settings, timeout_for
+from .prompt import PromptRequest, check_schema_flags, check_settings, model_settings, timeout_for
 from .reporting import default_model_notice, notice, reporting
 from .served_model import model_named
 
@@ -90,6 +92,8 @@ def run_command(
     base_url: BaseUrl = None,
     quiet: Quiet = False,
     debug: Debug = False,
+    schema: SchemaOption = None,
+    schema_multi: SchemaMulti = None,
 ) -> None:
     """Run every prompt of FILE; one JSON line per prompt, in input order (the default command)."""
     defaults = PromptRequest.from_flags(locals())
@@ -108,6 +112,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     from ..providers import active_config
 
     check_input(where)
+    check_schema_flags(defaults)
     config = active_config()
     resolved = model_named(defaults.model, config, timeout_for(defaults, config), defaults.base_url)
     default_model_notice(resolved, defaults.quiet)

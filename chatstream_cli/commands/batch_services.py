@@ -60,8 +60,15 @@ def submit_provider_batch(
     from ..batch.state import Job
 
     service = service_for(resolved, settings, defaults.system)
+    schema = settings.schema
     job = Job(
-        id="", provider=resolved.provider.name, model=resolved.model, base_url=defaults.base_url, out=_out(where.out)
+        id="",
+        provider=resolved.provider.name,
+        model=resolved.model,
+        base_url=defaults.base_url,
+        out=_out(where.out),
+        schema=schema.schema if schema is not None else None,
+        schema_multi=schema is not None and schema.multi,
     )
     quiet = defaults.quiet
 

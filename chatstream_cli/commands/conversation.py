@@ -11,6 +11,7 @@ import base64
 import hashlib
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
     from ..prompting.attachments import Attachment as PromptAttachment
     from ..runnable import ModelSettings
+    from ..schema import OutputSchema
 
 _SECRET_WORDS = ("key", "token", "secret", "password", "auth", "credential")
 
@@ -146,9 +148,15 @@ class Transcript:
     that would double the cost of every chunk, and what a cut reply lacks (usage, stop reason) comes last.
     """
 
-    def __init__(self, inner: Renderer, clock: ReplyClock | None = None) -> None:
+    def __init__(self, inner: Renderer, clock: ReplyClock | None = None, *, document: bool = False) -> None:
         self.inner = inner
         self.clock = clock or ReplyClock()
+        #: With ``--schema``: keep the document's text, which a forced tool's call carries rather than the content.
+        self.text_of: Callable[[AIMessageChunk], str] = _content_text
+        if document:
+            from ..schema import document_text
+
+            self.text_of = document_text
         self.text = Pieces()
         self.thinking = Pieces()
 
@@ -158,7 +166,7 @@ class Transcript:
 
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
-        text, thinking = content_text(chunk.content), thinking_text(chunk)
+        text, thinking = self.text_of(chunk), thinking_text(chunk)
         if text:
             self.text.append(text)
         if thinking:
@@ -182,6 +190,10 @@ class Transcript:
         self.inner.abort(error)
 
 
+def _content_text(chunk: AIMessageChunk) -> str:
+    return content_text(chunk.content)
+
+
 @dataclass(frozen=True, slots=True)
 class Sent:
     """What was asked of which model: everything an exchange records besides the reply."""
@@ -195,6 +207,7 @@ class Sent:
     run_id: str
     role: str | None = None
     retry_of: int | None = None
+    schema: OutputSchema | None = None
 
 
 def record_exchange(
@@ -222,6 +235,11 @@ def build_exchange(
     hashes = {encoded: sha for sha, encoded in thread.media.items()}
     hashes.update((item.base64, item.sha256) for item in sent.prompt.attachments if item.base64 and item.sha256)
     ended = reply if reply is not None else transcript.arrived()
+    text = ended.text
+    if sent.schema is not None and not text:
+        from ..schema import document_text
+
+        text = document_text(ended)  # the forced tool's input, which is the answer
     usage = usage_of(ended)
     outcome, exit_code = outcome_of(reply, error)
     return Exchange(
@@ -229,7 +247,7 @@ def build_exchange(
         model=model_of(ended, sent.model),
         provider=sent.provider,
         prompt=storable(sent.prompt.words()),
-        reply=storable(ended.text),
+        reply=storable(text),
         outcome=outcome,
         system=storable(sent.system) if sent.system else sent.system,
         messages=[storable_message(message, hashes) for message in sent.messages],
@@ -248,6 +266,8 @@ def build_exchange(
         role=sent.role,
         files=tuple(file.path for file in sent.prompt.files),
         attachments=tuple(recorded_attachment(item) for item in sent.prompt.attachments),
+        schema_id=sent.schema.id if sent.schema is not None else None,
+        schema=sent.schema.wire if sent.schema is not None else None,
     )
 
 

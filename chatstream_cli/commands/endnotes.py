@@ -12,12 +12,14 @@ CONTENT_FILTER = "content_filter"
 GEMINI = "google_genai"
 
 
-def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None) -> None:
-    """Every note the finished reply calls for, each one line on stderr."""
+def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None, *, schema: bool = False) -> None:
+    """Every note the finished reply calls for, each one line on stderr (with ``--schema``, a tool call is
+    the forced tool's, whose input is the answer: nothing to tell)."""
     tell_refusal(reply)
     tell_content_filter(reply)
     tell_provider_note(reply)
-    tell_tool_calls(reply)
+    if not schema:
+        tell_tool_calls(reply)
     tell_mixed_choices(reply)
     tell_cut(reply, max_tokens)
 

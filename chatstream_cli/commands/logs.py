@@ -45,6 +45,12 @@ Since = Annotated[
     str | None, typer.Option("--since", metavar="DATE", help="From this date or time (YYYY-MM-DD[THH:MM], local).")
 ]
 Until = Annotated[str | None, typer.Option("--until", metavar="DATE", help="Up to this date (included) or time.")]
+SchemaFilter = Annotated[
+    str | None,
+    typer.Option("--schema", metavar="ID", help="Only replies made with this schema (a hash's start, a name, fields)."),
+]
+Data = Annotated[bool, typer.Option("--data", help="With --schema: every object made with it, as JSON lines.")]
+DataIds = Annotated[bool, typer.Option("--data-ids", help="Like --data, each object with its exchange_id.")]
 
 
 @app.callback()
@@ -59,6 +65,9 @@ def logs_command(
     model: ModelOption = None,
     since: Since = None,
     until: Until = None,
+    schema: SchemaFilter = None,
+    data: Data = False,
+    data_ids: DataIds = False,
 ) -> None:
     """Show the latest exchanges (-n 3 by default), newest last."""
     if ctx.invoked_subcommand is not None:
@@ -68,6 +77,10 @@ def logs_command(
 
     start, end = parse_when(since, "--since", end=False), parse_when(until, "--until", end=True)
     with reporting(False):
+        schema_id = recorded_schema_id(schema, data or data_ids)
+        if data or data_ids:
+            show_data(schema_id, with_ids=data_ids)
+            return
         found = history.filtered(
             lambda db: Filters(
                 cid=history.find_cid(cid) if latest or cid is not None else None,
@@ -75,10 +88,47 @@ def logs_command(
                 since=start,
                 until=end,
                 text=query,
+                schema_id=schema_id,
             ),
             count or None,
         )
         show_exchanges(found, json_output, jsonl)
+
+
+def recorded_schema_id(given: str | None, for_data: bool) -> str | None:
+    """The hash of the schema ``--schema`` names: a recorded hash's start, a saved name, or any schema form."""
+    from ..errors import UsageError
+
+    if given is None:
+        if for_data:
+            raise UsageError(
+                "--data prints what a schema extracted", "name the schema: --schema ID (`chatstream schemas list`)"
+            )
+        return None
+    from .. import history
+    from ..prompting.schemas import resolve_schema
+
+    recorded = history.used_schema(given.strip().lower()) if given.strip() else None
+    return recorded.id if recorded is not None else resolve_schema(given).id
+
+
+def show_data(schema_id: str | None, *, with_ids: bool) -> None:
+    """Every object stored with the schema as a JSON line, oldest first; a ``--schema-multi`` list's items each."""
+    from .. import history
+    from ..schema import multi_items
+
+    assert schema_id is not None
+    recorded = history.used_schema(schema_id)
+    listed = recorded is not None and multi_items(recorded.schema) is not None
+    for exchange_id, reply in history.schema_data(schema_id):
+        try:
+            document = json.loads(reply)
+        except ValueError:
+            continue  # not possible for a reply that passed its check, unless the file was edited
+        objects = document.get("items", []) if listed and isinstance(document, dict) else [document]
+        for item in objects:
+            shown = {**item, "exchange_id": exchange_id} if with_ids and isinstance(item, dict) else item
+            sys.stdout.write(json.dumps(shown, ensure_ascii=False) + "\n")
 
 
 def show_exchanges(exchanges: list[Exchange], json_output: bool, jsonl: bool) -> None:

@@ -179,4 +179,17 @@ Cid = Annotated[
     str | None,
     typer.Option("--cid", metavar="ID", help="Continue the conversation with this id (a unique prefix is enough)."),
 ]
+SchemaOption = Annotated[
+    str | None,
+    typer.Option(
+        "--schema",
+        metavar="SCHEMA",
+        help="Reply with JSON that satisfies SCHEMA: a JSON Schema, its file, a saved name, or 'name, age int'.",
+    ),
+]
+SchemaMulti = Annotated[
+    str | None,
+    typer.Option("--schema-multi", metavar="SCHEMA", help="Reply with a JSON array of objects that satisfy SCHEMA."),
+]
+Pretty = Annotated[bool, typer.Option("--pretty", help="With --schema on a pipe: indent the JSON.")]
 NoLog = Annotated[bool, typer.Option("--no-log", help="Do not record this exchange in the history.")]

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..prompting.roles import Role
     from ..prompting.stdin import Stdin
     from ..render import Renderer
+    from ..schema import OutputSchema
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,9 @@ class PromptRequest:
     continue_conversation: bool = False
     cid: str | None = None
     no_log: bool = False
+    schema: str | None = None  # --schema (or --schema-multi) as given: JSON, a file, a saved name, fields
+    schema_multi: str | None = None
+    pretty: bool = False
 
     @property
     def mode(self) -> Mode:
@@ -150,18 +154,33 @@ def answer(
     system = prompt.system if prompt.system is not None else thread.system
     messages = thread.messages(system, prompt.human_content())
     run_id = uuid7()
+    check = reply_check(settings.schema)
     if request.json_output:
         asked = {**prompt.record(), "options": request.options, "role": request.role}
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, thread.cid)
+        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, thread.cid, check)
     elif request.extract:
         renderer = extract_renderer(request.extract == "last", request.quiet)
+    elif check is not None and not request.events:
+        from ..render.choose import document_renderer
+
+        renderer = document_renderer(check, request.pretty)
     else:
         streaming = not request.no_stream
         event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
         renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    transcript = Transcript(with_progress(renderer, spinner, request.stats, resolved.model, clock), clock)
+    progress = with_progress(renderer, spinner, request.stats, resolved.model, clock)
+    transcript = Transcript(progress, clock, document=check is not None)
     sent = Sent(
-        resolved.model, resolved.provider.name, prompt, system, messages, settings, run_id, request.role, retry_of
+        resolved.model,
+        resolved.provider.name,
+        prompt,
+        system,
+        messages,
+        settings,
+        run_id,
+        request.role,
+        retry_of,
+        settings.schema,
     )
     try:
         with second_interrupt_exits():
@@ -169,20 +188,57 @@ def answer(
     except BaseException as exc:
         record_exchange(thread, sent, transcript, None, exc)
         raise
-    record_exchange(thread, sent, transcript, reply, None)
-    tell_endnotes(reply, chat.settings.max_tokens)
+    verdict = check.of(reply) if check is not None else None
+    record_exchange(thread, sent, transcript, reply, verdict.error if verdict is not None else None)
+    tell_endnotes(reply, chat.settings.max_tokens, schema=check is not None)
+    if verdict is not None and verdict.error is not None:
+        raise verdict.error
     return reply
 
 
+def reply_check(schema: OutputSchema | None) -> Any:
+    """The check of a reply against ``--schema`` (None without one)."""
+    if schema is None:
+        return None
+    from ..schema.check import ReplyCheck
+
+    return ReplyCheck(schema)
+
+
+def output_schema(request: PromptRequest) -> OutputSchema | None:
+    """The schema ``--schema`` or ``--schema-multi`` gives (a saved name, a file, JSON or fields), or None."""
+    text = request.schema if request.schema is not None else request.schema_multi
+    if text is None:
+        return None
+    from ..prompting.schemas import resolve_schema
+
+    multi = request.schema is None
+    return resolve_schema(text, multi=multi, flag="--schema-multi" if multi else "--schema")
+
+
 def check_output_flags(request: PromptRequest) -> None:
-    """At most one of --events and --json; -x/--xl with neither of them nor -d."""
+    """At most one of --events and --json; -x/--xl with neither of them nor -d; --schema with none of -x, -d."""
     if request.events and request.json_output:
         raise UsageError("--events and --json cannot be used together", "choose one of them")
+    check_schema_flags(request)
     if request.extract:
         flag = "-x/--extract" if request.extract == "first" else "--xl/--extract-last"
         for other, given in (("--events", request.events), ("--json", request.json_output), ("-d", request.delimiter)):
             if given:
                 raise UsageError(f"{flag} and {other} cannot be used together", f"{flag} prints only code on stdout")
+
+
+def check_schema_flags(request: PromptRequest) -> None:
+    if request.schema is not None and request.schema_multi is not None:
+        raise UsageError("--schema and --schema-multi cannot be used together", "choose one of them")
+    if request.schema is None and request.schema_multi is None:
+        if request.pretty:
+            raise UsageError("--pretty indents the JSON of --schema", "use it with --schema or --schema-multi")
+        return
+    flag = "--schema" if request.schema is not None else "--schema-multi"
+    for other, given in (("-x/--extract", request.extract), ("-d", request.delimiter is not None)):
+        if given:
+            raise UsageError(f"{flag} and {other} cannot be used together", f"{flag} prints the JSON document")
 
 
 def with_role(request: PromptRequest, role: Role) -> PromptRequest:
@@ -295,6 +351,7 @@ def model_settings(
         retries=first_set(request.retries, config.retries, DEFAULT_RETRIES),
         base_url=request.base_url,
         options=request.options,
+        schema=output_schema(request),
         on_notice=on_notice,
         on_request=on_request,
     )

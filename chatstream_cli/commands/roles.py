@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -14,6 +14,8 @@ from .options import (
     Param,
     PlainHelpCommand,
     PromptCommand,
+    SchemaMulti,
+    SchemaOption,
     System,
     Temperature,
     parse_options,
@@ -73,6 +75,8 @@ def save_command(
     template: Template = None,
     param: Param = None,
     description: Description = None,
+    schema: SchemaOption = None,
+    schema_multi: SchemaMulti = None,
 ) -> None:
     """Save (or replace) role NAME; -p NAME VALUE gives a template variable its default."""
     from ..errors import UsageError
@@ -88,7 +92,10 @@ def save_command(
         options=parse_options(option or []),
         template=template,
         params=parse_params(param or []),
+        schema=schema,
+        schema_multi=schema_multi,
     )
+    check_role_schema(role)
     if not role.table():
         raise UsageError(f"role {name} would hold nothing", "give it settings, e.g. -m MODEL -s TEXT --template TEXT")
     print(f"saved role {name} in {save_role(role)}")
@@ -100,3 +107,16 @@ def remove_command(name: RoleArgument) -> None:
     from ..prompting.roles import remove_role
 
     print(f"removed role {name} ({remove_role(name)})")
+
+
+def check_role_schema(role: Any) -> None:
+    """A role's schema must be one the prompt command could use: checked when it is saved, not at its first use."""
+    from ..errors import UsageError
+
+    if role.schema is not None and role.schema_multi is not None:
+        raise UsageError("--schema and --schema-multi cannot be used together", "choose one of them")
+    given = role.schema if role.schema is not None else role.schema_multi
+    if given is not None:
+        from ..prompting.schemas import resolve_schema
+
+        resolve_schema(given, flag="--schema" if role.schema is not None else "--schema-multi")

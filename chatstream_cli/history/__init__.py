@@ -28,7 +28,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import sqlite3
 
-    from .queries import Filters
+    from .queries import Filters, UsedSchema
     from .records import Conversation, Exchange
 
 __all__ = [
@@ -46,7 +46,10 @@ __all__ = [
     "new_cid",
     "path",
     "record",
+    "schema_data",
     "search",
+    "used_schema",
+    "used_schemas",
 ]
 
 T = TypeVar("T")
@@ -169,6 +172,29 @@ def latest_used(models: Sequence[str]) -> str | None:
     if not models:
         return None
     return next(iter(_read(lambda db: [queries.latest_used(db, models)])), None)
+
+
+def used_schemas(prefix: str = "") -> list[UsedSchema]:
+    """The schemas replies were asked to satisfy, by hash (those starting with ``prefix``), latest used last."""
+    from . import queries
+
+    return _read(lambda db: queries.used_schemas(db, prefix.strip().lower()))
+
+
+def used_schema(prefix: str) -> UsedSchema | None:
+    """The recorded schema whose hash starts with ``prefix``; None when none does; a usage error when several do."""
+    found = used_schemas(prefix) if prefix.strip() else []
+    if len(found) > 1:
+        shown = ", ".join(item.id[:12] for item in found[:5])
+        raise UsageError(f"{prefix!r} starts more than one schema id ({shown})", "give more of the id")
+    return found[0] if found else None
+
+
+def schema_data(schema_id: str) -> list[tuple[int, str]]:
+    """``(exchange id, reply)`` of every completed exchange made with the schema, oldest first."""
+    from . import queries
+
+    return _read(lambda db: queries.schema_data(db, schema_id))
 
 
 def find_cid(prefix: str | None) -> str:

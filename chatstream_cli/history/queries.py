@@ -37,8 +37,10 @@ _COLUMNS = (
     "exit_code",
     "error",
     "retry_of",
+    "schema_id",
 )
-_COLUMNS_OF_E = "SELECT e.id, " + ", ".join(f"e.{name}" for name in _COLUMNS)
+_SCHEMA_OF_E = "(SELECT content FROM schemas WHERE id = e.schema_id)"
+_COLUMNS_OF_E = "SELECT e.id, " + ", ".join(f"e.{name}" for name in _COLUMNS) + f", {_SCHEMA_OF_E}"
 _SELECT = _COLUMNS_OF_E + " FROM exchanges e"
 
 
@@ -51,6 +53,7 @@ class Filters:
     since: str | None = None
     until: str | None = None
     text: str | None = None
+    schema_id: str | None = None
 
 
 def record(db: sqlite3.Connection, exchange: Exchange) -> int:
@@ -62,6 +65,11 @@ def record(db: sqlite3.Connection, exchange: Exchange) -> int:
             (exchange.cid, exchange.created_at, exchange.created_at, exchange.full_model),
         )
         turn = db.execute("SELECT COALESCE(MAX(turn), 0) + 1 FROM exchanges WHERE cid = ?", (exchange.cid,)).fetchone()
+        if exchange.schema_id is not None and exchange.schema is not None:
+            db.execute(
+                "INSERT INTO schemas (id, content) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+                (exchange.schema_id, json.dumps(exchange.schema, ensure_ascii=False)),
+            )
         values = _row_values(exchange, turn[0])
         placeholders = ", ".join("?" * len(values))
         cursor = db.execute(f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)
@@ -96,6 +104,7 @@ def _row_values(exchange: Exchange, turn: int) -> tuple[Any, ...]:
         exchange.exit_code,
         exchange.error,
         exchange.retry_of,
+        exchange.schema_id,
     )
 
 
@@ -148,6 +157,9 @@ def _where(filters: Filters) -> tuple[str, list[Any]]:
     if filters.until is not None:
         clauses.append("e.created_at < ?")
         params.append(filters.until)
+    if filters.schema_id is not None:
+        clauses.append("e.schema_id = ?")
+        params.append(filters.schema_id)
     if filters.text is not None:
         clauses.append("exchanges_fts MATCH ?")
         params.append(fts_query(filters.text))
@@ -236,7 +248,8 @@ def delete(db: sqlite3.Connection, *, cid: str | None = None, before: str | None
 
 
 def _exchange(row: Sequence[Any]) -> Exchange:
-    values = dict(zip(("id", *_COLUMNS), row, strict=True))
+    values = dict(zip(("id", *_COLUMNS, "schema"), row, strict=True))
+    values["schema"] = json.loads(values["schema"]) if values["schema"] else None
     values["messages"] = json.loads(values.pop("messages_json"))
     values["options"] = json.loads(values.pop("options_json"))
     values["files"] = tuple(json.loads(values.pop("files_json")))
@@ -264,3 +277,34 @@ def _with_attachments(db: sqlite3.Connection, exchanges: list[Exchange]) -> list
 
 def _replace_attachments(exchange: Exchange, attachments: list[Attachment]) -> Exchange:
     return replace(exchange, attachments=tuple(attachments)) if attachments else exchange
+
+
+# -- schemas --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UsedSchema:
+    """A schema the history holds: its hash, its JSON, how many exchanges used it and when last."""
+
+    id: str
+    schema: dict[str, Any]
+    uses: int
+    last_used: str | None
+
+
+def used_schemas(db: sqlite3.Connection, prefix: str = "") -> list[UsedSchema]:
+    """The schemas whose id starts with ``prefix`` (all for ""), most recently used last."""
+    rows = db.execute(
+        "SELECT s.id, s.content, COUNT(e.id), MAX(e.created_at) FROM schemas s "
+        "LEFT JOIN exchanges e ON e.schema_id = s.id WHERE s.id >= ? AND s.id < ? "
+        "GROUP BY s.id ORDER BY MAX(e.created_at), s.id",
+        (prefix, prefix + "\U0010ffff"),
+    ).fetchall()
+    return [UsedSchema(id, json.loads(content), uses, last) for id, content, uses, last in rows]
+
+
+def schema_data(db: sqlite3.Connection, schema_id: str) -> list[tuple[int, str]]:
+    """``(exchange id, reply)`` of every completed exchange made with the schema, oldest first."""
+    return db.execute(
+        "SELECT id, reply FROM exchanges WHERE schema_id = ? AND exit_code = 0 ORDER BY id", (schema_id,)
+    ).fetchall()

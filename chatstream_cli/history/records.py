@@ -60,6 +60,9 @@ class Exchange:
     error: str | None = None
     run_id: str | None = None
     retry_of: int | None = None
+    #: The hash of the JSON Schema the reply had to satisfy (``--schema``), and the schema itself.
+    schema_id: str | None = None
+    schema: dict[str, Any] | None = None
     created_at: str = field(default_factory=lambda: now_iso())
     id: int | None = None
     turn: int | None = None

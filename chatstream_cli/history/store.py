@@ -132,7 +132,22 @@ def run_script(db: sqlite3.Connection, script: str) -> None:
             statement = ""
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2)
+def _v3(db: sqlite3.Connection) -> None:
+    """The JSON Schemas replies were asked to satisfy (``--schema``), each once, by the hash of its content."""
+    run_script(
+        db,
+        """
+        CREATE TABLE schemas (
+            id TEXT PRIMARY KEY,                        -- sha256 of the schema's canonical JSON
+            content TEXT NOT NULL
+        );
+        ALTER TABLE exchanges ADD COLUMN schema_id TEXT REFERENCES schemas(id);
+        CREATE INDEX exchanges_by_schema ON exchanges(schema_id) WHERE schema_id IS NOT NULL;
+        """,
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
 """Migration n (from 1) takes the schema from version n-1 to n; a release that changes the schema adds one."""
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -32,6 +32,8 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "options": (dict,),
     "template": (str,),
     "params": (dict,),
+    "schema": (str,),
+    "schema_multi": (str,),
 }
 
 
@@ -48,6 +50,9 @@ class Role:
     options: dict[str, Any] = field(default_factory=dict)
     template: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+    #: What ``--schema`` (or ``--schema-multi``) takes: a saved schema's name, a file, JSON or fields.
+    schema: str | None = None
+    schema_multi: str | None = None
     builtin: bool = False
 
     def table(self) -> dict[str, Any]:
@@ -59,7 +64,15 @@ class Role:
         none (what was given wins; options key by key): the fields to ``dataclasses.replace`` with."""
         given = {name: getattr(settings, name) for name in ("model", "system", "temperature", "max_tokens")}
         taken = {name: getattr(self, name) if value is None else value for name, value in given.items()}
-        return {**taken, "options": {**self.options, **settings.options}}
+        return {**taken, "options": {**self.options, **settings.options}, **self._schema_beneath(settings)}
+
+    def _schema_beneath(self, settings: Any) -> dict[str, Any]:
+        """The role's schema, where the settings take one and give none."""
+        if not hasattr(settings, "schema") or self.schema is self.schema_multi is None:
+            return {}
+        if settings.schema is not None or getattr(settings, "schema_multi", None) is not None:
+            return {}
+        return {"schema": self.schema, "schema_multi": self.schema_multi}
 
     def to_toml(self) -> str:
         import tomlkit
@@ -178,6 +191,8 @@ def load_role(path: Path) -> Role:
             expected = f"keys are {', '.join(_TYPES)}" if kinds is None else f"{key} must be a {kinds[0].__name__}"
             raise ConfigError(f"role {path} has a bad {key!r}", expected)
     params = {str(key): str(value) for key, value in table.pop("params", {}).items()}
+    if "schema" in table and "schema_multi" in table:
+        raise ConfigError(f"role {path} has both schema and schema_multi", "keep one of them")
     return Role(name=path.stem, **table, params=params)
 
 

@@ -1,5 +1,7 @@
 """Offline models: ``builtin:poet`` writes a short verse about the prompt's subject and
 ``builtin:echo`` streams the prompt back. Deterministic, no network, nothing heavy imported.
+With a schema (``--schema``) both answer with a JSON document that satisfies it (schema/example.py),
+its strings the prompt's (echo) or the verse's lines (poet), streamed a few characters a chunk.
 
 They stream like a real provider (an empty first chunk with the model name, one chunk per
 token, a last chunk with the stop reason and usage), at a human pace unless ``delay_ms`` is 0.
@@ -25,6 +27,8 @@ OPTIONS = {"delay_ms": "pause between chunks in milliseconds", "seed": "vary the
 
 # Newlines ride on the next word, as in the reference document's `:|\n\nFloating|`.
 _TOKEN = re.compile(r"\n*(?: ?[A-Za-z]+(?:'[a-z]+)?| ?\d+| ?[^\sA-Za-z\d]| +)|\n+|\s")
+# A JSON reply streams a few characters a chunk, cutting keys in two as real models do.
+_JSON_PIECE = re.compile(r".{1,4}", re.DOTALL)
 _STOPWORD_TEXT = """a an the of on in at to for from with and or about me my us our your please write compose
 make give create sing song songs verse verses poem poems short little tiny one two three four five i you it is
 are be that this some over under into onto upon by"""
@@ -114,7 +118,8 @@ class BuiltinChatModel(ChatModel):
                     ),
                 )
         limiter = _Limiter(self.settings.stop, self.settings.max_tokens, produced)
-        for piece in limiter.run(iter_tokens(reply.text)):
+        pieces = _JSON_PIECE.findall(reply.text) if self.settings.schema else iter_tokens(reply.text)
+        for piece in limiter.run(pieces):
             content: Any = [{"text": piece, "type": "text", "index": 1}] if thinking else piece
             yield self._delay, AIMessageChunk(content=content, response_metadata=dict(meta))
         input_tokens = sum(1 for m in messages for _ in iter_tokens(content_text(m.content)))
@@ -134,6 +139,18 @@ class BuiltinChatModel(ChatModel):
 
     def _compose(self, messages: list[BaseMessage]) -> Reply:
         prompt = _last_prompt(messages)
+        reply = self._words(messages, prompt)
+        if self.settings.schema is None:
+            return reply
+        import json
+
+        from ..schema.example import example_document
+
+        words = [prompt] if self.model == "echo" else [line for line in reply.text.splitlines()[2:] if line]
+        document = example_document(self.settings.schema.wire, words)
+        return Reply(thinking=reply.thinking, text=json.dumps(document, ensure_ascii=False))
+
+    def _words(self, messages: list[BaseMessage], prompt: str) -> Reply:
         if self.model == "echo":
             return Reply(
                 thinking="The user wants their words back, unchanged.", text=_attachment_lines(messages) + prompt

@@ -10,6 +10,7 @@ from . import Renderer
 
 if TYPE_CHECKING:
     from ..events import EventRun
+    from ..schema.check import ReplyCheck
     from .spinner import Spinner
     from .stats import ReplyClock
 
@@ -79,10 +80,32 @@ def json_renderer(
     asked: dict[str, Any] | None = None,
     clock: ReplyClock | None = None,
     cid: str | None = None,
+    check: ReplyCheck | None = None,
 ) -> Renderer:
     """The ``--json`` writer: one object on stdout when the reply is complete (``asked``: what was asked)."""
     from .json import JsonRenderer
 
     return JsonRenderer(
-        sys.stdout.buffer, model=model, provider=provider, run_id=run_id, asked=asked, clock=clock, cid=cid
+        sys.stdout.buffer,
+        model=model,
+        provider=provider,
+        run_id=run_id,
+        asked=asked,
+        clock=clock,
+        cid=cid,
+        check=check,
     )
+
+
+def document_renderer(check: ReplyCheck, pretty: bool) -> Renderer:
+    """``--schema``: the JSON as it forms on a terminal, exactly the document on a pipe."""
+    if not stdout_is_terminal():
+        from .document import DocumentRenderer
+        from .safe import neutralise
+
+        clean = neutralise if sys.stdout.isatty() else None  # TERM=dumb is a terminal too
+        return DocumentRenderer(sys.stdout.buffer, check, pretty=pretty, clean=clean)
+    from .live_json import LiveJsonRenderer
+    from .terminal import terminal_console
+
+    return LiveJsonRenderer(terminal_console(), unwrap=check.schema.multi)

@@ -13,13 +13,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import ProviderError
 from ..messages import AIMessageChunk, Pieces, content_text, thinking_text
 from ..usage import Report, later_report
 from .stats import ReplyClock, model_of, stop_reason_of, usage_of
 from .utf8 import to_utf8
+
+if TYPE_CHECKING:
+    from ..schema.check import ReplyCheck
 
 # C1 controls and DEL, which json.dumps leaves raw: a terminal showing the object could obey them.
 _RAW_CONTROLS = re.compile("[\x7f-\x9f]")
@@ -77,7 +80,7 @@ class ReplyRecorder:
     """Collects one reply's chunks, clock and usage report and makes its --json object; shared by ``--json``
     and ``batch``."""
 
-    __slots__ = ("_report", "_text", "_thinking", "asked", "cid", "clock", "model", "provider", "run_id")
+    __slots__ = ("_report", "_text", "_thinking", "asked", "check", "cid", "clock", "model", "provider", "run_id")
 
     def __init__(
         self,
@@ -88,8 +91,11 @@ class ReplyRecorder:
         cid: str | None = None,
         asked: Mapping[str, Any] | None = None,
         clock: ReplyClock | None = None,
+        check: ReplyCheck | None = None,
     ) -> None:
         self.model = model
+        #: With ``--schema``: the content is the reply's JSON, and ``parsed`` its checked data (null if invalid).
+        self.check = check
         self.provider = provider
         self.run_id = run_id
         self.cid = cid
@@ -102,7 +108,7 @@ class ReplyRecorder:
     def chunk(self, chunk: AIMessageChunk) -> None:
         self.clock.observe(chunk)
         self._report = later_report(self._report, chunk.report)
-        text, thinking = content_text(chunk.content), thinking_text(chunk)
+        text, thinking = self._text_of(chunk), thinking_text(chunk)
         if text:
             self._text.append(text)
         if thinking:
@@ -111,7 +117,18 @@ class ReplyRecorder:
     def finished(self, reply: AIMessageChunk) -> dict[str, Any]:
         """The object of a complete reply."""
         self.clock.stop()
-        return self._record(reply, content_text(reply.content), thinking_text(reply))
+        record = self._record(reply, self._text_of(reply), thinking_text(reply))
+        if self.check is None:
+            return record
+        verdict = self.check.of(reply)
+        return with_key_after(record, "content", "parsed", verdict.document if verdict.valid else None)
+
+    def _text_of(self, chunk: AIMessageChunk) -> str:
+        if self.check is None:
+            return content_text(chunk.content)
+        from ..schema import document_text
+
+        return document_text(chunk)
 
     def partial(self, error: BaseException | None = None) -> dict[str, Any] | None:
         """The object of a reply that stopped early (with the usage the error carried), or None when nothing arrived."""
@@ -119,7 +136,10 @@ class ReplyRecorder:
         if isinstance(error, ProviderError):
             self._report = later_report(self._report, error.report)
         text, thinking = self._text.join(), self._thinking.join()
-        return self._record(None, text, thinking) if text or thinking else None
+        if not (text or thinking):
+            return None
+        record = self._record(None, text, thinking)
+        return record if self.check is None else with_key_after(record, "content", "parsed", None)
 
     def _record(self, reply: AIMessageChunk | None, text: str, thinking: str) -> dict[str, Any]:
         return reply_record(

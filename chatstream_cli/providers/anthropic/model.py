@@ -56,6 +56,7 @@ OPTIONS = {
     "service_tier": "auto or standard_only",
     "betas": "beta features for the anthropic-beta header, comma separated",
     "transport": "httpx (the default: the API directly) or sdk (the official SDK)",
+    "schema_mode": "how --schema is sent: output_config (newer models) or tool (a forced tool; older models)",
 }
 PASSED_ON = "any other -o KEY VALUE goes into the request body as given"
 RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
@@ -142,6 +143,11 @@ class AnthropicChatModel(ChatModel):
             body["metadata"] = {"user_id": self.options["user_id"]}
         if self.options.get("service_tier") is not None:
             body["service_tier"] = self.options["service_tier"]
+        if self.settings.schema is not None:
+            from .structured import schema_fields, schema_mode_for
+
+            mode = schema_mode_for(self.model, self.options.get("schema_mode"))
+            body.update(schema_fields(self.settings.schema, mode, self.settings.thinking))
         body.update(self.sampling())
         body.update(self.passed_on())
         return body

@@ -104,6 +104,8 @@ class ChatOpenAI(ChatModel):
         reserved = sorted(RESERVED_OPTIONS & set(options))
         if reserved:
             raise UsageError(f"-o {reserved[0]} cannot be set", "chatstream sets model, messages and stream itself")
+        schema_mode = options.pop("schema_mode", None)
+        self.response_format = response_format(self.settings, schema_mode) if self.settings.schema else None
         self.extra_body = options
         self.base_url = self.find_base_url()
         self.api_key = self.find_api_key()
@@ -130,9 +132,14 @@ class ChatOpenAI(ChatModel):
     def auth_headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
+    def rebuilt(self, settings: Any) -> ChatOpenAI:
+        return type(self)(self.model, settings, provider=self.spec.name)
+
     # -- requests ---------------------------------------------------------------------------
 
     def request_body(self, messages: list[BaseMessage], *, stream: bool) -> dict[str, Any]:
+        if self.response_format is not None and self.response_format["type"] == "json_object":
+            messages = with_schema_instruction(messages, self.settings.schema)
         body: dict[str, Any] = {"model": self.model, "stream": stream, "messages": to_openai_messages(messages)}
         if self.settings.temperature is not None:
             body["temperature"] = self.settings.temperature
@@ -145,6 +152,8 @@ class ChatOpenAI(ChatModel):
             body["stop"] = list(self.settings.stop)
         if stream and self.stream_usage:
             body["stream_options"] = {"include_usage": True}
+        if self.response_format is not None:
+            body["response_format"] = self.response_format
         return {**body, **self.extra_body}
 
     def _client_options(self, is_async: bool) -> dict[str, Any]:
@@ -346,6 +355,40 @@ def _user_agent() -> str:
     from ... import __version__
 
     return f"chatstream/{__version__}"
+
+
+# -- structured output ----------------------------------------------------------------------
+
+SCHEMA_MODES = ("json_schema", "json_object")
+SCHEMA_INSTRUCTION = "Reply with only a JSON object that satisfies this JSON Schema:\n"
+
+
+def response_format(settings: Any, mode: Any) -> dict[str, Any]:
+    """``response_format`` for the settings' schema: ``json_schema``, strict when the schema can be made
+    strict (else non-strict, with a notice), or ``-o schema_mode json_object`` for servers without it."""
+    from ...schema.convert import NotStrict, openai_strict
+
+    if mode not in (None, *SCHEMA_MODES):
+        raise UsageError(f"-o schema_mode {mode!r} is not valid", "use json_schema (the default) or json_object")
+    if mode == "json_object":
+        return {"type": "json_object"}
+    schema = settings.schema
+    try:
+        strict: dict[str, Any] = {"schema": openai_strict(schema.wire), "strict": True}
+    except NotStrict as why:
+        if settings.on_notice is not None:
+            settings.on_notice(f"the schema is sent non-strict, so the server does not enforce it: {why}")
+        strict = {"schema": schema.wire, "strict": False}
+    return {"type": "json_schema", "json_schema": {"name": schema.name, **strict}}
+
+
+def with_schema_instruction(messages: list[BaseMessage], schema: Any) -> list[BaseMessage]:
+    """The messages with the schema in the system prompt (``json_object`` mode: the server sees no schema)."""
+    instruction = SCHEMA_INSTRUCTION + json.dumps(schema.wire, ensure_ascii=False)
+    if messages and isinstance(messages[0], SystemMessage):
+        system = f"{content_text(messages[0].content)}\n\n{instruction}"
+        return [SystemMessage(content=system), *messages[1:]]
+    return [SystemMessage(content=instruction), *messages]
 
 
 # -- messages out ---------------------------------------------------------------------------
