@@ -18,9 +18,9 @@ imports included, and reads the layers from this list)::
 
     __main__, cli  -- the command line: the one module with Typer's app (commands declare the flags)
     commands  -- one module per subcommand: flags in, plain objects to the layers below; options they share
-    chatstream_cli, providers, render, driver, history, prompting, batch  -- models, output, features; the API
+    chatstream_cli, providers, render, driver, history, prompting, batch, tools  -- models, output, features; the API
     config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
-    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls, defaults  -- the core
+    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, tls, defaults, toolspec -- core
 
 ``providers`` is the registry (``providers/__init__.py``), one package per wire family (``anthropic/``:
 direct, SDK, Bedrock, Vertex; ``openai/``: Chat Completions and its presets) and ``builtin``; ``render``

@@ -20,8 +20,10 @@ from . import __version__
 from .commands.groups import DefaultCommandGroup, Subcommand
 from .commands.inputs import check_arguments
 from .commands.options import (
+    Approve,
     Attach,
     BaseUrl,
+    ChainLimit,
     Cid,
     Continue,
     Debug,
@@ -30,6 +32,7 @@ from .commands.options import (
     Extract,
     ExtractLast,
     Files,
+    Functions,
     JsonOutput,
     MarkdownFlag,
     MaxTokens,
@@ -50,8 +53,10 @@ from .commands.options import (
     Temperature,
     Thinking,
     Timeout,
+    Tools,
     UseAsync,
     Words,
+    Yes,
 )
 from .commands.reporting import reporting
 from .errors import ChatstreamError, ExitCode, format_error
@@ -189,6 +194,11 @@ def prompt_command(
     extract: Extract = False,
     extract_last: ExtractLast = False,
     no_stdin: NoStdin = False,
+    functions: Functions = None,
+    tool: Tools = None,
+    chain_limit: ChainLimit = None,
+    approve: Approve = False,
+    yes: Yes = False,
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""

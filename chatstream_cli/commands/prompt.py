@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..prompting.assemble import Prompt
     from ..prompting.roles import Role
     from ..render import Renderer
+    from ..tools import Toolbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,15 @@ class PromptRequest:
     continue_conversation: bool = False
     cid: str | None = None
     no_log: bool = False
+    functions: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    chain_limit: int | None = None
+    approve: bool = False
+    yes: bool = False
+
+    @property
+    def uses_tools(self) -> bool:
+        return bool(self.functions or self.tools)
 
     @property
     def mode(self) -> Mode:
@@ -90,6 +100,8 @@ class PromptRequest:
             "files": tuple(given.pop("file", None) or ()),
             "system_files": tuple(given.pop("system_file", None) or ()),
             "attachments": tuple(given.pop("attach", None) or ()),
+            "functions": tuple(given.pop("functions", None) or ()),
+            "tools": tuple(given.pop("tool", None) or ()),
             "extract": extract,
         }
         names = {item.name for item in fields(cls)}
@@ -118,7 +130,12 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         from ..retry import show_http_trace
 
         show_http_trace()
-    return answer(request, config, resolved, thread, prompt)
+    toolbox = None
+    if request.uses_tools:
+        from .tooluse import prepared_toolbox
+
+        toolbox = prepared_toolbox(request)
+    return answer(request, config, resolved, thread, prompt, toolbox=toolbox)
 
 
 def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:
@@ -138,29 +155,33 @@ def answer(
     prompt: Prompt,
     *,
     retry_of: int | None = None,
+    toolbox: Toolbox | None = None,
 ) -> AIMessageChunk:
-    """One turn of the thread: send ``prompt`` after its earlier turns, show the reply, record the exchange."""
+    """One turn of the thread: send ``prompt`` after its earlier turns, show the reply, record the exchange;
+    with tools, the replies of the chain that answers the model's tool calls."""
     spinner = make_spinner(resolved.full_name, request.quiet)
     clock = ReplyClock()
     on_notice = spinner.notice if spinner else lambda text: notice(text, request.quiet)
     settings = model_settings(request, config, on_notice, max_tokens_for(request, config, resolved), clock.request_sent)
+    if toolbox:
+        settings = replace(settings, tools=toolbox.specs())
     chat = build(resolved, settings)
     system = prompt.system if prompt.system is not None else thread.system
-    messages = thread.messages(system, prompt.human_content())
+    messages = thread.messages(system, prompt.human_content(), with_tools=bool(toolbox))
     run_id = uuid7()
-    if request.json_output:
-        asked = {**prompt.record(), "options": request.options, "role": request.role}
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, thread.cid)
-    elif request.extract:
-        renderer = extract_renderer(request.extract == "last", request.quiet)
-    else:
-        streaming = not request.no_stream
-        event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
-        renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    transcript = Transcript(with_progress(renderer, spinner, request.stats, resolved.model, clock), clock)
     sent = Sent(
         resolved.model, resolved.provider.name, prompt, system, messages, settings, run_id, request.role, retry_of
     )
+    if toolbox:
+        from .tooluse import answer_chain
+
+        def renderer_for(messages: list[Any], run_id: str, clock: ReplyClock) -> Renderer:
+            return reply_renderer(request, config, resolved, chat, messages, run_id, clock, thread.cid, prompt)
+
+        with second_interrupt_exits():
+            return answer_chain(request, resolved, thread, sent, chat, toolbox, renderer_for)
+    renderer = reply_renderer(request, config, resolved, chat, messages, run_id, clock, thread.cid, prompt)
+    transcript = Transcript(with_progress(renderer, spinner, request.stats, resolved.model, clock), clock)
     try:
         with second_interrupt_exits():
             reply = run_reply(chat, messages, transcript, request.mode, run_id=run_id)
@@ -170,6 +191,28 @@ def answer(
     record_exchange(thread, sent, transcript, reply, None)
     tell_endnotes(reply, chat.settings.max_tokens)
     return reply
+
+
+def reply_renderer(
+    request: PromptRequest,
+    config: Any,
+    resolved: ResolvedModel,
+    chat: Any,
+    messages: list[Any],
+    run_id: str,
+    clock: ReplyClock,
+    cid: str | None,
+    prompt: Prompt,
+) -> Renderer:
+    """What shows one reply on stdout: the --json object, the code of -x, event lines, or the text."""
+    if request.json_output:
+        asked = {**prompt.record(), "options": request.options, "role": request.role}
+        return json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, cid)
+    if request.extract:
+        return extract_renderer(request.extract == "last", request.quiet)
+    streaming = not request.no_stream
+    event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
+    return choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
 
 
 def check_output_flags(request: PromptRequest) -> None:
