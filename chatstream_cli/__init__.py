@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
     from .providers import get_model
     from .runnable import ChatModel, ModelSettings
+    from .tools.loop import run_tools
 
 __version__ = "0.1.0"
 
@@ -54,6 +55,7 @@ _PUBLIC = {
     "get_model": "providers",
     "ChatModel": "runnable",
     "ModelSettings": "runnable",
+    "run_tools": "tools.loop",
 }
 
 
@@ -76,4 +78,5 @@ __all__ = [
     "SystemMessage",
     "__version__",
     "get_model",
+    "run_tools",
 ]

@@ -11,11 +11,15 @@ from ..render.stats import stop_reason_of
 CONTENT_FILTER = "content_filter"
 
 
-def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None) -> None:
-    """Every note the finished reply calls for, each one line on stderr."""
+def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None, *, chain_limit: int | None = None) -> None:
+    """Every note the finished reply calls for, each one line on stderr; ``chain_limit``: the tool chain
+    stopped there, with the reply's calls not run."""
     tell_refusal(reply)
     tell_content_filter(reply)
-    tell_tool_calls(reply)
+    if chain_limit is None:
+        tell_tool_calls(reply)
+    else:
+        _say(f"stopped after {chain_limit} rounds of tool calls, the last calls not run (raise --chain-limit)")
     tell_mixed_choices(reply)
     tell_cut(reply, max_tokens)
 

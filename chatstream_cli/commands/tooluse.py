@@ -125,9 +125,6 @@ class ToolLines:
         cut = f", cut from {result.cut_from} B" if result.cut_from else ""
         self._line(f"tool {result.name} {outcome}{first} ({size} B{cut}, {_duration(result.seconds)})")
 
-    def limit_reached(self, limit: int) -> None:
-        self._line(f"stopped after {limit} rounds of tool calls; the last calls were not run (--chain-limit)")
-
     def _line(self, text: str) -> None:
         if self.quiet:
             return
@@ -158,7 +155,7 @@ def answer_chain(
     """Run the chain: each reply shown as it streams (``renderer_for`` makes what shows one), each call run
     and shown, all recorded as one exchange."""
     lines = ToolLines(request.quiet)
-    events = EventLines(chat, request.quiet) if request.events else None
+    events = EventLines(request.quiet) if request.events else None
     approver = None if request.yes else TerminalApprover(request.approve)
     runner = ToolRunner(toolbox, approver, limit=DEFAULT_RESULT_LIMIT, watcher=events or lines)
     chain = Chain(list(sent.messages))
@@ -190,10 +187,8 @@ def answer_chain(
         raise
     if steps is not None:
         steps.write(chain, None)
-    if chain.stopped_at_limit:
-        lines.limit_reached(limit)
     reply = _record_chain(thread, sent, chain, transcript, None, False)
-    tell_endnotes(reply, chat.settings.max_tokens)
+    tell_endnotes(reply, chat.settings.max_tokens, chain_limit=limit if chain.stopped_at_limit else None)
     return reply
 
 
@@ -324,19 +319,20 @@ class _RecordingRenderer:
 class EventLines:
     """``--events``: each tool run as LangChain's tool events, on stdout between the model's."""
 
-    def __init__(self, chat: ChatModel, quiet: bool) -> None:
-        self.chat = chat
+    def __init__(self, quiet: bool) -> None:
         self.lines = ToolLines(quiet)
         self.runs: dict[str, Any] = {}
 
     def tool_start(self, call: dict[str, Any], tool: Tool | None) -> None:
         from ..events import ToolEventRun
 
+        self.lines.tool_start(call, tool)
         run = ToolEventRun(call)
         self.runs[call.get("id") or ""] = run
         self._write(run.start_line())
 
     def tool_end(self, result: ToolResult, error: BaseException | None) -> None:
+        self.lines.tool_end(result, error)
         run = self.runs.pop(result.call_id, None)
         if run is None:
             return
