@@ -9,7 +9,7 @@ model's first reply (``<case>.<provider>.sse``) is served on 127.0.0.1 to ``Chat
 runs as ``StructuredTool.astream_events(tool_call, version="v2")``; then the answer
 (``answer.<provider>.sse``) is served to the same model given the prompt, the reply and the tool results.
 Every event goes into ``events``, in that order: what ``chatstream --events`` prints for the same bytes.
-The tools are tests/data/tools/weather.py's functions.
+The tools are tests/data/tools/weather.py's functions. ``tool_error.json``: the events of a tool that raises.
 """
 
 from __future__ import annotations
@@ -91,11 +91,36 @@ async def chain_events(case: str, provider: str) -> list[dict[str, Any]]:
     return events
 
 
+async def failing_tool_events() -> list[dict[str, Any]]:
+    """The events of a tool that raises (``get_weather`` raising RuntimeError("no station")) for the first
+    call of text_then_call, as StructuredTool gives them before it re-raises."""
+    from langchain_core.tools import StructuredTool
+
+    def get_weather(city: str) -> str:
+        """The weather in a city now."""
+        raise RuntimeError("no station")
+
+    call = {"name": "get_weather", "args": {"city": "Paris"}, "id": "toolu_01FixtureA", "type": "tool_call"}
+    events: list[dict[str, Any]] = []
+    try:
+        async for event in StructuredTool.from_function(get_weather).astream_events(call, version="v2"):
+            events.append(jsonable(event))
+    except RuntimeError:
+        pass
+    return events
+
+
 def main(names: list[str]) -> None:
     warnings.simplefilter("ignore")
+    if not names or "tool_error" in names:
+        record = {
+            "summary": "a tool that raises, as LangChain reports it",
+            "events": asyncio.run(failing_tool_events()),
+        }
+        (TOOLS_DIR / "tool_error.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
     for path in sorted(TOOLS_DIR.glob("*.sse")):
         case, provider = path.name.split(".")[:2]
-        if case == "answer" or (names and case not in names):
+        if case in ("answer", "tool_error") or (names and case not in names):
             continue
         record = {
             "summary": SUMMARIES[case],
