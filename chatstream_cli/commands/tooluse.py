@@ -100,10 +100,12 @@ class TerminalApprover:
 
 def _ask(question: str) -> str:
     """One line typed on the terminal (not stdin, which may be the prompt)."""
-    with open("/dev/tty", "r+", encoding="utf-8", errors="replace") as tty:
-        tty.write(question)
-        tty.flush()
-        return tty.readline()
+    with open("/dev/tty", "wb", buffering=0) as out, open("/dev/tty", "rb", buffering=0) as typed:
+        out.write(question.encode("utf-8", "replace"))
+        line = b""
+        while not line.endswith(b"\n") and (byte := typed.read(1)):
+            line += byte
+        return line.decode("utf-8", "replace")
 
 
 class ToolLines:
