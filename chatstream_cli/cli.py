@@ -36,6 +36,7 @@ from .commands.options import (
     JsonOutput,
     MarkdownFlag,
     MaxTokens,
+    McpServers,
     Model,
     NoLog,
     NoStdin,
@@ -89,6 +90,7 @@ class DefaultGroup(DefaultCommandGroup):
         "batch": _subcommand(
             "batch", "Run a file of prompts concurrently (or by a provider's batch service); results as JSON lines."
         ),
+        "mcp": _subcommand("mcp", "MCP servers (config.toml's [mcp.NAME]) whose tools --mcp NAME gives the model."),
     }
 
     def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
@@ -196,6 +198,7 @@ def prompt_command(
     no_stdin: NoStdin = False,
     functions: Functions = None,
     tool: Tools = None,
+    mcp: McpServers = None,
     chain_limit: ChainLimit = None,
     approve: Approve = False,
     yes: Yes = False,

@@ -255,8 +255,8 @@ def test_read_file_and_list_dir_stay_in_the_working_directory(tmp_path: Path, mo
     result = echo("-q", "-T", "read_file", "-T", "list_dir", "\n".join(calls))
     lines = result.stdout.splitlines()
     assert lines[0] == "read_file: hello notes"
-    assert lines[1] == f"read_file: ToolFailure: ../secret.txt is outside the working directory {work}"
-    assert lines[2] == f"read_file: ToolFailure: escape is outside the working directory {work}"
+    assert lines[1] == f"read_file: ../secret.txt is outside the working directory {work}"
+    assert lines[2] == f"read_file: escape is outside the working directory {work}"
     assert lines[3:] == ["list_dir: escape\t10", "notes.txt\t11", "sub/"]
     assert "top secret" not in result.stdout
 

@@ -198,3 +198,9 @@ ChainLimit = Annotated[
 ]
 Approve = Annotated[bool, typer.Option("--approve", "--ta", help="Ask before every tool call (on a terminal).")]
 Yes = Annotated[bool, typer.Option("-y", "--yes", help="Run tool calls without asking, the shell's too.")]
+McpServers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp", metavar="NAME", help="An MCP server of config.toml whose tools the model may use; repeatable."
+    ),
+]

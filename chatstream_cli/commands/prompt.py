@@ -73,13 +73,14 @@ class PromptRequest:
     no_log: bool = False
     functions: tuple[str, ...] = ()
     tools: tuple[str, ...] = ()
+    mcp: tuple[str, ...] = ()
     chain_limit: int | None = None
     approve: bool = False
     yes: bool = False
 
     @property
     def uses_tools(self) -> bool:
-        return bool(self.functions or self.tools)
+        return bool(self.functions or self.tools or self.mcp)
 
     @property
     def mode(self) -> Mode:
@@ -102,6 +103,7 @@ class PromptRequest:
             "attachments": tuple(given.pop("attach", None) or ()),
             "functions": tuple(given.pop("functions", None) or ()),
             "tools": tuple(given.pop("tool", None) or ()),
+            "mcp": tuple(given.pop("mcp", None) or ()),
             "extract": extract,
         }
         names = {item.name for item in fields(cls)}
@@ -130,12 +132,15 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         from ..retry import show_http_trace
 
         show_http_trace()
-    toolbox = None
-    if request.uses_tools:
-        from .tooluse import prepared_toolbox
+    if not request.uses_tools:
+        return answer(request, config, resolved, thread, prompt)
+    from .tooluse import prepared_toolbox
 
-        toolbox = prepared_toolbox(request)
-    return answer(request, config, resolved, thread, prompt, toolbox=toolbox)
+    toolbox = prepared_toolbox(request, config)
+    try:
+        return answer(request, config, resolved, thread, prompt, toolbox=toolbox)
+    finally:
+        toolbox.close()
 
 
 def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:

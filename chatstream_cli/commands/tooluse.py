@@ -40,9 +40,9 @@ _SHOWN_ARGS = 200  # characters of a call's arguments on its line
 _SHOWN_RESULT = 100  # characters of a result's first line
 
 
-def prepared_toolbox(request: Request) -> Toolbox:
-    """The tools the request names (``--functions``, ``-T``), checked: an approval that would be needed
-    with no terminal to ask on is exit 2 now, before anything is sent."""
+def prepared_toolbox(request: Request, config: Any) -> Toolbox:
+    """The tools the request names (``--functions``, ``-T``, ``--mcp``), checked: an approval that would be
+    needed with no terminal to ask on is exit 2 now, before anything is sent (or any server started)."""
     from ..tools.builtins import builtin_tools
     from ..tools.functions import load_functions
 
@@ -50,13 +50,29 @@ def prepared_toolbox(request: Request) -> Toolbox:
     for number, source in enumerate(request.functions):
         toolbox.add(load_functions(source, number))
     toolbox.add(builtin_tools(request.tools))
+    _check_asking(request, toolbox)
+    if request.mcp:
+        from ..config import data_dir
+        from ..tools.mcp import McpServers, check_installed, mcp_tools
+
+        check_installed()
+        servers = McpServers(config.mcp, data_dir())
+        toolbox.closers.append(servers.close)
+        try:
+            toolbox.add(mcp_tools(request.mcp, servers))
+        except BaseException:
+            toolbox.close()
+            raise
+    return toolbox
+
+
+def _check_asking(request: Request, toolbox: Toolbox) -> None:
     if (request.approve or toolbox.asks) and not request.yes and not can_ask():
         asking = "--approve" if request.approve else "the shell tool"
         raise UsageError(
             f"{asking} asks before each tool call, and there is no terminal to ask on",
             "pass --yes to run the model's tool calls without asking",
         )
-    return toolbox
 
 
 def can_ask() -> bool:

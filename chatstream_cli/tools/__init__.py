@@ -19,6 +19,10 @@ DEFAULT_RESULT_LIMIT = 100_000
 DEFAULT_CHAIN_LIMIT = 5
 
 
+class ToolError(Exception):
+    """A tool's failure in its own words: the model gets the message alone (other exceptions: with their type)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Tool:
     """A tool chatstream can run: what the model is told, and what runs it."""
@@ -40,6 +44,8 @@ class Toolbox:
     """The tools of one run, by name."""
 
     tools: dict[str, Tool] = field(default_factory=dict)
+    #: What ``close`` stops: the MCP servers that were started.
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def add(self, tools: Iterable[Tool]) -> None:
         for tool in tools:
@@ -50,6 +56,11 @@ class Toolbox:
                     "rename one of them or leave one out",
                 )
             self.tools[tool.name] = tool
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
+        self.closers.clear()
 
     def specs(self) -> tuple[ToolSpec, ...]:
         return tuple(tool.spec for tool in self.tools.values())

@@ -19,13 +19,9 @@ from typing import Annotated, Any
 
 from ..errors import UsageError
 from ..toolspec import spec_from_function
-from . import DEFAULT_RESULT_LIMIT, Tool
+from . import DEFAULT_RESULT_LIMIT, Tool, ToolError
 
 SHELL = "/bin/sh"
-
-
-class ToolFailure(Exception):
-    """What a built-in tool tells the model when it cannot do what was asked."""
 
 
 def now() -> str:
@@ -39,11 +35,11 @@ def make_read_file(root: Path, limit: int) -> Callable[..., str]:
         """Read a text file in the working directory (or below it)."""
         target = _inside(root, path)
         if not target.is_file():
-            raise ToolFailure(f"{path} is not a file")
+            raise ToolError(f"{path} is not a file")
         with target.open("rb") as handle:
             data = handle.read(limit + 1)
         if b"\0" in data[:8192]:
-            raise ToolFailure(f"{path} is a binary file")
+            raise ToolError(f"{path} is a binary file")
         text = data[:limit].decode("utf-8", "replace")
         return text + (f"\n[cut: the file is longer than {limit} bytes]" if len(data) > limit else "")
 
@@ -56,7 +52,7 @@ def make_list_dir(root: Path) -> Callable[..., str]:
         trailing /, files with their size in bytes."""
         target = _inside(root, path)
         if not target.is_dir():
-            raise ToolFailure(f"{path} is not a directory")
+            raise ToolError(f"{path} is not a directory")
         lines = []
         for entry in sorted(target.iterdir(), key=lambda item: item.name):
             if entry.is_dir():
@@ -96,9 +92,9 @@ def _inside(root: Path, path: str) -> Path:
     """``path`` resolved (symlinks followed), refused unless it stays inside ``root``."""
     target = (root / path).resolve()
     if target != root and root not in target.parents:
-        raise ToolFailure(f"{path} is outside the working directory {root}")
+        raise ToolError(f"{path} is outside the working directory {root}")
     if not target.exists():
-        raise ToolFailure(f"{path} does not exist")
+        raise ToolError(f"{path} does not exist")
     return target
 
 

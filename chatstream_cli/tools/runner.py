@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from ..errors import ChatstreamError
 from ..messages import ToolMessage
 from ..toolspec import argument_error
-from . import DEFAULT_RESULT_LIMIT, Tool, Toolbox
+from . import DEFAULT_RESULT_LIMIT, Tool, Toolbox, ToolError
 
 DECLINED = "the user declined to run this tool call"
 
@@ -84,6 +85,11 @@ class ToolRunner:
         error: BaseException | None = None
         try:
             content, is_error = self._outcome(call, tool)
+        except ChatstreamError:  # chatstream's own failure (an MCP server that stopped): the run ends
+            raise
+        except ToolError as exc:
+            error = exc
+            content, is_error = str(exc), True
         except Exception as exc:  # the tool raised: the model hears of it
             error = exc
             content, is_error = f"{type(exc).__name__}: {exc}", True
