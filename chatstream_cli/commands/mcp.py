@@ -30,7 +30,7 @@ Cwd = Annotated[str | None, typer.Option("--cwd", metavar="DIR", help="The direc
 ImportFile = Annotated[Path, typer.Argument(metavar="FILE", help="A JSON file with mcpServers (Claude, Cursor).")]
 
 
-@app.command("add", cls=PlainHelpCommand, context_settings={"allow_interspersed_args": False})
+@app.command("add", cls=PlainHelpCommand)
 def add_command(
     name: ServerName,
     command: Command = None,
@@ -42,7 +42,6 @@ def add_command(
     """Add (or replace) server NAME: a command after --, or --url."""
     from ..config import McpServerConfig
 
-    command = command[1:] if command and command[0] == "--" else command  # the group passes -- on
     if bool(command) == bool(url):
         raise UsageError("give the server's command after -- or its --url, not both", "e.g. mcp add files -- npx srv")
     server = McpServerConfig(

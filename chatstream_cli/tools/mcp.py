@@ -195,8 +195,9 @@ def _log_hint(servers: McpServers, name: str) -> str:
 def _is_tool_error(exc: Exception) -> bool:
     """A JSON-RPC error answering the call (an unknown tool, bad arguments), not a broken connection."""
     from mcp.shared.exceptions import MCPError
+    from mcp_types import CONNECTION_CLOSED, REQUEST_TIMEOUT
 
-    return isinstance(exc, MCPError)
+    return isinstance(exc, MCPError) and exc.code not in (CONNECTION_CLOSED, REQUEST_TIMEOUT)
 
 
 def describe(exc: BaseException) -> str:
