@@ -444,3 +444,29 @@ def test_run_tools_runs_the_loop() -> None:
     assert chain.reply.text == "add: 5"
     assert [message.type for message in chain.messages] == ["human", "ai", "tool", "ai"]
     assert os.environ.get("CHATSTREAM_HOME")  # nothing here touched the history, but the fixture isolates it
+
+
+# -- roles -----------------------------------------------------------------------------------------------
+
+
+def test_a_role_brings_its_tools_and_the_command_line_adds_more(tmp_path: Path) -> None:
+    helpers = tmp_path / "helpers.py"
+    helpers.write_text(ADD)
+    saved = run(
+        "roles", "save", "calc", "-m", "builtin:echo", "-o", "delay_ms", "0", "--functions", str(helpers), "-T", "now"
+    )
+    assert saved.exit_code == 0, saved.stderr
+    shown = run("roles", "show", "calc").stdout
+    assert f'functions = ["{helpers}"]' in shown and 'tools = ["now"]' in shown
+    result = run(
+        "--role",
+        "calc",
+        "-q",
+        "--functions",
+        "def get_weather(city: str) -> str:\n    return f'sunny, 21 °C in {city}'",
+        'call add {"a": 1, "b": 2}\ncall get_weather {"city": "Rome"}\ncall now {}',
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == ["add: 3", "get_weather: sunny, 21 °C in Rome"]
+    assert lines[2].startswith("now: 20")

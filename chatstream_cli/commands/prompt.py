@@ -234,7 +234,9 @@ def check_output_flags(request: PromptRequest) -> None:
 def with_role(request: PromptRequest, role: Role) -> PromptRequest:
     """The request with the role's settings where the command line gave none (flags win, -o key by key)."""
     # -m "" names no model, so the role's counts
-    return replace(request, **role.beneath(replace(request, model=request.model or None)))
+    return replace(
+        request, **role.beneath(replace(request, model=request.model or None)), **role.tools_beneath(request)
+    )
 
 
 def gather_prompt(request: PromptRequest, role: Role | None) -> Prompt:

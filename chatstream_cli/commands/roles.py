@@ -8,7 +8,9 @@ import typer
 
 from .groups import subcommand_app
 from .options import (
+    Functions,
     MaxTokens,
+    McpServers,
     Model,
     Option,
     Param,
@@ -16,6 +18,7 @@ from .options import (
     PromptCommand,
     System,
     Temperature,
+    Tools,
     parse_options,
     parse_params,
 )
@@ -73,8 +76,12 @@ def save_command(
     template: Template = None,
     param: Param = None,
     description: Description = None,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
 ) -> None:
-    """Save (or replace) role NAME; -p NAME VALUE gives a template variable its default."""
+    """Save (or replace) role NAME; -p NAME VALUE gives a template variable its default; --functions, -T and
+    --mcp give it tools (a --functions file is kept by its absolute path)."""
     from ..errors import UsageError
     from ..prompting.roles import Role, save_role
 
@@ -88,6 +95,9 @@ def save_command(
         options=parse_options(option or []),
         template=template,
         params=parse_params(param or []),
+        functions=tuple(_kept(source) for source in functions or ()),
+        tools=tuple(tool or ()),
+        mcp=tuple(mcp or ()),
     )
     if not role.table():
         raise UsageError(f"role {name} would hold nothing", "give it settings, e.g. -m MODEL -s TEXT --template TEXT")
@@ -100,3 +110,11 @@ def remove_command(name: RoleArgument) -> None:
     from ..prompting.roles import remove_role
 
     print(f"removed role {name} ({remove_role(name)})")
+
+
+def _kept(source: str) -> str:
+    """A --functions file by its absolute path (a role is used from anywhere); code as it is."""
+    from pathlib import Path
+
+    path = Path(source)
+    return str(path.resolve()) if "\n" not in source and path.is_file() else source
