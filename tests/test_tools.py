@@ -470,3 +470,16 @@ def test_a_role_brings_its_tools_and_the_command_line_adds_more(tmp_path: Path) 
     lines = result.stdout.splitlines()
     assert lines[:2] == ["add: 3", "get_weather: sunny, 21 °C in Rome"]
     assert lines[2].startswith("now: 20")
+
+
+# -- chat ------------------------------------------------------------------------------------------------
+
+
+def test_chat_keeps_its_tools_across_turns_and_lists_them() -> None:
+    lines = 'call add {"a": 1, "b": 2}\n/tools\ncall add {"a": 5, "b": 5}\n'
+    result = CliRunner().invoke(app, ["chat", *ECHO, "--functions", ADD, "-T", "now"], input=lines)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "add: 3\nadd: 10\n"
+    assert "add  --functions code  Add two integers.\nnow  builtin  The current date and time" in result.stderr
+    turns = json.loads(run("logs", "--json", "-n", "2").stdout)
+    assert [message["type"] for message in turns[1]["messages"]] == ["human", "ai", "tool", "ai", "human", "ai", "tool"]

@@ -19,12 +19,16 @@ from ..prompting.assemble import Prompt
 from .conversation import Thread, logging_wanted, open_thread
 from .groups import subcommand_app
 from .options import (
+    Approve,
     BaseUrl,
+    ChainLimit,
     Cid,
     Continue,
     Debug,
+    Functions,
     MarkdownFlag,
     MaxTokens,
+    McpServers,
     Model,
     NoLog,
     Option,
@@ -36,6 +40,8 @@ from .options import (
     Temperature,
     Thinking,
     Timeout,
+    Tools,
+    Yes,
 )
 from .prompt import PromptRequest, answer, resolve_model
 from .reporting import notice, reporting
@@ -47,6 +53,7 @@ HELP = """/help            this list
 /system TEXT     set the system prompt (/system alone clears it)
 /retry           send the last message again for a new reply
 /save FILE       write the last reply to FILE
+/tools           the tools the model may call (--functions, -T, --mcp)
 Alt+Enter starts a new line; a line of \"\"\" starts and ends a block of several lines."""
 
 BLOCK = '"""'
@@ -69,16 +76,25 @@ def chat_command(
     no_log: NoLog = False,
     quiet: Quiet = False,
     debug: Debug = False,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
+    chain_limit: ChainLimit = None,
+    approve: Approve = False,
+    yes: Yes = False,
 ) -> None:
     """An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves)."""
     request = PromptRequest.from_flags(locals())
     with reporting(debug):
         session = ChatSession(request)
-        session.greet()
-        lines = terminal_messages(input_history_path()) if sys.stdin.isatty() else piped_messages(sys.stdin)
-        for line in lines:
-            if not session.handle(line):
-                break
+        try:
+            session.greet()
+            lines = terminal_messages(input_history_path()) if sys.stdin.isatty() else piped_messages(sys.stdin)
+            for line in lines:
+                if not session.handle(line):
+                    break
+        finally:
+            session.close()
 
 
 class ChatSession:
@@ -96,6 +112,11 @@ class ChatSession:
             from ..retry import show_http_trace
 
             show_http_trace()
+        self.toolbox = None
+        if request.uses_tools:
+            from .tooluse import prepared_toolbox
+
+            self.toolbox = prepared_toolbox(request, self.config)  # for the whole session: MCP servers start once
         self.commands: dict[str, Callable[[str], bool]] = {
             "/help": self.show_help,
             "/exit": self.leave,
@@ -105,7 +126,12 @@ class ChatSession:
             "/system": self.system,
             "/retry": self.retry,
             "/save": self.save,
+            "/tools": self.show_tools,
         }
+
+    def close(self) -> None:
+        if self.toolbox is not None:
+            self.toolbox.close()
 
     def greet(self) -> None:
         resumed = f" · continuing {self.thread.cid[:8]} ({len(self.thread.turns)} turns)" if self.thread.turns else ""
@@ -133,7 +159,9 @@ class ChatSession:
         """One turn; its failure or a Ctrl-C ends the turn (recorded as such), not the session."""
         try:
             prompt = Prompt(text, self.request.system)
-            answer(self.request, self.config, self.resolved, self.thread, prompt, retry_of=retry_of)
+            answer(
+                self.request, self.config, self.resolved, self.thread, prompt, retry_of=retry_of, toolbox=self.toolbox
+            )
         except KeyboardInterrupt:
             print("\nchatstream: reply interrupted", file=sys.stderr)
         except ChatstreamError as exc:
@@ -141,6 +169,12 @@ class ChatSession:
 
     def show_help(self, argument: str) -> bool:
         print(HELP, file=sys.stderr)
+        return True
+
+    def show_tools(self, argument: str) -> bool:
+        from .tooluse import tool_listing
+
+        print(tool_listing(self.toolbox), file=sys.stderr)
         return True
 
     def leave(self, argument: str) -> bool:

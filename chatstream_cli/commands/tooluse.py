@@ -66,6 +66,20 @@ def prepared_toolbox(request: Request, config: Any) -> Toolbox:
     return toolbox
 
 
+def tool_listing(toolbox: Toolbox | None) -> str:
+    """``/tools``: each tool, where it comes from, the first line of what it does."""
+    if not toolbox:
+        return "no tools: start chat with --functions FILE, -T NAME or --mcp NAME"
+    from ..render.safe import neutralise
+
+    width = max(len(name) for name in toolbox.tools)
+    lines = []
+    for tool in toolbox.tools.values():
+        about = tool.spec.description.strip().splitlines()[0] if tool.spec.description.strip() else ""
+        lines.append(f"{tool.name:<{width}}  {tool.source}  {neutralise(about)}".rstrip())
+    return "\n".join(lines)
+
+
 def _check_asking(request: Request, toolbox: Toolbox) -> None:
     if (request.approve or toolbox.asks) and not request.yes and not can_ask():
         asking = "--approve" if request.approve else "the shell tool"
