@@ -483,3 +483,32 @@ def test_chat_keeps_its_tools_across_turns_and_lists_them() -> None:
     assert "add  --functions code  Add two integers.\nnow  builtin  The current date and time" in result.stderr
     turns = json.loads(run("logs", "--json", "-n", "2").stdout)
     assert [message["type"] for message in turns[1]["messages"]] == ["human", "ai", "tool", "ai", "human", "ai", "tool"]
+
+
+# -- Bedrock: the same Anthropic machinery ----------------------------------------------------------------
+
+
+def test_bedrock_runs_the_chain_with_the_same_blocks(
+    loopback_server: LoopbackServer,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from tests.test_claude_platforms import BEDROCK_MODEL, bedrock_reply, events_of
+
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "AKIDTOOLS0123456789",
+        "AWS_SECRET_ACCESS_KEY": "tools-secret-0123456789",
+        "AWS_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "ANTHROPIC_BEDROCK_BASE_URL": loopback_server.base_url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    for case in ("parallel_calls", "answer"):
+        loopback_server.enqueue(bedrock_reply(events_of((TOOLS / f"{case}.anthropic.sse").read_text())))
+    result = run("-m", f"bedrock:{BEDROCK_MODEL}", "--functions", WEATHER, "Weather in Paris and Oslo?")
+    assert (result.exit_code, result.stdout) == (0, "It is sunny in Paris.\n"), result.stderr
+    first, second = (request.json for request in loopback_server.requests)
+    assert [tool["name"] for tool in first["tools"]] == ["get_weather", "get_forecast", "now"]
+    assert [block["type"] for block in second["messages"][2]["content"]] == ["tool_result", "tool_result"]
