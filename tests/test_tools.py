@@ -512,3 +512,27 @@ def test_bedrock_runs_the_chain_with_the_same_blocks(
     first, second = (request.json for request in loopback_server.requests)
     assert [tool["name"] for tool in first["tools"]] == ["get_weather", "get_forecast", "now"]
     assert [block["type"] for block in second["messages"][2]["content"]] == ["tool_result", "tool_result"]
+
+
+# -- batch -----------------------------------------------------------------------------------------------
+
+
+def test_batch_runs_each_lines_chain_with_yes_only(tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text('call add {"a": 1, "b": 2}\nhello\ncall add {"a": "x"}\n')
+    refused = run("batch", *ECHO, "--functions", ADD, str(prompts))
+    assert refused.exit_code == 2
+    assert error_line(refused) == "a batch runs the model's tool calls with nobody to ask (pass --yes to allow them)"
+    provider = run("batch", *ECHO, "--yes", "--provider-batch", "--functions", ADD, str(prompts))
+    assert provider.exit_code == 2 and "--provider-batch cannot run tools" in error_line(provider)
+    result = run("batch", *ECHO, "--yes", "--functions", ADD, str(prompts))
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["id"], line["content"]) for line in lines] == [
+        (1, "add: 3"),
+        (2, "hello"),
+        (3, "add: the arguments do not fit the tool's schema: arguments lack the required 'b'"),
+    ]
+    assert lines[0]["steps"][0]["tool_results"][0]["content"] == "3"
+    assert lines[2]["steps"][0]["tool_results"][0]["is_error"] is True
+    assert len(lines[1]["steps"]) == 1

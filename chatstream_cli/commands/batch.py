@@ -19,8 +19,11 @@ from .batch_output import interrupt_note, output, progress_bar, showing
 from .groups import DefaultCommandGroup, subcommand_app
 from .options import (
     BaseUrl,
+    ChainLimit,
     Debug,
+    Functions,
     MaxTokens,
+    McpServers,
     Model,
     Option,
     PlainHelpCommand,
@@ -32,6 +35,8 @@ from .options import (
     Temperature,
     Thinking,
     Timeout,
+    Tools,
+    Yes,
 )
 from .prompt import PromptRequest, check_settings, model_settings
 from .reporting import notice, reporting
@@ -89,8 +94,14 @@ def run_command(
     base_url: BaseUrl = None,
     quiet: Quiet = False,
     debug: Debug = False,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
+    chain_limit: ChainLimit = None,
+    yes: Yes = False,
 ) -> None:
-    """Run every prompt of FILE; one JSON line per prompt, in input order (the default command)."""
+    """Run every prompt of FILE; one JSON line per prompt, in input order (the default command). With
+    tools (--functions, -T, --mcp; --yes is required: nobody is there to ask) each line is a chain."""
     defaults = PromptRequest.from_flags(locals())
     from ..batch.job import BatchInput
 
@@ -100,10 +111,24 @@ def run_command(
     raise typer.Exit(int(code))
 
 
+def batch_tools(defaults: PromptRequest, provider_batch: bool, config: Any) -> Any:
+    """The toolbox of a batch with tools (None without): allowed with --yes only, and not for --provider-batch."""
+    if not defaults.uses_tools:
+        return None
+    from ..errors import UsageError
+
+    if provider_batch:
+        raise UsageError("--provider-batch cannot run tools", "run the batch here, without --provider-batch")
+    if not defaults.yes:
+        raise UsageError("a batch runs the model's tool calls with nobody to ask", "pass --yes to allow them")
+    from .tooluse import prepared_toolbox
+
+    return prepared_toolbox(defaults, config)
+
+
 def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int | None, provider_batch: bool) -> int:
     """Check, read, run and write the batch; its exit code."""
-    from ..batch.job import check_input, earlier_results, prompts, run_local
-    from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
+    from ..batch.job import check_input
     from ..providers import active_config
 
     check_input(where)
@@ -112,6 +137,41 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     if resolved.notice:
         notice(resolved.notice, defaults.quiet)
     settings = model_settings(defaults, config, lambda text: notice(text, defaults.quiet))
+    toolbox = batch_tools(defaults, provider_batch, config)
+    try:
+        settings, tools = _with_tools(defaults, settings, toolbox)
+        return _run_items(defaults, where, concurrency, provider_batch, config, resolved, settings, tools)
+    finally:
+        if toolbox is not None:
+            toolbox.close()
+
+
+def _with_tools(defaults: PromptRequest, settings: Any, toolbox: Any) -> tuple[Any, Any]:
+    """The models' settings with the tools, and how the chains run them (None, None: no tools)."""
+    if toolbox is None:
+        return settings, None
+    from ..batch.runner import ToolChainSettings
+    from ..tools import DEFAULT_CHAIN_LIMIT
+    from ..tools.runner import ToolRunner
+
+    limit = DEFAULT_CHAIN_LIMIT if defaults.chain_limit is None else defaults.chain_limit
+    return replace(settings, tools=toolbox.specs()), ToolChainSettings(ToolRunner(toolbox), limit)
+
+
+def _run_items(
+    defaults: PromptRequest,
+    where: BatchInput,
+    concurrency: int | None,
+    provider_batch: bool,
+    config: Any,
+    resolved: ResolvedModel,
+    settings: Any,
+    tools: Any,
+) -> int:
+    """Read the prompts, then run them here or hand them to the provider's batch service."""
+    from ..batch.job import earlier_results, prompts, run_local
+    from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
+
     if defaults.debug:
         from ..retry import show_http_trace
 
@@ -139,6 +199,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
             system=defaults.system,
             on_change=update,
             on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
+            tools=tools,
         )
     if defaults.stats:
         from ..render.progress import totals_line

@@ -288,44 +288,16 @@ class ChainJson:
         return self.recorders[-1]
 
     def write(self, chain: Chain, error: BaseException | None) -> None:
-        from ..render.json import json_line, with_key_after
+        from ..render.json import chain_record, json_line
 
         records = [renderer.record for renderer in self.recorders if renderer.record is not None]
         if not records or isinstance(error, BrokenPipeError):
             return
-        steps = []
-        for position, record in enumerate(records):
-            step = chain.steps[position] if position < len(chain.steps) else None
-            steps.append(
-                {
-                    "content": record["content"],
-                    "thinking": record["thinking"],
-                    "stop_reason": record["stop_reason"],
-                    "tool_calls": step.reply.tool_calls if step else [],
-                    "tool_results": [result.record() for result in step.results] if step else [],
-                    "usage": record["usage"],
-                    "timing": record["timing"],
-                    "run_id": record["run_id"],
-                }
-            )
-        whole = dict(records[-1])
-        whole["content"] = "\n".join(record["content"] for record in records if record["content"])
-        whole["thinking"] = "\n".join(record["thinking"] for record in records if record["thinking"]) or None
-        whole["usage"] = _added_usage([record["usage"] for record in records])
-        whole["run_id"] = records[0]["run_id"]
+        whole = chain_record(records, chain.steps)
         whole["cid"] = self.cid
         whole.update(self.asked)
-        whole = with_key_after(whole, "stop_reason", "steps", steps)
         sys.stdout.buffer.write(json_line(whole))
         sys.stdout.buffer.flush()
-
-
-def _added_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
-    summed: dict[str, Any] = {}
-    for usage in usages:
-        for key, value in usage.items():
-            summed[key] = None if value is None and summed.get(key) is None else (summed.get(key) or 0) + (value or 0)
-    return summed
 
 
 class _RecordingRenderer:
