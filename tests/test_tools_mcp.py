@@ -176,3 +176,17 @@ def test_without_the_sdk_the_extra_is_named(tmp_path: Path) -> None:
         "chatstream: error: MCP servers need the mcp package (install the extra: pip install 'chatstream[mcp]')"
     )
     assert CHATSTREAM  # the same entry point as `python -m chatstream_cli`
+
+
+def test_config_show_hides_the_servers_env_and_headers(isolated_env: Path) -> None:
+    isolated_env.mkdir(parents=True, exist_ok=True)
+    secret = "Bearer mcp-SECRET-0123"
+    (isolated_env / "config.toml").write_text(
+        f'[mcp.web]\nurl = "https://mcp.example.com/mcp"\nheaders = {{ Authorization = "{secret}" }}\n'
+        '[mcp.local]\ncommand = "srv"\nenv = { TOKEN = "tok-SECRET-42" }\n'
+    )
+    shown = run("config", "show")
+    assert shown.exit_code == 0, shown.stderr
+    assert "SECRET" not in shown.stdout
+    assert "Authorization" in shown.stdout and "TOKEN" in shown.stdout and "<hidden>" in shown.stdout
+    activate(Config())
