@@ -2,12 +2,13 @@
 127.0.0.1 (``python tests/mcp_server.py http PORT``; it prints ``ready`` once it listens).
 
 Its tools: ``add`` (two integers), ``shout`` (a text in capitals), ``broken`` (an error result),
-``crash`` (the server exits), ``environment`` (whether a variable reached it)."""
+``crash`` (the server exits), ``wait`` (sleeps), ``environment`` (whether a variable reached it)."""
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 
 from mcp.server.mcpserver import MCPServer
 
@@ -37,6 +38,14 @@ def broken() -> str:
 def crash() -> str:
     """Ends the server."""
     os._exit(3)
+
+
+@server.tool()
+def wait(seconds: float) -> str:
+    """Sleeps, then says so (and writes its pid to the log first)."""
+    print(f"pid {os.getpid()}", file=sys.stderr, flush=True)
+    time.sleep(seconds)
+    return "waited"
 
 
 @server.tool()

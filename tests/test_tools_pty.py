@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pexpect
@@ -87,3 +88,29 @@ def test_ctrl_c_during_a_tool_kills_its_process_group_and_keeps_the_history(tmp_
     )
     turn = json.loads(logs.stdout)[0]
     assert (turn["outcome"], turn["exit_code"]) == ("interrupted", 130)
+
+
+def test_ctrl_c_during_an_mcp_call_stops_the_server(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    server = Path(__file__).resolve().parent / "mcp_server.py"
+    (home / "config.toml").write_text(
+        f"[mcp.slow]\ncommand = {json.dumps(sys.executable)}\nargs = [{json.dumps(str(server))}]\n"
+    )
+    child = spawn(tmp_path, "--mcp", "slow", 'call wait {"seconds": 60}')
+    child.expect_exact("tool wait", timeout=60)
+    log = home / "mcp-slow.log"
+    for _ in range(400):
+        if log.exists() and "pid " in log.read_text():
+            break
+        child.expect(pexpect.TIMEOUT, timeout=0.05)
+    pid = int(log.read_text().split("pid ")[1].split()[0])
+    child.sendintr()
+    finished(child)
+    assert child.exitstatus == 130
+    try:
+        os.kill(pid, 0)
+        gone = Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except ProcessLookupError:
+        gone = True
+    assert gone, "the MCP server outlived Ctrl-C"
