@@ -75,9 +75,12 @@ class Thread:
                 messages += [HumanMessage(content=turn.prompt), *chain]
                 if turn.reply:
                     messages.append(AIMessage(content=turn.reply))
-            elif turn.reply or chain:  # a turn that failed before any text would be an empty, rejected message
-                said = [content_text(m.content) for m in chain if isinstance(m, AIMessage)] + [turn.reply]
-                messages += [HumanMessage(content=turn.prompt), AIMessage(content="\n\n".join(t for t in said if t))]
+            else:
+                said = "\n\n".join(
+                    t for t in [*(content_text(m.content) for m in chain if isinstance(m, AIMessage)), turn.reply] if t
+                )
+                if said:  # a turn that failed before any text would be an empty, rejected message
+                    messages += [HumanMessage(content=turn.prompt), AIMessage(content=said)]
         messages.append(HumanMessage(content=prompt))
         return messages
 
