@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..driver import run_reply
 from ..errors import UsageError
@@ -32,8 +32,27 @@ if TYPE_CHECKING:
     from ..render import Renderer
     from ..runnable import ChatModel
 
-Request = Any
-"""commands.prompt's PromptRequest (which imports this module when a prompt has tools)."""
+
+class Request(Protocol):
+    """What this module reads of commands.prompt's PromptRequest (which imports this module when a prompt
+    has tools, so this one cannot import it back)."""
+
+    functions: tuple[str, ...]
+    tools: tuple[str, ...]
+    mcp: tuple[str, ...]
+    chain_limit: int | None
+    approve: bool
+    yes: bool
+    quiet: bool
+    events: bool
+    json_output: bool
+    stats: bool
+    options: dict[str, Any]
+    role: str | None
+
+    @property
+    def mode(self) -> Any: ...
+
 
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 _SHOWN_ARGS = 200  # characters of a call's arguments on its line
