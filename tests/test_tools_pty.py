@@ -114,3 +114,18 @@ def test_ctrl_c_during_an_mcp_call_stops_the_server(tmp_path: Path) -> None:
     except ProcessLookupError:
         gone = True
     assert gone, "the MCP server outlived Ctrl-C"
+
+
+def test_a_call_appears_as_it_streams_then_its_result(tmp_path: Path) -> None:
+    code = 'def shout(text: str) -> str:\n    "Capitals."\n    return text.upper()\n'
+    words = "streaming " * 6
+    argv = ["-o", "delay_ms", "40", "--functions", code, f"Loud:\ncall shout {json.dumps({'text': words})}"]
+    child = spawn(tmp_path, *argv)
+    child.expect_exact("chatstream: tool shout ")
+    before = (child.before + child.after).decode()
+    child.expect_exact('{"text')
+    before += (child.before + child.after).decode()
+    assert child.isalive() and "STREAMING" not in before + child.buffer.decode(), "the call was shown only at its end"
+    shown = before + finished(child)
+    assert "chatstream: tool shout -> STREAMING STREAMING" in shown
+    assert shown.count("chatstream: tool shout ") == 2  # the call forming, then its result: not the call twice

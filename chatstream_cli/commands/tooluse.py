@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..driver import run_reply
 from ..errors import UsageError
 from ..messages import AIMessageChunk, BaseMessage
-from ..render.choose import make_spinner, with_progress
+from ..render.choose import make_spinner, stdout_is_terminal, with_progress
 from ..render.stats import ReplyClock, stop_reason_of, usage_of
 from ..runs import uuid7
 from ..tools import DEFAULT_CHAIN_LIMIT, DEFAULT_RESULT_LIMIT, Tool, Toolbox
@@ -46,6 +46,7 @@ class Request(Protocol):
     quiet: bool
     events: bool
     json_output: bool
+    extract: str | None
     stats: bool
     options: dict[str, Any]
     role: str | None
@@ -163,9 +164,12 @@ class ToolLines:
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
         self.terminal = sys.stderr.isatty()
+        #: The ids of the calls already shown as they streamed (render/toolcalls.py).
+        self.streamed: set[str] = set()
 
     def tool_start(self, call: dict[str, Any], tool: Tool | None) -> None:
-        self._line(f"tool {call.get('name')} {_args_text(call.get('args'))}")
+        if call.get("id") not in self.streamed:
+            self._line(f"tool {call.get('name')} {_args_text(call.get('args'))}")
 
     def tool_end(self, result: ToolResult, error: BaseException | None) -> None:
         size = len(result.content.encode("utf-8", "replace"))
@@ -207,6 +211,9 @@ def answer_chain(
     and shown, all recorded as one exchange."""
     lines = ToolLines(request.quiet)
     events = EventLines(request.quiet) if request.events else None
+    echo_calls = (
+        lines.terminal and not request.quiet and not (request.events or request.extract) and stdout_is_terminal()
+    )
     approver = None if request.yes else TerminalApprover(request.approve)
     runner = ToolRunner(toolbox, approver, limit=DEFAULT_RESULT_LIMIT, watcher=events or lines)
     chain = Chain(list(sent.messages))
@@ -219,6 +226,10 @@ def answer_chain(
         clock, run_id = ReplyClock(), uuid7() if chain.steps else sent.run_id
         if steps is not None:
             renderer: Any = steps.step_recorder(run_id, clock)
+        elif echo_calls:
+            from ..render.toolcalls import ToolCallEcho
+
+            renderer = ToolCallEcho(lambda: renderer_for(messages, run_id, clock), sys.stderr, lines.streamed)
         else:
             renderer = renderer_for(messages, run_id, clock)
         spinner = make_spinner(resolved.full_name, request.quiet)
