@@ -140,6 +140,13 @@ def test_the_loop_runs_offline_with_echo() -> None:
     assert result.stderr == 'chatstream: tool add {"a": 2, "b": 3}\nchatstream: tool add -> 5 (1 B, 0 ms)\n'
 
 
+def test_what_a_tool_prints_stays_off_stdout() -> None:
+    noisy = 'def noisy() -> str:\n    print("debugging output")\n    return "done"\n'
+    result = echo("-q", "--functions", noisy, "call noisy {}")
+    assert (result.exit_code, result.stdout) == (0, "noisy: done\n")
+    assert "debugging output" in result.stderr
+
+
 def test_quiet_keeps_the_tool_lines_off_stderr() -> None:
     result = echo("-q", "--functions", ADD, 'call add {"a": 2, "b": 3}')
     assert (result.exit_code, result.stdout, result.stderr) == (0, "add: 5\n", "")
@@ -536,3 +543,7 @@ def test_batch_runs_each_lines_chain_with_yes_only(tmp_path: Path) -> None:
     assert lines[0]["steps"][0]["tool_results"][0]["content"] == "3"
     assert lines[2]["steps"][0]["tool_results"][0]["is_error"] is True
     assert len(lines[1]["steps"]) == 1
+    noisy = 'def add(a: int, b: int) -> int:\n    print("noise")\n    return a + b\n'
+    printed = run("batch", *ECHO, "--yes", "--functions", noisy, str(prompts))
+    assert [json.loads(line)["id"] for line in printed.stdout.splitlines()] == [1, 2, 3]
+    assert "noise" in printed.stderr

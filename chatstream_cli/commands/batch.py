@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import replace
@@ -155,7 +156,8 @@ def _with_tools(defaults: PromptRequest, settings: Any, toolbox: Any) -> tuple[A
     from ..tools.runner import ToolRunner
 
     limit = DEFAULT_CHAIN_LIMIT if defaults.chain_limit is None else defaults.chain_limit
-    return replace(settings, tools=toolbox.specs()), ToolChainSettings(ToolRunner(toolbox), limit)
+    chains = ToolChainSettings(ToolRunner(toolbox), limit)
+    return replace(settings, tools=toolbox.specs()), chains
 
 
 def _run_items(
@@ -188,6 +190,8 @@ def _run_items(
         output(where.out, append=where.resume or where.retry_failed) as out,
         showing(progress, counts) as update,
         interrupt_note(where, counts),
+        # The results go to `out`, taken above; what a tool prints (on the workers' threads) goes to stderr.
+        contextlib.redirect_stdout(sys.stderr) if tools is not None else contextlib.nullcontext(),
     ):
         code = run_local(
             items,

@@ -215,7 +215,7 @@ def answer_chain(
         lines.terminal and not request.quiet and not (request.events or request.extract) and stdout_is_terminal()
     )
     approver = None if request.yes else TerminalApprover(request.approve)
-    runner = ToolRunner(toolbox, approver, limit=DEFAULT_RESULT_LIMIT, watcher=events or lines)
+    runner = ToolRunner(toolbox, approver, limit=DEFAULT_RESULT_LIMIT, watcher=events or lines, stdout_to_stderr=True)
     chain = Chain(list(sent.messages))
     steps = ChainJson(request, resolved, sent, thread.cid) if request.json_output else None
     transcript = Transcript(_Nothing())

@@ -4,7 +4,9 @@ so that it can recover; only Ctrl-C stops the run."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -70,11 +72,14 @@ class ToolRunner:
         *,
         limit: int = DEFAULT_RESULT_LIMIT,
         watcher: Watcher | None = None,
+        stdout_to_stderr: bool = False,
     ) -> None:
         self.toolbox = toolbox
         self.approve = approve
         self.limit = limit
         self.watcher = watcher
+        #: The command line's stdout carries only the model's text: what a Python tool prints goes to stderr.
+        self.stdout_to_stderr = stdout_to_stderr
 
     def run(self, call: dict[str, Any]) -> ToolResult:
         """Run one call, ``tool_call`` or ``invalid_tool_call``."""
@@ -114,7 +119,10 @@ class ToolRunner:
             if approved is None:
                 return DECLINED, True
             args = approved
-        return as_text(tool.run(args)), False
+        if not self.stdout_to_stderr:
+            return as_text(tool.run(args)), False
+        with contextlib.redirect_stdout(sys.stderr):
+            return as_text(tool.run(args)), False
 
     def _sized(self, call: dict[str, Any], content: str, is_error: bool, seconds: float) -> ToolResult:
         data = content.encode("utf-8", "replace")
