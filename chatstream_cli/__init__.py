@@ -18,9 +18,10 @@ imports included, and reads the layers from this list)::
 
     __main__, cli  -- the command line: the one module with Typer's app (commands declare the flags)
     commands  -- one module per subcommand: flags in, plain objects to the layers below; options they share
-    chatstream_cli, providers, render, driver, history, prompting, batch  -- models, output, features; the API
+    chatstream_cli, providers, render, driver, history, prompting, batch, tools  -- models, output, features; the API
     config, keys  -- the settings: config.toml and keys.toml; they know no provider (the registry reads them)
-    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, schema, tls, defaults -- core
+    messages, runnable, events, errors, retry, sse, runs, jsonbody, usage, partial_json, schema, tls,
+    defaults, toolspec -- core
 
 ``providers`` is the registry and the plugin door (``providers/__init__.py``), one package per wire family
 (``anthropic/``: direct, SDK, Bedrock, Vertex; ``openai/``: Chat Completions, its presets and Azure;
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from .messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
     from .providers import get_model
     from .runnable import ChatModel, ModelSettings
+    from .tools.loop import run_tools
 
 __version__ = "0.1.0"
 
@@ -55,6 +57,7 @@ _PUBLIC = {
     "get_model": "providers",
     "ChatModel": "runnable",
     "ModelSettings": "runnable",
+    "run_tools": "tools.loop",
 }
 
 
@@ -77,4 +80,5 @@ __all__ = [
     "SystemMessage",
     "__version__",
     "get_model",
+    "run_tools",
 ]

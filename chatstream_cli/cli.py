@@ -22,8 +22,10 @@ from . import __version__
 from .commands.groups import DefaultCommandGroup, Subcommand
 from .commands.inputs import check_arguments
 from .commands.options import (
+    Approve,
     Attach,
     BaseUrl,
+    ChainLimit,
     Cid,
     Continue,
     Debug,
@@ -32,9 +34,11 @@ from .commands.options import (
     Extract,
     ExtractLast,
     Files,
+    Functions,
     JsonOutput,
     MarkdownFlag,
     MaxTokens,
+    McpServers,
     Model,
     NoLog,
     NoStdin,
@@ -55,8 +59,10 @@ from .commands.options import (
     Temperature,
     Thinking,
     Timeout,
+    Tools,
     UseAsync,
     Words,
+    Yes,
 )
 from .commands.reporting import FLAGS, closed_stdout_exits, reporting, say_terminated, terminating_signals_interrupt
 from .errors import ChatstreamError, ExitCode, Terminated, format_error, interrupted_exit_code
@@ -92,6 +98,7 @@ class DefaultGroup(DefaultCommandGroup):
         "batch": _subcommand(
             "batch", "Run a file of prompts concurrently (or by a provider's batch service); results as JSON lines."
         ),
+        "mcp": _subcommand("mcp", "MCP servers (config.toml's [mcp.NAME]) whose tools --mcp NAME gives the model."),
     }
 
     def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
@@ -226,6 +233,12 @@ def prompt_command(
     schema: SchemaOption = None,
     schema_multi: SchemaMulti = None,
     pretty: Pretty = False,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
+    chain_limit: ChainLimit = None,
+    approve: Approve = False,
+    yes: Yes = False,
     version: VersionFlag = False,
 ) -> None:
     """Send a prompt and stream the reply (the default command)."""

@@ -19,6 +19,12 @@
     [providers.ollama]    # or an adjustment of a built-in one
     base_url = "http://gpu-box:11434/v1"
 
+    [mcp.files]           # an MCP server the model may use with --mcp files: a command (stdio) ...
+    command = "npx"
+    args = ["-y", "@modelcontextprotocol/server-filesystem", "."]
+    [mcp.search]          # ... or a Streamable HTTP URL
+    url = "https://mcp.example.com/mcp"
+
 It is read with tomllib and changed with tomlkit, which keeps the comments, order and layout of a
 hand-edited file. A broken file is never overwritten: every problem is a ConfigError naming the file,
 the line and what is wrong. Values are never echoed in messages, in case a secret was pasted into the
@@ -57,6 +63,17 @@ def home() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("chatstream"))
+
+
+def data_dir() -> Path:
+    """The directory of chatstream's data (the history, MCP servers' logs): ``$CHATSTREAM_HOME`` or the user
+    data dir."""
+    explicit = os.environ.get("CHATSTREAM_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("chatstream"))
 
 
 def config_path() -> Path:
@@ -168,7 +185,20 @@ MODEL_OPTION_KEYS: dict[str, tuple[str, ...]] = {
 }
 #: An alias may be a table: NAME = { model = "provider:model", max_tokens = N }.
 ALIAS_KEYS: dict[str, Field] = {"model": TEXT, "max_tokens": TOKENS}
-TABLES = ("aliases", "providers")
+TABLES = ("aliases", "providers", "mcp")
+STRINGS = Field(
+    "a table of strings", lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()), str
+)
+ARGS = Field("a list of strings", lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), _parse_words)
+MCP_KEYS: dict[str, Field] = {
+    "command": TEXT,
+    "args": WORDS,
+    "env": STRINGS,
+    "cwd": TEXT,
+    "url": URL,
+    "headers": STRINGS,
+    "timeout": SECONDS,
+}
 _PROVIDER_NAME = re.compile(r"[A-Za-z0-9_-]+")  # it is written before the ":" of provider:model
 
 
@@ -188,6 +218,29 @@ class ProviderConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class McpServerConfig:
+    """An ``[mcp.NAME]`` table: a server started with ``command`` (stdio), or reached at ``url``."""
+
+    name: str
+    command: str | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    cwd: str | None = None
+    url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
+    timeout: float | None = None
+
+    def as_table(self) -> dict[str, Any]:
+        """The table config.toml keeps (what ``mcp add`` and ``mcp import`` write)."""
+        table: dict[str, Any] = {}
+        for key in MCP_KEYS:
+            value = getattr(self, key)
+            if value not in (None, (), {}):
+                table[key] = list(value) if isinstance(value, tuple) else value
+        return table
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     """The settings from config.toml; None means "not set here" (the next source decides)."""
 
@@ -203,6 +256,7 @@ class Config:
     #: max_tokens of the aliases written as tables.
     alias_max_tokens: dict[str, int] = field(default_factory=dict)
     providers: dict[str, ProviderConfig] = field(default_factory=dict)
+    mcp: dict[str, McpServerConfig] = field(default_factory=dict)
     #: The file as parsed, for `config show` and `config set`.
     data: dict[str, Any] = field(default_factory=dict, repr=False)
     #: The file's text, to name the line behind a value in messages.
@@ -283,6 +337,10 @@ def find_problem(data: Mapping[str, Any]) -> Problem:
             problem = _providers_problem(value)
             if problem:
                 return problem
+        elif key == "mcp":
+            problem = _mcp_problem(value)
+            if problem:
+                return problem
         else:
             return (key,), f"unknown setting {key!r} ({did_you_mean(key, [*TOP_LEVEL, *TABLES])})"
     return None
@@ -335,6 +393,55 @@ def _providers_problem(providers: Any) -> Problem:
     return None
 
 
+def _mcp_problem(servers: Any) -> Problem:
+    if not isinstance(servers, dict):
+        return ("mcp",), "mcp must be tables: [mcp.NAME]"
+    for name, table in servers.items():
+        if not _PROVIDER_NAME.fullmatch(name):
+            return ("mcp", name), f"MCP server name {name!r} may hold only letters, digits, - and _"
+        if not isinstance(table, dict):
+            return ("mcp", name), f"mcp.{name} must be a table: [mcp.{name}]"
+        for key, value in table.items():
+            known = MCP_KEYS.get(key)
+            if known is None:
+                return ("mcp", name, key), f"unknown setting {key!r} in [mcp.{name}] ({did_you_mean(key, MCP_KEYS)})"
+            if not known.check(value):
+                return ("mcp", name, key), f"mcp.{name}.{key} must be {known.description}"
+        if ("command" in table) == ("url" in table):
+            return ("mcp", name), f"[mcp.{name}] needs a command (a stdio server) or a url (Streamable HTTP), not both"
+    return None
+
+
+def mcp_server(name: str, table: Mapping[str, Any]) -> McpServerConfig:
+    """An ``[mcp.NAME]`` table (already checked) as its dataclass."""
+    timeout = table.get("timeout")
+    return McpServerConfig(
+        name=name,
+        command=table.get("command"),
+        args=tuple(table.get("args", ())),
+        env=dict(table.get("env", {})),
+        cwd=table.get("cwd"),
+        url=table.get("url"),
+        headers=dict(table.get("headers", {})),
+        timeout=float(timeout) if timeout is not None else None,
+    )
+
+
+def set_mcp_server(server: McpServerConfig, path: Path | None = None) -> Config:
+    """Write ``[mcp.NAME]`` (replacing a table of that name), keeping the rest of the file as it is."""
+    import tomlkit
+
+    path = path or config_path()
+    document = _document(path)
+    if "mcp" not in document:
+        document["mcp"] = tomlkit.table(is_super_table=True)
+    table = tomlkit.table()
+    for key, value in server.as_table().items():
+        table[key] = value
+    document["mcp"][server.name] = table
+    return _write_checked(document, path, f"add the MCP server {server.name}", ("mcp", server.name), None)
+
+
 def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
     providers = {
         name: ProviderConfig(
@@ -367,6 +474,7 @@ def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
             if isinstance(value, dict) and "max_tokens" in value
         },
         providers=providers,
+        mcp={name: mcp_server(name, table) for name, table in data.get("mcp", {}).items()},
         data=data,
         text=text,
     )

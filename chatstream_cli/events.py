@@ -4,7 +4,7 @@ Every event has LangChain's keys in LangChain's order (protocols.md §3.1), so `
 it (messages serialised by ``to_dict()``, i.e. pydantic's ``model_dump()``) is the line LangChain
 would print. chatstream adds one event LangChain lacks, ``on_chat_model_error``, written by the
 CLI after the events that stood when a run failed (events.md); ``astream_events`` itself raises,
-as LangChain's does.
+as LangChain's does. A tool run's events (:class:`ToolEventRun`) are those of LangChain's tools.
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ START = "on_chat_model_start"
 STREAM = "on_chat_model_stream"
 END = "on_chat_model_end"
 ERROR = "on_chat_model_error"
+TOOL_START = "on_tool_start"
+TOOL_END = "on_tool_end"
+TOOL_ERROR = "on_tool_error"
 
 Event = dict[str, Any]
 
@@ -135,6 +138,51 @@ class EventRun:
             return
         if chunk == closing_chunk(chunk.id, isinstance(chunk.content, list)):
             self.closed_by_core = True
+
+
+class ToolEventRun:
+    """The events of one tool run, as ``StructuredTool.astream_events(tool_call, version="v2")`` gives them:
+    ``on_tool_start`` with the call, then ``on_tool_end`` with the ToolMessage, or ``on_tool_error`` when
+    the tool raised (the error as ``{"type", "message"}``, where LangChain has the exception object)."""
+
+    def __init__(self, call: dict[str, Any], run_id: str | None = None) -> None:
+        self.call = call
+        self.name = call.get("name") or ""
+        self.run_id = run_id or uuid7()
+
+    def start(self) -> Event:
+        return {
+            "event": TOOL_START,
+            "data": {"input": self.call},
+            "name": self.name,
+            "tags": [],
+            "run_id": self.run_id,
+            "metadata": {},
+            "parent_ids": [],
+        }
+
+    def end(self, message: BaseMessage) -> Event:
+        return {"event": TOOL_END, "data": {"output": message}, **self._common()}
+
+    def error(self, exc: BaseException) -> Event:
+        data = {
+            "error": {"type": type(exc).__name__, "message": str(exc)},
+            "input": self.call.get("args"),
+            "tool_call_id": self.call.get("id"),
+        }
+        return {"event": TOOL_ERROR, "data": data, **self._common()}
+
+    def _common(self) -> Event:
+        return {"run_id": self.run_id, "name": self.name, "tags": [], "metadata": {}, "parent_ids": []}
+
+    def start_line(self) -> str:
+        return to_json(self.start())
+
+    def end_line(self, message: BaseMessage) -> str:
+        return to_json(self.end(message))
+
+    def error_line(self, exc: BaseException) -> str:
+        return to_json(self.error(exc))
 
 
 def to_json(event: Event) -> str:

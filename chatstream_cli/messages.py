@@ -81,6 +81,24 @@ _AI_FIELDS = tuple(AIMessage.__dataclass_fields__)
 
 
 @dataclass(slots=True)
+class ToolMessage(BaseMessage):
+    """A tool's result, answering the tool call ``tool_call_id``; ``status`` is "error" when it failed."""
+
+    tool_call_id: str = ""
+    artifact: Any = None
+    status: str = "success"
+
+    type = "tool"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = BaseMessage.to_dict(self)
+        data["tool_call_id"] = self.tool_call_id
+        data["artifact"] = self.artifact
+        data["status"] = self.status
+        return data
+
+
+@dataclass(slots=True)
 class AIMessageChunk(AIMessage):
     tool_call_chunks: list[dict[str, Any]] = field(default_factory=list)
     chunk_position: str | None = None
@@ -396,6 +414,7 @@ _ROLES: dict[str, type[BaseMessage]] = {
     "system": SystemMessage,
     "ai": AIMessage,
     "assistant": AIMessage,
+    "tool": ToolMessage,
 }
 
 
@@ -435,3 +454,14 @@ def _from_role(role: str, content: Content) -> BaseMessage:
     except KeyError:
         raise ValueError(f"unknown message role {role!r} (use one of: {', '.join(_ROLES)})") from None
     return cls(content=content)
+
+
+def message_from_dict(data: dict[str, Any]) -> BaseMessage:
+    """A message from its ``to_dict()`` (as the history keeps it): the inverse, for the fields that matter."""
+    kind = _ROLES.get(data.get("type", ""), AIMessage if data.get("type") == "AIMessageChunk" else None)
+    if kind is None:
+        raise ValueError(f"unknown message type {data.get('type')!r}")
+    known = {name: data[name] for name in kind.__dataclass_fields__ if name in data}
+    if kind is AIMessage:
+        known.pop("tool_call_chunks", None)
+    return kind(**known)

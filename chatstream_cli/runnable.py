@@ -8,6 +8,7 @@ and a model with only a sync stream is streamed asynchronously from a worker thr
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager, aclosing, nullcontext
@@ -50,6 +51,10 @@ class ModelSettings:
     on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     #: Called as each HTTP request goes out (the --stats clock starts there, not before an SDK loads).
     on_request: Callable[[], None] | None = field(default=None, repr=False, compare=False)
+    #: The tools the model may call (toolspec.ToolSpec), in the provider's form in each request.
+    tools: tuple[Any, ...] = ()
+    #: None: the model chooses; "any": it must call one; a tool's name: it must call that one.
+    tool_choice: str | None = None
 
 
 class ChatModel:
@@ -118,6 +123,15 @@ class ChatModel:
         return params
 
     # -- the public Runnable interface ---------------------------------------------------
+
+    def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None) -> ChatModel:
+        """This model with tools it may call (functions, schema dicts or ToolSpecs), as LangChain's
+        ``bind_tools``: ``stream`` then yields ``tool_call_chunks`` and a reply's ``tool_calls``."""
+        from .toolspec import as_spec
+
+        bound = copy.copy(self)
+        bound.settings = replace(self.settings, tools=tuple(as_spec(tool) for tool in tools), tool_choice=tool_choice)
+        return bound
 
     def invoke(self, input: MessageInput | BaseMessage, *, run_id: str | None = None) -> AIMessage:
         return _with_run_id(self._generate(to_messages(input)), run_id)

@@ -98,8 +98,12 @@ LAYER_LINE = re.compile(r"^    (?P<names>[\w, ]+?)\s+--\s")
 
 def layers() -> list[set[str]]:
     """The layers of the package docstring, top first: sets of top-level module or package names."""
-    found = []
+    found, pending = [], ""
     for line in (chatstream_cli.__doc__ or "").splitlines():
+        if re.fullmatch(r"    [\w, ]+,", line):  # a long layer goes on over the next line
+            pending += line.strip() + " "
+            continue
+        line, pending = "    " + pending + line.strip() if pending else line, ""
         match = LAYER_LINE.match(line)
         if match:
             found.append({name.strip() for name in match["names"].split(",")})

@@ -586,3 +586,10 @@ def test_json_in_a_code_fence_is_taken_from_it(openai: LoopbackServer) -> None:
     openai.enqueue(openai_reply("```json\n" + ADA + "\n```"))
     result = run("-m", "openai:gpt-4o-mini", "-o", "schema_mode", "json_object", "--schema", FIELDS, "Ada")
     assert (result.exit_code, result.stdout) == (0, '{"name":"Ada","age":36}\n')
+
+
+def test_a_schema_and_tools_together_are_refused_before_anything_is_sent() -> None:
+    for tools in (["-T", "now"], ["--functions", "def add(a: int, b: int) -> int:\n    return a + b\n"]):
+        result = run("-m", "builtin:echo", "--schema", FIELDS, *tools, "Ada")
+        assert result.exit_code == 2, tools
+        assert error_line(result).startswith("--schema and tools (--functions, -T, --mcp) cannot be used together")

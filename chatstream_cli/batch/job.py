@@ -20,7 +20,7 @@ from ..render.json import json_line
 from .input import BatchItem, read_items
 from .results import BatchResult, batch_exit_code
 from .resume import Earlier, drop_failures, pending, read_earlier
-from .runner import BatchCounts, ModelFor, Notice, in_input_order, run_batch
+from .runner import BatchCounts, ModelFor, Notice, ToolChainSettings, in_input_order, run_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +89,7 @@ def run_local(
     system: str | None,
     on_change: Callable[[], None] | None = None,
     on_notice: Notice | None = None,
+    tools: ToolChainSettings | None = None,
 ) -> ExitCode:
     """Run the prompts here, writing each result line to ``out`` in input order; the batch's exit code."""
     results = run_batch(
@@ -100,6 +101,7 @@ def run_local(
         counts=counts,
         on_change=on_change,
         on_notice=on_notice,
+        tools=tools,
     )
     return batch_exit_code(asyncio.run(write_in_order(results, out)))
 

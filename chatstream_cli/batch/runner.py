@@ -28,7 +28,7 @@ from ..retry import MAX_WAIT_S, backoff_delay
 from ..runnable import ChatModel
 from ..runs import uuid7
 from .input import BatchItem
-from .results import BatchResult, failure, finished
+from .results import BatchResult, failure, finished, success
 
 DEFAULT_CONCURRENCY = 4
 """Four at once: within a new Anthropic or OpenAI account's rate limits and a local server's parallel slots."""
@@ -129,8 +129,12 @@ def run_batch(
     counts: BatchCounts | None = None,
     on_change: Callable[[], None] | None = None,
     on_notice: Notice | None = None,
+    tools: ToolChainSettings | None = None,
 ) -> AsyncIterator[BatchResult]:
     """Run every item (at most ``concurrency`` at once); yield each result as it finishes.
+
+    With ``tools``, each item's reply that calls them gets their results and the model answers again (the
+    chain runs on a worker thread, the tools being plain functions); its line is the chain's --json object.
 
     ``models`` is the model for every item, or a function choosing one per item. A worker starts item
     ``k`` only once every item before ``k - window`` has finished, so results waiting for their turn in
@@ -140,7 +144,16 @@ def run_batch(
     runner = _Runner(
         iter(items), model_for, concurrency, retries, system, counts or BatchCounts(), on_change, on_notice
     )
+    runner.tools = tools
     return runner.results()
+
+
+@dataclass(frozen=True, slots=True)
+class ToolChainSettings:
+    """How a batch runs tool calls: with this runner (no approvals: batch needs --yes), up to ``limit`` rounds."""
+
+    runner: Any
+    limit: int
 
 
 async def in_input_order(results: AsyncIterator[BatchResult]) -> AsyncIterator[BatchResult]:
@@ -183,6 +196,7 @@ class _Runner:
         self._taken = 0
         self._in_session: set[int] = set()
         self._sessions = AsyncExitStack()
+        self.tools: ToolChainSettings | None = None
 
     async def results(self) -> AsyncIterator[BatchResult]:
         queue: asyncio.Queue[BatchResult | None] = asyncio.Queue()
@@ -277,6 +291,8 @@ class _Runner:
                 await asyncio.sleep(min(error.retry_after, MAX_WAIT_S) if error.retry_after else backoff_delay(attempt))
 
     async def _attempt(self, item: BatchItem, model: ChatModel) -> _Outcome:
+        if self.tools is not None:
+            return await self._chain_attempt(item, model, self.tools)
         await self.backoff.acquire()
         self.counts.running += 1
         self.on_change()
@@ -297,6 +313,46 @@ class _Runner:
             outcome = _Outcome(self._failed(item, exc, recorder), None, True)
         else:
             outcome = _Outcome(finished(item.index, item.id, recorder, total.total()))
+        finally:
+            self.counts.running -= 1
+        self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)
+        return outcome
+
+    async def _chain_attempt(self, item: BatchItem, model: ChatModel, tools: ToolChainSettings) -> _Outcome:
+        """One item's tool chain, on a worker thread: each reply streamed (sync), each call run, up to the limit."""
+        from ..render.json import chain_record
+        from ..tools.loop import Chain
+
+        await self.backoff.acquire()
+        self.counts.running += 1
+        self.on_change()
+        recorders: list[ReplyRecorder] = []
+        records: list[dict[str, Any]] = []
+        chain = Chain(list(item.with_system(self.system)))
+
+        def reply_once(messages: list[Any]) -> Any:
+            run_id = uuid7()
+            recorder = ReplyRecorder(model=model.model, provider=provider_name(model), run_id=run_id)
+            recorders.append(recorder)
+            total = ChunkSum()
+            recorder.clock.start()
+            for chunk in model.stream(messages, run_id=run_id):
+                recorder.chunk(chunk)
+                total.add(chunk)
+            reply = total.total()
+            records.append(recorder.finished(reply))
+            return reply
+
+        produced = False
+        try:
+            await asyncio.to_thread(chain.run, reply_once, tools.runner, tools.limit)
+        except ChatstreamError as exc:
+            produced = len(recorders) > 1 or any(r.clock.first_token is not None for r in recorders)
+            outcome = _Outcome(self._failed(item, exc, recorders[-1]), exc, produced)
+        except Exception as exc:  # a bug in one prompt's run: recorded, and the others go on
+            outcome = _Outcome(self._failed(item, exc, recorders[-1]), None, True)
+        else:
+            outcome = _Outcome(success(item.index, item.id, chain_record(records, chain.steps)))
         finally:
             self.counts.running -= 1
         self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from dataclasses import replace
@@ -19,8 +20,11 @@ from .batch_output import interrupt_note, output, progress_bar, showing
 from .groups import DefaultCommandGroup, subcommand_app
 from .options import (
     BaseUrl,
+    ChainLimit,
     Debug,
+    Functions,
     MaxTokens,
+    McpServers,
     Model,
     Option,
     PlainHelpCommand,
@@ -34,6 +38,8 @@ from .options import (
     Temperature,
     Thinking,
     Timeout,
+    Tools,
+    Yes,
 )
 from .prompt import PromptRequest, check_schema_flags, check_settings, model_settings, timeout_for
 from .reporting import default_model_notice, notice, reporting
@@ -94,8 +100,14 @@ def run_command(
     debug: Debug = False,
     schema: SchemaOption = None,
     schema_multi: SchemaMulti = None,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
+    chain_limit: ChainLimit = None,
+    yes: Yes = False,
 ) -> None:
-    """Run every prompt of FILE; one JSON line per prompt, in input order (the default command)."""
+    """Run every prompt of FILE; one JSON line per prompt, in input order (the default command). With
+    tools (--functions, -T, --mcp; --yes is required: nobody is there to ask) each line is a chain."""
     defaults = PromptRequest.from_flags(locals())
     from ..batch.job import BatchInput
 
@@ -105,10 +117,24 @@ def run_command(
     raise typer.Exit(int(code))
 
 
+def batch_tools(defaults: PromptRequest, provider_batch: bool, config: Any) -> Any:
+    """The toolbox of a batch with tools (None without): allowed with --yes only, and not for --provider-batch."""
+    if not defaults.uses_tools:
+        return None
+    from ..errors import UsageError
+
+    if provider_batch:
+        raise UsageError("--provider-batch cannot run tools", "run the batch here, without --provider-batch")
+    if not defaults.yes:
+        raise UsageError("a batch runs the model's tool calls with nobody to ask", "pass --yes to allow them")
+    from .tooluse import prepared_toolbox
+
+    return prepared_toolbox(defaults, config)
+
+
 def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int | None, provider_batch: bool) -> int:
     """Check, read, run and write the batch; its exit code."""
-    from ..batch.job import check_input, earlier_results, prompts, run_local
-    from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
+    from ..batch.job import check_input
     from ..providers import active_config
 
     check_input(where)
@@ -117,6 +143,42 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
     resolved = model_named(defaults.model, config, timeout_for(defaults, config), defaults.base_url)
     default_model_notice(resolved, defaults.quiet)
     settings = model_settings(defaults, config, lambda text: notice(text, defaults.quiet))
+    toolbox = batch_tools(defaults, provider_batch, config)
+    try:
+        settings, tools = _with_tools(defaults, settings, toolbox)
+        return _run_items(defaults, where, concurrency, provider_batch, config, resolved, settings, tools)
+    finally:
+        if toolbox is not None:
+            toolbox.close()
+
+
+def _with_tools(defaults: PromptRequest, settings: Any, toolbox: Any) -> tuple[Any, Any]:
+    """The models' settings with the tools, and how the chains run them (None, None: no tools)."""
+    if toolbox is None:
+        return settings, None
+    from ..batch.runner import ToolChainSettings
+    from ..tools import DEFAULT_CHAIN_LIMIT
+    from ..tools.runner import ToolRunner
+
+    limit = DEFAULT_CHAIN_LIMIT if defaults.chain_limit is None else defaults.chain_limit
+    chains = ToolChainSettings(ToolRunner(toolbox), limit)
+    return replace(settings, tools=toolbox.specs()), chains
+
+
+def _run_items(
+    defaults: PromptRequest,
+    where: BatchInput,
+    concurrency: int | None,
+    provider_batch: bool,
+    config: Any,
+    resolved: ResolvedModel,
+    settings: Any,
+    tools: Any,
+) -> int:
+    """Read the prompts, then run them here or hand them to the provider's batch service."""
+    from ..batch.job import earlier_results, prompts, run_local
+    from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
+
     if defaults.debug:
         from ..retry import show_http_trace
 
@@ -133,6 +195,8 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
         output(where.out, append=where.resume or where.retry_failed) as out,
         interrupt_note(where, counts),  # outside the bar: said once the bar has stopped, nothing drawn after it
         showing(progress, counts) as update,
+        # The results go to `out`, taken above; what a tool prints (on the workers' threads) goes to stderr.
+        contextlib.redirect_stdout(sys.stderr) if tools is not None else contextlib.nullcontext(),
     ):
         code = run_local(
             items,
@@ -144,6 +208,7 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
             system=defaults.system,
             on_change=update,
             on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
+            tools=tools,
         )
     if defaults.stats:
         from ..render.progress import totals_line

@@ -24,14 +24,18 @@ from .chat_input import Completions, piped_messages
 from .conversation import Thread, logging_wanted, open_thread
 from .groups import subcommand_app
 from .options import (
+    Approve,
     Attach,
     BaseUrl,
+    ChainLimit,
     Cid,
     Continue,
     Debug,
     Files,
+    Functions,
     MarkdownFlag,
     MaxTokens,
+    McpServers,
     Model,
     NoLog,
     Option,
@@ -46,6 +50,8 @@ from .options import (
     Temperature,
     Thinking,
     Timeout,
+    Tools,
+    Yes,
 )
 from .prompt import (
     PromptRequest,
@@ -80,6 +86,7 @@ HELP = """/help               this list
 /save FILE          write the last reply to FILE
 /copy [code]        put the last reply, or its last code block, on the clipboard (OSC 52)
 /usage              the tokens this conversation has used so far
+/tools              the tools the model may call (--functions, -T, --mcp)
 Tab completes commands, paths, role and model names. Alt+Enter starts a new line; a line of \"\"\" starts
 and ends a block of several lines."""
 
@@ -108,6 +115,12 @@ def chat_command(
     attach: Attach = None,
     role: RoleName = None,
     param: Param = None,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
+    chain_limit: ChainLimit = None,
+    approve: Approve = False,
+    yes: Yes = False,
 ) -> None:
     """An interactive multi-turn session (Ctrl-C stops a reply; Ctrl-D or /exit leaves).
 
@@ -118,16 +131,19 @@ def chat_command(
     request = PromptRequest.from_flags(locals())
     with reporting(debug):
         session = ChatSession(request)
-        session.greet()
-        if sys.stdin.isatty():
-            from .chat_input import input_history_path, prompt_session, terminal_messages
+        try:
+            session.greet()
+            if sys.stdin.isatty():
+                from .chat_input import input_history_path, prompt_session, terminal_messages
 
-            lines = terminal_messages(prompt_session(input_history_path(), session.completions()))
-        else:
-            lines = piped_messages(sys.stdin)
-        for line in lines:
-            if not session.handle(line):
-                break
+                lines = terminal_messages(prompt_session(input_history_path(), session.completions()))
+            else:
+                lines = piped_messages(sys.stdin)
+            for line in lines:
+                if not session.handle(line):
+                    break
+        finally:
+            session.close()
 
 
 class ChatSession:
@@ -165,6 +181,11 @@ class ChatSession:
             from ..retry import show_http_trace
 
             show_http_trace()
+        self.toolbox = None
+        if request.uses_tools:
+            from .tooluse import prepared_toolbox
+
+            self.toolbox = prepared_toolbox(request, self.config)  # for the whole session: MCP servers start once
         self.commands: dict[str, Callable[[str], bool]] = {
             "/help": self.show_help,
             "/exit": self.leave,
@@ -181,6 +202,7 @@ class ChatSession:
             "/save": self.save,
             "/copy": self.copy,
             "/usage": self.usage,
+            "/tools": self.show_tools,
         }
 
     def session_system(self) -> str | None:
@@ -196,6 +218,10 @@ class ChatSession:
             roles=lambda: [role.name for role in all_roles()],
             models=lambda: sorted({*ALIASES, *self.config.aliases, *all_model_names()}),
         )
+
+    def close(self) -> None:
+        if self.toolbox is not None:
+            self.toolbox.close()
 
     def greet(self) -> None:
         turns = len(self.thread.turns)
@@ -232,7 +258,9 @@ class ChatSession:
             return
         self.files, self.attachments, self.last_prompt = [], [], prompt
         try:
-            answer(self.request, self.config, self.resolved, self.thread, prompt, retry_of=retry_of)
+            answer(
+                self.request, self.config, self.resolved, self.thread, prompt, retry_of=retry_of, toolbox=self.toolbox
+            )
         except Terminated:
             raise  # the session ends: SIGTERM or SIGHUP
         except KeyboardInterrupt:
@@ -266,6 +294,12 @@ class ChatSession:
 
     def show_help(self, argument: str) -> bool:
         print(HELP, file=sys.stderr)
+        return True
+
+    def show_tools(self, argument: str) -> bool:
+        from .tooluse import tool_listing
+
+        print(tool_listing(self.toolbox), file=sys.stderr)
         return True
 
     def leave(self, argument: str) -> bool:

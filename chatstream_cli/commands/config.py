@@ -27,7 +27,19 @@ def show_command() -> None:
     from ..config import load_config
 
     config = load_config()
-    print(render_config(config.data, str(config.path), exists=config.path is not None and config.path.exists()))
+    data = {**config.data, "mcp": hidden_mcp_secrets(config.data["mcp"])} if "mcp" in config.data else config.data
+    print(render_config(data, str(config.path), exists=config.path is not None and config.path.exists()))
+
+
+def hidden_mcp_secrets(servers: dict[str, Any]) -> dict[str, Any]:
+    """The MCP servers' tables with their ``env`` and ``headers`` values hidden: they carry tokens."""
+    return {
+        name: {
+            key: {item: "<hidden>" for item in value} if key in ("env", "headers") else value
+            for key, value in table.items()
+        }
+        for name, table in servers.items()
+    }
 
 
 # A VALUE such as -1 is a value to check, not an unknown option.

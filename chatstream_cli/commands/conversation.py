@@ -66,12 +66,26 @@ class Thread:
     def system(self) -> str | None:
         return self.turns[-1].system if self.turns else None
 
-    def messages(self, system: str | None, prompt: str | list[dict[str, Any]]) -> list[BaseMessage]:
-        """What goes to the model: the system prompt, the earlier turns as they happened, the new prompt."""
+    def messages(
+        self, system: str | None, prompt: str | list[dict[str, Any]], *, with_tools: bool = False
+    ) -> list[BaseMessage]:
+        """What goes to the model: the system prompt, the earlier turns as they happened, the new prompt.
+
+        A turn whose replies called tools is sent with its calls and their results when this request has
+        tools too (a provider refuses them without), as its replies' text otherwise."""
         messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
         for turn in self.turns:
-            if turn.reply:  # a turn that failed before any text would be an empty, rejected message
-                messages += [HumanMessage(content=self._sent_content(turn)), AIMessage(content=turn.reply)]
+            chain = tool_chain_of(turn)
+            if with_tools and chain:
+                messages += [HumanMessage(content=self._sent_content(turn)), *chain]
+                if turn.reply:
+                    messages.append(AIMessage(content=turn.reply))
+            else:
+                said = "\n\n".join(
+                    t for t in [*(content_text(m.content) for m in chain if isinstance(m, AIMessage)), turn.reply] if t
+                )
+                if said:  # a turn that failed before any text would be an empty, rejected message
+                    messages += [HumanMessage(content=self._sent_content(turn)), AIMessage(content=said)]
         messages.append(HumanMessage(content=prompt))
         return messages
 
@@ -115,6 +129,18 @@ class Thread:
             for recorded in turn.attachments
             if self._resendable(recorded) is None
         ]
+
+
+def tool_chain_of(turn: Exchange) -> list[BaseMessage]:
+    """The replies with tool calls and the tool results a turn recorded after its prompt (none for most)."""
+    from ..messages import message_from_dict
+
+    recorded = turn.messages
+    last_prompt = max((i for i, m in enumerate(recorded) if m.get("type") == "human"), default=len(recorded))
+    after = recorded[last_prompt + 1 :]
+    if not any(m.get("type") == "tool" for m in after):
+        return []
+    return [message_from_dict(m) for m in after]
 
 
 def open_thread(continue_latest: bool, cid: str | None, log: bool) -> Thread:

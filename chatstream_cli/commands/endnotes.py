@@ -12,13 +12,18 @@ CONTENT_FILTER = "content_filter"
 GEMINI = "google_genai"
 
 
-def tell_endnotes(reply: AIMessageChunk, max_tokens: int | None = None, *, schema: bool = False) -> None:
-    """Every note the finished reply calls for, each one line on stderr (with ``--schema``, a tool call is
-    the forced tool's, whose input is the answer: nothing to tell)."""
+def tell_endnotes(
+    reply: AIMessageChunk, max_tokens: int | None = None, *, schema: bool = False, chain_limit: int | None = None
+) -> None:
+    """Every note the finished reply calls for, each one line on stderr. With ``--schema`` a tool call is
+    the forced tool's, whose input is the answer: nothing to tell; ``chain_limit``: the tool chain stopped
+    there, with the reply's calls not run."""
     tell_refusal(reply)
     tell_content_filter(reply)
     tell_provider_note(reply)
-    if not schema:
+    if chain_limit is not None:
+        _say(f"stopped after {chain_limit} rounds of tool calls, the last calls not run (raise --chain-limit)")
+    elif not schema:
         tell_tool_calls(reply)
     tell_mixed_choices(reply)
     tell_cut(reply, max_tokens)

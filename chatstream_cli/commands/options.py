@@ -193,3 +193,27 @@ SchemaMulti = Annotated[
 ]
 Pretty = Annotated[bool, typer.Option("--pretty", help="With --schema on a pipe: indent the JSON.")]
 NoLog = Annotated[bool, typer.Option("--no-log", help="Do not record this exchange in the history.")]
+Functions = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--functions",
+        metavar="FILE.py|CODE",
+        help="Python functions the model may call (a file, or the code itself); repeatable.",
+    ),
+]
+Tools = Annotated[
+    list[str] | None,
+    typer.Option("-T", "--tool", metavar="NAME", help="A built-in tool: now, read_file, list_dir, shell; repeatable."),
+]
+ChainLimit = Annotated[
+    int | None,
+    typer.Option("--chain-limit", min=0, metavar="N", help="At most N rounds of tool calls (default 5; 0: no limit)."),
+]
+Approve = Annotated[bool, typer.Option("--approve", "--ta", help="Ask before every tool call (on a terminal).")]
+Yes = Annotated[bool, typer.Option("-y", "--yes", help="Run tool calls without asking, the shell's too.")]
+McpServers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mcp", metavar="NAME", help="An MCP server of config.toml whose tools the model may use; repeatable."
+    ),
+]

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..prompting.stdin import Stdin
     from ..render import Renderer
     from ..schema import OutputSchema
+    from ..tools import Toolbox
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,16 @@ class PromptRequest:
     schema: str | None = None  # --schema (or --schema-multi) as given: JSON, a file, a saved name, fields
     schema_multi: str | None = None
     pretty: bool = False
+    functions: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    mcp: tuple[str, ...] = ()
+    chain_limit: int | None = None
+    approve: bool = False
+    yes: bool = False
+
+    @property
+    def uses_tools(self) -> bool:
+        return bool(self.functions or self.tools or self.mcp)
 
     @property
     def mode(self) -> Mode:
@@ -98,6 +109,9 @@ class PromptRequest:
             "files": tuple(given.pop("file", None) or ()),
             "system_files": tuple(given.pop("system_file", None) or ()),
             "attachments": tuple(given.pop("attach", None) or ()),
+            "functions": tuple(given.pop("functions", None) or ()),
+            "tools": tuple(given.pop("tool", None) or ()),
+            "mcp": tuple(given.pop("mcp", None) or ()),
             "extract": extract,
         }
         names = {item.name for item in fields(cls)}
@@ -125,7 +139,15 @@ def run_prompt(request: PromptRequest) -> AIMessageChunk:
         from ..retry import show_http_trace
 
         show_http_trace()
-    return answer(request, config, resolved, thread, prompt)
+    if not request.uses_tools:
+        return answer(request, config, resolved, thread, prompt)
+    from .tooluse import prepared_toolbox
+
+    toolbox = prepared_toolbox(request, config)
+    try:
+        return answer(request, config, resolved, thread, prompt, toolbox=toolbox)
+    finally:
+        toolbox.close()
 
 
 def resolve_model(name: str | None, request: PromptRequest, config: Any) -> ResolvedModel:
@@ -144,32 +166,21 @@ def answer(
     prompt: Prompt,
     *,
     retry_of: int | None = None,
+    toolbox: Toolbox | None = None,
 ) -> AIMessageChunk:
-    """One turn of the thread: send ``prompt`` after its earlier turns, show the reply, record the exchange."""
+    """One turn of the thread: send ``prompt`` after its earlier turns, show the reply, record the exchange;
+    with tools, the replies of the chain that answers the model's tool calls."""
     spinner = make_spinner(resolved.full_name, request.quiet)
     clock = ReplyClock()
     on_notice = spinner.notice if spinner else lambda text: notice(text, request.quiet)
     settings = model_settings(request, config, on_notice, max_tokens_for(request, config, resolved), clock.request_sent)
+    if toolbox:
+        settings = replace(settings, tools=toolbox.specs())
     chat = build(resolved, settings)
     system = prompt.system if prompt.system is not None else thread.system
-    messages = thread.messages(system, prompt.human_content())
+    messages = thread.messages(system, prompt.human_content(), with_tools=bool(toolbox))
     run_id = uuid7()
     check = reply_check(settings.schema)
-    if request.json_output:
-        asked = {**prompt.record(), "options": request.options, "role": request.role}
-        renderer = json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, thread.cid, check)
-    elif request.extract:
-        renderer = extract_renderer(request.extract == "last", request.quiet)
-    elif check is not None and not request.events:
-        from ..render.choose import document_renderer
-
-        renderer = document_renderer(check, request.pretty)
-    else:
-        streaming = not request.no_stream
-        event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
-        renderer = choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
-    progress = with_progress(renderer, spinner, request.stats, resolved.model, clock)
-    transcript = Transcript(progress, clock, document=check is not None)
     sent = Sent(
         resolved.model,
         resolved.provider.name,
@@ -182,6 +193,17 @@ def answer(
         retry_of,
         settings.schema,
     )
+    if toolbox:
+        from .tooluse import answer_chain
+
+        def renderer_for(messages: list[Any], run_id: str, clock: ReplyClock) -> Renderer:
+            return reply_renderer(request, config, resolved, chat, messages, run_id, clock, thread.cid, prompt)
+
+        with second_interrupt_exits():
+            return answer_chain(request, resolved, thread, sent, chat, toolbox, renderer_for)
+    renderer = reply_renderer(request, config, resolved, chat, messages, run_id, clock, thread.cid, prompt, check)
+    progress = with_progress(renderer, spinner, request.stats, resolved.model, clock)
+    transcript = Transcript(progress, clock, document=check is not None)
     try:
         with second_interrupt_exits():
             reply = run_reply(chat, messages, transcript, request.mode, run_id=run_id)
@@ -216,6 +238,34 @@ def output_schema(request: PromptRequest) -> OutputSchema | None:
     return resolve_schema(text, multi=multi, flag="--schema-multi" if multi else "--schema")
 
 
+def reply_renderer(
+    request: PromptRequest,
+    config: Any,
+    resolved: ResolvedModel,
+    chat: Any,
+    messages: list[Any],
+    run_id: str,
+    clock: ReplyClock,
+    cid: str | None,
+    prompt: Prompt,
+    check: Any = None,
+) -> Renderer:
+    """What shows one reply on stdout: the --json object, the code of -x, the JSON document of --schema
+    (``check``), event lines, or the text."""
+    if request.json_output:
+        asked = {**prompt.record(), "options": request.options, "role": request.role}
+        return json_renderer(resolved.model, resolved.provider.name, run_id, asked, clock, cid, check)
+    if request.extract:
+        return extract_renderer(request.extract == "last", request.quiet)
+    if check is not None and not request.events:
+        from ..render.choose import document_renderer
+
+        return document_renderer(check, request.pretty)
+    streaming = not request.no_stream
+    event_run = EventRun(chat, event_input(messages), run_id, streaming=streaming) if request.events else None
+    return choose_renderer(request.delimiter, first_set(request.markdown, config.markdown, True), event_run)
+
+
 def check_output_flags(request: PromptRequest) -> None:
     """At most one of --events and --json; -x/--xl with neither of them nor -d; --schema with none of -x, -d."""
     if request.events and request.json_output:
@@ -236,6 +286,11 @@ def check_schema_flags(request: PromptRequest) -> None:
             raise UsageError("--pretty indents the JSON of --schema", "use it with --schema or --schema-multi")
         return
     flag = "--schema" if request.schema is not None else "--schema-multi"
+    if request.uses_tools:
+        raise UsageError(
+            f"{flag} and tools (--functions, -T, --mcp) cannot be used together yet",
+            "ask for the JSON in a request without tools",
+        )
     for other, given in (("-x/--extract", request.extract), ("-d", request.delimiter is not None)):
         if given:
             raise UsageError(f"{flag} and {other} cannot be used together", f"{flag} prints the JSON document")
@@ -244,7 +299,9 @@ def check_schema_flags(request: PromptRequest) -> None:
 def with_role(request: PromptRequest, role: Role) -> PromptRequest:
     """The request with the role's settings where the command line gave none (flags win, -o key by key)."""
     # -m "" names no model, so the role's counts
-    return replace(request, **role.beneath(replace(request, model=request.model or None)))
+    return replace(
+        request, **role.beneath(replace(request, model=request.model or None)), **role.tools_beneath(request)
+    )
 
 
 def gather_prompt(request: PromptRequest, role: Role | None, config: Any) -> Prompt:

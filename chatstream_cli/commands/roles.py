@@ -8,7 +8,9 @@ import typer
 
 from .groups import subcommand_app
 from .options import (
+    Functions,
     MaxTokens,
+    McpServers,
     Model,
     Option,
     Param,
@@ -18,6 +20,7 @@ from .options import (
     SchemaOption,
     System,
     Temperature,
+    Tools,
     parse_options,
     parse_params,
 )
@@ -77,8 +80,12 @@ def save_command(
     description: Description = None,
     schema: SchemaOption = None,
     schema_multi: SchemaMulti = None,
+    functions: Functions = None,
+    tool: Tools = None,
+    mcp: McpServers = None,
 ) -> None:
-    """Save (or replace) role NAME; -p NAME VALUE gives a template variable its default."""
+    """Save (or replace) role NAME; -p NAME VALUE gives a template variable its default; --functions, -T and
+    --mcp give it tools (a --functions file is kept by its absolute path)."""
     from ..errors import UsageError
     from ..prompting.roles import Role, save_role
 
@@ -94,6 +101,9 @@ def save_command(
         params=parse_params(param or []),
         schema=schema,
         schema_multi=schema_multi,
+        functions=tuple(_kept(source) for source in functions or ()),
+        tools=tuple(tool or ()),
+        mcp=tuple(mcp or ()),
     )
     check_role_schema(role)
     if not role.table():
@@ -120,3 +130,11 @@ def check_role_schema(role: Any) -> None:
         from ..prompting.schemas import resolve_schema
 
         resolve_schema(given, flag="--schema" if role.schema is not None else "--schema-multi")
+
+
+def _kept(source: str) -> str:
+    """A --functions file by its absolute path (a role is used from anywhere); code as it is."""
+    from pathlib import Path
+
+    path = Path(source)
+    return str(path.resolve()) if "\n" not in source and path.is_file() else source

@@ -35,12 +35,9 @@ class HistoryError(ConfigError):
 
 def history_path() -> Path:
     """``$CHATSTREAM_HOME/history.db``, else ``history.db`` in the user data dir."""
-    explicit = os.environ.get("CHATSTREAM_HOME")
-    if explicit:
-        return Path(explicit).expanduser() / HISTORY_NAME
-    from platformdirs import user_data_dir
+    from ..config import data_dir
 
-    return Path(user_data_dir("chatstream")) / HISTORY_NAME
+    return data_dir() / HISTORY_NAME
 
 
 # -- the schema ---------------------------------------------------------------------------------

@@ -34,7 +34,12 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "params": (dict,),
     "schema": (str,),
     "schema_multi": (str,),
+    "functions": (list,),
+    "tools": (list,),
+    "mcp": (list,),
 }
+#: The role's tools: ``--functions`` values, ``-T`` names, ``--mcp`` servers, added to the command line's.
+TOOL_KEYS = ("functions", "tools", "mcp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +58,19 @@ class Role:
     #: What ``--schema`` (or ``--schema-multi``) takes: a saved schema's name, a file, JSON or fields.
     schema: str | None = None
     schema_multi: str | None = None
+    functions: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    mcp: tuple[str, ...] = ()
     builtin: bool = False
 
     def table(self) -> dict[str, Any]:
         """The role as its TOML file holds it: the settings it sets, nothing else."""
-        return {name: getattr(self, name) for name in _TYPES if getattr(self, name) not in (None, {})}
+        table = {name: getattr(self, name) for name in _TYPES if getattr(self, name) not in (None, {}, ())}
+        return {name: list(value) if isinstance(value, tuple) else value for name, value in table.items()}
+
+    def tools_beneath(self, settings: Any) -> dict[str, Any]:
+        """The role's tools (functions, built-in tools, MCP servers) and those ``settings`` name, together."""
+        return {name: tuple(dict.fromkeys([*getattr(self, name), *getattr(settings, name)])) for name in TOOL_KEYS}
 
     def beneath(self, settings: Any) -> dict[str, Any]:
         """``settings``' model, system, temperature, max_tokens and options, with this role's where they give
@@ -193,6 +206,11 @@ def load_role(path: Path) -> Role:
     params = {str(key): str(value) for key, value in table.pop("params", {}).items()}
     if "schema" in table and "schema_multi" in table:
         raise ConfigError(f"role {path} has both schema and schema_multi", "keep one of them")
+    for key in TOOL_KEYS:
+        if key in table:
+            if not all(isinstance(item, str) for item in table[key]):
+                raise ConfigError(f"role {path} has a bad {key!r}", f"{key} must be a list of strings")
+            table[key] = tuple(table[key])
     return Role(name=path.stem, **table, params=params)
 
 

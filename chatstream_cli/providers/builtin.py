@@ -3,6 +3,10 @@
 With a schema (``--schema``) both answer with a JSON document that satisfies it (schema/example.py),
 its strings the prompt's (echo) or the verse's lines (poet), streamed a few characters a chunk.
 
+With tools bound, ``echo`` calls them: each prompt line ``call NAME {json}`` becomes a tool call (its
+arguments streamed in small fragments, as real APIs cut them), the other lines its text; after the
+results it says each one back (``NAME: result``) and ends the chain.
+
 They stream like a real provider (an empty first chunk with the model name, one chunk per
 token, a last chunk with the stop reason and usage), at a human pace unless ``delay_ms`` is 0.
 """
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UsageError
-from ..messages import AIMessageChunk, BaseMessage, HumanMessage, content_text
+from ..messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage, content_text, tool_call_chunk
 from ..runnable import ChatModel
 
 DEFAULT_DELAY_MS = 25  # 40 chunks a second: a comfortable reading pace
@@ -71,6 +75,11 @@ def _subwords(token: str, start: int) -> list[str]:
 class Reply:
     thinking: str
     text: str
+    calls: tuple[tuple[str, str], ...] = ()  # (tool name, raw JSON arguments)
+
+
+_CALL_LINE = re.compile(r"^call ([A-Za-z0-9_-]{1,64})(?:\s+(.*))?$")
+_FRAGMENT = 6  # characters of arguments per streamed fragment
 
 
 class BuiltinChatModel(ChatModel):
@@ -122,6 +131,11 @@ class BuiltinChatModel(ChatModel):
         for piece in limiter.run(pieces):
             content: Any = [{"text": piece, "type": "text", "index": 1}] if thinking else piece
             yield self._delay, AIMessageChunk(content=content, response_metadata=dict(meta))
+        if reply.calls and limiter.stop_reason == "end_turn":
+            limiter.stop_reason = "tool_use"
+            turn = sum(isinstance(message, AIMessage) for message in messages)
+            for index, (name, arguments) in enumerate(reply.calls):
+                yield from self._call_chunks(f"toolu_echo_{turn}_{index}", name, arguments, index, meta, thinking)
         input_tokens = sum(1 for m in messages for _ in iter_tokens(content_text(m.content)))
         yield (
             0.0,
@@ -137,8 +151,24 @@ class BuiltinChatModel(ChatModel):
             ),
         )
 
+    def _call_chunks(
+        self, ident: str, name: str, arguments: str, index: int, meta: dict[str, Any], blocks: bool
+    ) -> Iterator[tuple[float, AIMessageChunk]]:
+        """One tool call: its name and id, then its arguments a few characters at a time."""
+        empty: Any = [] if blocks else ""
+        start = tool_call_chunk(name, "", ident, index)
+        yield self._delay, AIMessageChunk(content=empty, tool_call_chunks=[start], response_metadata=dict(meta))
+        for offset in range(0, len(arguments), _FRAGMENT):
+            piece = tool_call_chunk(None, arguments[offset : offset + _FRAGMENT], None, index)
+            yield self._delay, AIMessageChunk(content=empty, tool_call_chunks=[piece], response_metadata=dict(meta))
+
     def _compose(self, messages: list[BaseMessage]) -> Reply:
+        if self.model == "echo" and messages and isinstance(messages[-1], ToolMessage):
+            return Reply(thinking="The tools answered; I pass their results on.", text=_results_text(messages))
         prompt = _last_prompt(messages)
+        if self.model == "echo" and self.settings.tools:
+            text, calls = _split_calls(prompt)
+            return Reply(thinking="The user asked for tools.", text=_attachment_lines(messages) + text, calls=calls)
         reply = self._words(messages, prompt)
         if self.settings.schema is None:
             return reply
@@ -251,6 +281,28 @@ def _last_prompt(messages: list[BaseMessage]) -> str:
         if isinstance(message, HumanMessage):
             return content_text(message.content)
     return ""
+
+
+def _split_calls(prompt: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The prompt's ``call NAME {json}`` lines as calls, the other lines as the text."""
+    text, calls = [], []
+    for line in prompt.splitlines(keepends=True):
+        match = _CALL_LINE.match(line.strip())
+        if match:
+            calls.append((match.group(1), (match.group(2) or "").strip()))
+        else:
+            text.append(line)
+    return "".join(text).rstrip("\n"), tuple(calls)
+
+
+def _results_text(messages: list[BaseMessage]) -> str:
+    """``NAME: result`` for each tool result after the last reply."""
+    results = []
+    for message in reversed(messages):
+        if not isinstance(message, ToolMessage):
+            break
+        results.append(f"{message.name or message.tool_call_id}: {message.text}")
+    return "\n".join(reversed(results))
 
 
 def _attachment_lines(messages: list[BaseMessage]) -> str:

@@ -156,6 +156,41 @@ class ReplyRecorder:
         )
 
 
+def chain_record(records: list[dict[str, Any]], steps: list[Any]) -> dict[str, Any]:
+    """The --json object of a tool chain from its replies' objects (``records``) and the chain's steps
+    (``tools.loop.ChainStep``, one per finished reply): the last reply's fields, with the text of every reply,
+    the usage added up and ``steps``, each reply's text, calls, results, usage and timing."""
+    listed = []
+    for position, record in enumerate(records):
+        step = steps[position] if position < len(steps) else None
+        listed.append(
+            {
+                "content": record["content"],
+                "thinking": record["thinking"],
+                "stop_reason": record["stop_reason"],
+                "tool_calls": step.reply.tool_calls if step else [],
+                "tool_results": [result.record() for result in step.results] if step else [],
+                "usage": record["usage"],
+                "timing": record["timing"],
+                "run_id": record["run_id"],
+            }
+        )
+    whole = dict(records[-1])
+    whole["content"] = "\n".join(record["content"] for record in records if record["content"])
+    whole["thinking"] = "\n".join(record["thinking"] for record in records if record["thinking"]) or None
+    whole["usage"] = _added_usage([record["usage"] for record in records])
+    whole["run_id"] = records[0]["run_id"]
+    return with_key_after(whole, "stop_reason", "steps", listed)
+
+
+def _added_usage(usages: list[dict[str, Any]]) -> dict[str, Any]:
+    summed: dict[str, Any] = {}
+    for usage in usages:
+        for key, value in usage.items():
+            summed[key] = None if value is None and summed.get(key) is None else (summed.get(key) or 0) + (value or 0)
+    return summed
+
+
 def json_line(record: dict[str, Any]) -> bytes:
     """``record`` as one line of UTF-8 JSON, C1 controls escaped so a terminal showing it obeys none."""
     line = _RAW_CONTROLS.sub(lambda match: f"\\u{ord(match[0]):04x}", json.dumps(record, ensure_ascii=False))

@@ -23,7 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from ...errors import ChatstreamError, ConfigError, NetworkError, ProviderError, UsageError
-from ...messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, content_text
+from ...messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, ToolMessage, content_text
 from ...retry import (
     Failure,
     RetryPolicy,
@@ -148,6 +148,10 @@ class AnthropicChatModel(ChatModel):
 
             mode = schema_mode_for(self.model, self.options.get("schema_mode"))
             body.update(schema_fields(self.settings.schema, mode, self.settings.thinking))
+        if self.settings.tools:
+            body["tools"] = [anthropic_tool(spec) for spec in self.settings.tools]
+            if self.settings.tool_choice:
+                body["tool_choice"] = anthropic_tool_choice(self.settings.tool_choice)
         body.update(self.sampling())
         body.update(self.passed_on())
         return body
@@ -323,15 +327,63 @@ def with_cache_marks(
     return marked_system, [*earlier, {**last, "content": blocks}]
 
 
+def anthropic_tool(spec: Any) -> dict[str, Any]:
+    """A :class:`~chatstream_cli.toolspec.ToolSpec` as a Messages API tool."""
+    return {"name": spec.name, "description": spec.description, "input_schema": spec.parameters}
+
+
+def anthropic_tool_choice(choice: str) -> dict[str, Any]:
+    """``any`` (some tool), ``auto``, ``none``, or a tool's name (that tool)."""
+    return {"type": choice} if choice in ("any", "auto", "none") else {"type": "tool", "name": choice}
+
+
 def to_anthropic_messages(messages: list[BaseMessage]) -> tuple[str | None, list[dict[str, Any]]]:
-    """``(system, messages)`` for the API: system messages joined into ``system``, the rest as turns."""
+    """``(system, messages)`` for the API: system messages joined into ``system``, the rest as turns; the
+    results of one reply's tool calls go back together, as ``tool_result`` blocks of one user turn."""
     system = "\n\n".join(content_text(m.content) for m in messages if isinstance(m, SystemMessage))
-    turns = [
-        {"role": "assistant" if isinstance(m, AIMessage) else "user", "content": _api_content(m.content)}
-        for m in messages
-        if not isinstance(m, SystemMessage)
-    ]
-    return system or None, turns
+    turns: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            continue
+        if isinstance(message, ToolMessage):
+            block = _tool_result(message)
+            if turns and turns[-1]["role"] == "user" and turns[-1].get("results"):
+                turns[-1]["content"].append(block)
+            else:
+                turns.append({"role": "user", "content": [block], "results": True})
+            continue
+        if isinstance(message, AIMessage):
+            turns.append({"role": "assistant", "content": _assistant_content(message)})
+        else:
+            turns.append({"role": "user", "content": _api_content(message.content)})
+    return system or None, [{"role": turn["role"], "content": turn["content"]} for turn in turns]
+
+
+def _assistant_content(message: AIMessage) -> str | list[dict[str, Any]]:
+    """A reply as the API takes it back: its blocks, each ``tool_use`` with the input its call parsed to
+    (a streamed block holds only the fragments), or its text and its tool calls as blocks."""
+    if not message.tool_calls:
+        return _api_content(message.content)
+    args = {call["id"]: call["args"] for call in message.tool_calls}
+    if isinstance(message.content, str):
+        blocks: list[dict[str, Any]] = [{"type": "text", "text": message.content}] if message.content else []
+        return blocks + [
+            {"type": "tool_use", "id": call["id"], "name": call["name"], "input": call["args"]}
+            for call in message.tool_calls
+        ]
+    content = []
+    for block in _api_content(message.content):
+        if isinstance(block, dict) and block.get("type") == "tool_use":
+            block = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": args.get(block["id"], {})}
+        content.append(block)
+    return content
+
+
+def _tool_result(message: ToolMessage) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.text}
+    if message.status == "error":
+        block["is_error"] = True
+    return block
 
 
 def _api_content(content: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:

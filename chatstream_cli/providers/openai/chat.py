@@ -44,7 +44,15 @@ from ...errors import (
 )
 from ...jsonbody import body_arguments
 from ...keys import key_for, require_key
-from ...messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage, content_text
+from ...messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    content_text,
+)
 from ...retry import (
     Failure,
     RetryPolicy,
@@ -154,6 +162,10 @@ class ChatOpenAI(ChatModel):
             body["stream_options"] = {"include_usage": True}
         if self.response_format is not None:
             body["response_format"] = self.response_format
+        if self.settings.tools:
+            body["tools"] = [spec.as_dict() for spec in self.settings.tools]
+            if self.settings.tool_choice:
+                body["tool_choice"] = openai_tool_choice(self.settings.tool_choice)
         return {**body, **self.extra_body}
 
     def _client_options(self, is_async: bool) -> dict[str, Any]:
@@ -394,13 +406,33 @@ def with_schema_instruction(messages: list[BaseMessage], schema: Any) -> list[Ba
 # -- messages out ---------------------------------------------------------------------------
 
 
+def openai_tool_choice(choice: str) -> Any:
+    """``any`` (some tool: "required"), ``auto``, ``none``, or a tool's name (that function)."""
+    if choice in ("auto", "none"):
+        return choice
+    return "required" if choice == "any" else {"type": "function", "function": {"name": choice}}
+
+
 def to_openai_messages(messages: list[BaseMessage]) -> list[dict[str, Any]]:
-    """The ``messages`` of the request, with ChatOpenAI's key order (content, then role)."""
+    """The ``messages`` of the request, with ChatOpenAI's key order (content, then role); a reply's tool
+    calls as ``tool_calls``, each result as a ``role: "tool"`` message."""
     converted = []
     for message in messages:
         item: dict[str, Any] = {"content": _api_content(message.content), "role": _role(message)}
-        if message.name:
+        if message.name and not isinstance(message, ToolMessage):
             item["name"] = message.name
+        if isinstance(message, AIMessage) and message.tool_calls:
+            item["content"] = item["content"] or None
+            item["tool_calls"] = [
+                {
+                    "type": "function",
+                    "id": call["id"],
+                    "function": {"name": call["name"], "arguments": json.dumps(call["args"], ensure_ascii=False)},
+                }
+                for call in message.tool_calls
+            ]
+        if isinstance(message, ToolMessage):
+            item["tool_call_id"] = message.tool_call_id
         converted.append(item)
     return converted
 
@@ -433,6 +465,8 @@ def _role(message: BaseMessage) -> str:
         return "system"
     if isinstance(message, HumanMessage):
         return "user"
+    if isinstance(message, ToolMessage):
+        return "tool"
     return "assistant"
 
 
@@ -658,12 +692,33 @@ def message_from_completion(data: dict[str, Any], label: str) -> AIMessage:
     metadata["finish_reason"] = choice.get("finish_reason")
     if "logprobs" in choice:
         metadata["logprobs"] = choice["logprobs"]
+    calls, invalid = _completed_tool_calls(message.get("tool_calls"))
     return AIMessage(
         content=message.get("content") or "",
         additional_kwargs=additional_kwargs,
         response_metadata=metadata,
+        tool_calls=calls,
+        invalid_tool_calls=invalid,
         usage_metadata=usage_metadata_from(usage, data.get("service_tier")) if isinstance(usage, dict) else None,
     )
+
+
+def _completed_tool_calls(raw: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A whole reply's ``tool_calls`` as ChatOpenAI parses them: valid JSON arguments, or an invalid call."""
+    calls, invalid = [], []
+    for item in raw if isinstance(raw, list) else []:
+        function = item.get("function") or {}
+        name, arguments, ident = function.get("name"), function.get("arguments") or "", item.get("id")
+        try:
+            args = json.loads(arguments) if arguments else {}
+        except json.JSONDecodeError as exc:
+            args, error = None, str(exc)
+        if isinstance(args, dict):
+            calls.append({"name": name, "args": args, "id": ident, "type": "tool_call"})
+        else:
+            error = error if args is None else "the arguments are not a JSON object"
+            invalid.append({"name": name, "args": arguments, "id": ident, "error": error, "type": "invalid_tool_call"})
+    return calls, invalid
 
 
 def has_token(chunk: AIMessageChunk) -> bool:
