@@ -522,7 +522,7 @@ def _tool_call_chunks(raw: Any) -> list[dict[str, Any]]:
                 "name": call["function"].get("name"),
                 "args": call["function"].get("arguments"),
                 "id": call.get("id"),
-                "index": call["index"],
+                "index": call.get("index"),  # llama-box sends none: the SDK model dumps it as null
                 "type": "tool_call_chunk",
             }
             for call in raw
