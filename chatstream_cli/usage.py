@@ -28,6 +28,12 @@ class Report:
     stop_reason: str | None = None
     choices: int = 1  # how many choices the stream carried (more than one only when a server sends n > 1)
     model: str | None = None  # the model that answered, as the first chunk naming it said (some repeat it)
+    refusal: str = ""  # an OpenAI refusal's streamed text, which ChatOpenAI's chunks do not carry
+
+    def refused(self, text: Any) -> None:
+        """Add a ``refusal`` delta's text."""
+        if isinstance(text, str):
+            self.refusal += text
 
     def count(self, usage: Usage) -> None:
         """Take one usage report. One that repeats the previous report's (non-zero) input count is a

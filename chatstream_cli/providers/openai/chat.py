@@ -15,8 +15,9 @@ came. Beside the chunks a :class:`~chatstream_cli.usage.Report` counts the usage
 replaces, see :meth:`~chatstream_cli.usage.Report.count`) and keeps one stop reason.
 Reasoning deltas (``reasoning_content`` or ``reasoning``), which ChatOpenAI drops, are kept in
 ``additional_kwargs["reasoning_content"]``;
-a refusal (``refusal`` deltas, or the message's ``refusal``) in ``additional_kwargs["refusal"]``, as
-ChatOpenAI keeps a reply's refusal, with the content left empty.
+a refusal's ``refusal`` deltas in the report (:attr:`~chatstream_cli.usage.Report.refusal`), since
+ChatOpenAI's streamed chunks drop them, and a whole reply's ``refusal`` in ``additional_kwargs["refusal"]``,
+as ChatOpenAI's ``invoke`` keeps it; the content stays empty.
 The translation is pure functions over plain dicts (:func:`chunk_from_data`, :func:`message_from_completion`);
 failures, retries and the stall timeout are :mod:`..retry`'s, shared with the Anthropic provider.
 """
@@ -407,7 +408,7 @@ class StreamTranslator:
         return chunk
 
     def _note(self, data: dict[str, Any]) -> None:
-        """Update the report with what one chunk says: its usage, and why a choice stopped."""
+        """Update the report with what one chunk says: its usage, why a choice stopped, a refusal's text."""
         usage = data.get("usage")
         if usage and isinstance(usage, dict):
             self.report.count(usage_metadata_from(usage, data.get("service_tier")))
@@ -416,6 +417,8 @@ class StreamTranslator:
             if isinstance(choice, dict):
                 self.choice_indexes.add(choice.get("index", 0))
                 self.report.stopped(choice.get("finish_reason"))
+                if isinstance(choice.get("delta"), dict):
+                    self.report.refused(choice["delta"].get("refusal"))
                 self.finished = self.finished or bool(choice.get("finish_reason"))
         self.report.choices = max(1, len(self.choice_indexes))
 
@@ -491,7 +494,7 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
     metadata["model_provider"] = MODEL_PROVIDER
     return AIMessageChunk(
         content=delta.get("content") or "",
-        additional_kwargs={**_reasoning(delta), **_refusal(delta)},
+        additional_kwargs=_reasoning(delta),
         response_metadata=metadata,
         id=delta.get("id"),
         usage_metadata=usage_metadata,
@@ -505,12 +508,6 @@ def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value:
             return {"reasoning_content": value}
     return {}
-
-
-def _refusal(delta: dict[str, Any]) -> dict[str, Any]:
-    """A refusal delta's text, which a message's ``additional_kwargs["refusal"]`` gathers (content stays "")."""
-    value = delta.get("refusal")
-    return {"refusal": value} if isinstance(value, str) and value else {}
 
 
 def _tool_call_chunks(raw: Any) -> list[dict[str, Any]]:
