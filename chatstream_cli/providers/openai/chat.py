@@ -81,6 +81,9 @@ LABELS = {
     "llamacpp": "llama.cpp",
     "openrouter": "OpenRouter",
 }
+# Field order of the openai SDK's ChoiceLogprobs and ChatCompletionTokenLogprob (TopLogprob: the first three).
+_LOGPROBS_FIELDS = ("content", "refusal")
+_TOKEN_FIELDS = ("token", "bytes", "logprob", "top_logprobs")
 RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
 ANTHROPIC_API_VERSION = "2023-06-01"
 ANTHROPIC_ENDPOINT = "https://api.anthropic.com"
@@ -490,7 +493,7 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
         if data.get("service_tier"):
             metadata["service_tier"] = data["service_tier"]
     if choice.get("logprobs"):
-        metadata["logprobs"] = choice["logprobs"]
+        metadata["logprobs"] = dumped_logprobs(choice["logprobs"])
     metadata["model_provider"] = MODEL_PROVIDER
     return AIMessageChunk(
         content=delta.get("content") or "",
@@ -500,6 +503,33 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
         usage_metadata=usage_metadata,
         tool_call_chunks=_tool_call_chunks(delta.get("tool_calls")),
     )
+
+
+def dumped_logprobs(logprobs: Any) -> Any:
+    """A choice's ``logprobs`` as the openai SDK's models dump them (ChatOpenAI's): their fields in the
+    models' order, absent ones None, unknown ones after; the wire's order is ``token, logprob, bytes``."""
+    if not isinstance(logprobs, dict):
+        return logprobs
+    dumped = _in_model_order(logprobs, _LOGPROBS_FIELDS)
+    for key in _LOGPROBS_FIELDS:
+        if isinstance(dumped[key], list):
+            dumped[key] = [_dumped_token(token) for token in dumped[key]]
+    return dumped
+
+
+def _dumped_token(token: Any) -> Any:
+    if not isinstance(token, dict):
+        return token
+    dumped = _in_model_order(token, _TOKEN_FIELDS)
+    if isinstance(dumped["top_logprobs"], list):
+        dumped["top_logprobs"] = [
+            _in_model_order(top, _TOKEN_FIELDS[:3]) if isinstance(top, dict) else top for top in dumped["top_logprobs"]
+        ]
+    return dumped
+
+
+def _in_model_order(value: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {field: value.get(field) for field in fields} | value
 
 
 def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
@@ -580,7 +610,7 @@ def message_from_completion(data: dict[str, Any], label: str) -> AIMessage:
             metadata[key] = data[key]
     metadata["finish_reason"] = choice.get("finish_reason")
     if "logprobs" in choice:
-        metadata["logprobs"] = choice["logprobs"]
+        metadata["logprobs"] = dumped_logprobs(choice["logprobs"])
     return AIMessage(
         content=message.get("content") or "",
         additional_kwargs=additional_kwargs,
