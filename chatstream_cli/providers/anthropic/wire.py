@@ -45,11 +45,16 @@ def event_data(sse: ServerSentEvent) -> dict[str, Any] | None:
     try:
         data = json.loads(sse.data)
     except ValueError:
+        if sse.event == "error":  # a proxy's plain-text error: the text is the message
+            return {"type": "error", "error": {"type": "api_error", "message": sse.data.strip()}}
         raise ProviderError(
             f"Anthropic sent an {sse.event!r} event that is not JSON: {sse.data[:200]!r}",
             "check --base-url",
             error_type="invalid_response",
         ) from None
+    if sse.event == "error" and not (isinstance(data, dict) and data.get("type") == "error"):
+        error = data.get("error", data) if isinstance(data, dict) else data  # no Anthropic envelope
+        return {"type": "error", "error": error if isinstance(error, dict) else {"message": str(error)}}
     return data if isinstance(data, dict) else None
 
 

@@ -398,7 +398,7 @@ class StreamTranslator:
         if is_done(event):
             self.done = True
             return None
-        data = _event_json(event, self.label)
+        data = _error_event_json(event) if event.event == "error" else _event_json(event, self.label)
         self._note(data)
         error = error_in(data)
         if event.event == "error" or error is not None:
@@ -647,6 +647,12 @@ def not_a_stream_error(label: str) -> ProviderError:
         "check --base-url: it must end in the API's /v1",
         error_type="invalid_response",
     )
+
+
+def _error_event_json(event: ServerSentEvent) -> dict[str, Any]:
+    """An ``event: error`` (or ``error:`` field) as an error object; text that is not JSON is the message."""
+    data = _json_or_none(event.data.encode())
+    return data if isinstance(data, dict) else {"error": {"message": event.data.strip() or None}}
 
 
 def _event_json(event: ServerSentEvent, label: str) -> dict[str, Any]:
