@@ -29,7 +29,7 @@ import random
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
@@ -578,18 +578,20 @@ def tracing() -> bool:
     return HTTP_TRACE.isEnabledFor(logging.DEBUG)
 
 
-def redacted_headers(headers: Any) -> dict[str, str]:
-    """Headers with every credential replaced by ``<redacted>``."""
+def redacted_headers(headers: Any, secret: Collection[str] = ()) -> dict[str, str]:
+    """Headers with every credential, and the headers named in ``secret`` (lower case), replaced by ``<redacted>``."""
     return {
-        str(name).lower(): "<redacted>" if str(name).lower() in SECRET_HEADERS else str(value)
+        str(name).lower(): "<redacted>"
+        if str(name).lower() in SECRET_HEADERS or str(name).lower() in secret
+        else str(value)
         for name, value in headers.items()
     }
 
 
-def trace_request(request: Any) -> None:
+def trace_request(request: Any, secret: Collection[str] = ()) -> None:
     """An httpx/httpx2 ``request`` event hook: method, URL, redacted headers, body."""
     body = request.content.decode("utf-8", "replace") if getattr(request, "content", b"") else ""
-    HTTP_TRACE.debug("> %s %s %s %s", request.method, request.url, redacted_headers(request.headers), body)
+    HTTP_TRACE.debug("> %s %s %s %s", request.method, request.url, redacted_headers(request.headers, secret), body)
 
 
 def trace_response(response: Any) -> None:
@@ -597,16 +599,23 @@ def trace_response(response: Any) -> None:
     HTTP_TRACE.debug("< %s %s %s", response.status_code, response.request.url, redacted_headers(response.headers))
 
 
-async def atrace_request(request: Any) -> None:
-    trace_request(request)
-
-
-def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False) -> dict[str, list[Any]] | None:
-    """Event hooks for an httpx/httpx2 client: the --debug trace, and ``on_request`` as each request goes out."""
+def http_hooks(
+    on_request: Callable[[], None] | None, *, is_async: bool = False, secret: Collection[str] = ()
+) -> dict[str, list[Any]] | None:
+    """Event hooks for an httpx/httpx2 client: the --debug trace (the headers named in ``secret`` redacted,
+    as the credentials are), and ``on_request`` as each request goes out."""
     request_hooks: list[Any] = []
     response_hooks: list[Any] = []
     if tracing():
-        request_hooks.append(atrace_request if is_async else trace_request)
+        hidden = frozenset(name.lower() for name in secret)
+
+        def traced(request: Any) -> None:
+            trace_request(request, hidden)
+
+        async def atraced(request: Any) -> None:
+            trace_request(request, hidden)
+
+        request_hooks.append(atraced if is_async else traced)
         response_hooks.append(atrace_response if is_async else trace_response)
     if on_request is not None:
 
@@ -623,21 +632,40 @@ def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False)
 
 
 def httpx_options(
-    headers: Mapping[str, str], stall_s: float | None, on_request: Callable[[], None] | None, *, is_async: bool
+    headers: Mapping[str, str],
+    stall_s: float | None,
+    on_request: Callable[[], None] | None,
+    *,
+    is_async: bool,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of a provider's httpx client: its headers, ``--timeout`` in parts, the shared
-    TLS context (tls.py) and the hooks of :func:`http_hooks`."""
+    """The keyword arguments of a provider's httpx client: its headers and the ``extra`` ones (config.toml's
+    and --header, redacted in the trace), ``--timeout`` in parts, the shared TLS context (tls.py) and the
+    hooks of :func:`http_hooks`."""
     import httpx
 
+    extra = extra or {}
     options: dict[str, Any] = {
-        "headers": headers,
+        "headers": with_extra_headers(headers, extra),
         "timeout": httpx.Timeout(**timeout_parts(stall_s)),
         "verify": tls_context(),
     }
-    hooks = http_hooks(on_request, is_async=is_async)
+    hooks = http_hooks(on_request, is_async=is_async, secret=extra)
     if hooks:
         options["event_hooks"] = hooks
     return options
+
+
+def header_secrets(extra: Mapping[str, str]) -> tuple[str, ...]:
+    """What of the extra headers' values to keep out of messages: each value, and each word of it (the key
+    of ``Bearer KEY``)."""
+    return tuple(dict.fromkeys(part for value in extra.values() for part in (value, *value.split())))
+
+
+def with_extra_headers(headers: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with the ``extra`` ones added; an extra header replaces one of the same name, whatever the case."""
+    replaced = {name.lower() for name in extra}
+    return {**{name: value for name, value in headers.items() if name.lower() not in replaced}, **extra}
 
 
 async def atrace_response(response: Any) -> None:

@@ -20,6 +20,7 @@ from .groups import DefaultCommandGroup, subcommand_app
 from .options import (
     BaseUrl,
     Debug,
+    Header,
     MaxTokens,
     Model,
     Option,
@@ -87,6 +88,7 @@ def run_command(
     timeout: Timeout = None,
     retries: Retries = None,
     base_url: BaseUrl = None,
+    header: Header = None,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:

@@ -30,8 +30,11 @@ class HttpTransport:
 
     name = "httpx"
 
-    def __init__(self, service: Service, settings: ModelSettings, headers: dict[str, str]) -> None:
+    def __init__(
+        self, service: Service, settings: ModelSettings, headers: dict[str, str], extra: dict[str, str] | None = None
+    ) -> None:
         self.service = service
+        self.extra = extra or {}
         self.settings = settings
         self.url = f"{service.endpoint}/v1/messages"
         self.headers = {
@@ -43,7 +46,9 @@ class HttpTransport:
         tls.preload()
 
     def _options(self, is_async: bool) -> dict[str, Any]:
-        return httpx_options(self.headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
+        return httpx_options(
+            self.headers, self.settings.timeout, self.settings.on_request, is_async=is_async, extra=self.extra
+        )
 
     @cached_property
     def client(self) -> httpx.Client:

@@ -18,7 +18,16 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
-from ...retry import Failure, Service, api_error_detail, http_hooks, status_failure, timeout_parts, transport_failure
+from ...retry import (
+    Failure,
+    Service,
+    api_error_detail,
+    http_hooks,
+    status_failure,
+    timeout_parts,
+    transport_failure,
+    with_extra_headers,
+)
 from .wire import asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
@@ -53,10 +62,16 @@ class SdkTransport:
         settings: ModelSettings,
         client_arguments: dict[str, Any],
         platform: Platform = DIRECT,
+        *,
+        extra: dict[str, str] | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
+        self.extra = extra or {}
         self.client_arguments = client_arguments
+        if self.extra:
+            given = client_arguments.get("default_headers") or {}
+            self.client_arguments = {**client_arguments, "default_headers": with_extra_headers(given, self.extra)}
         self.platform = platform
 
     def _client(self, is_async: bool) -> Any:
@@ -64,7 +79,8 @@ class SdkTransport:
         http_class = sdk.DefaultAsyncHttpxClient if is_async else sdk.DefaultHttpxClient
         # The SDK follows redirects; a 3xx is reported as what it is instead (status_failure).
         http_client = http_class(
-            follow_redirects=False, event_hooks=http_hooks(self.settings.on_request, is_async=is_async)
+            follow_redirects=False,
+            event_hooks=http_hooks(self.settings.on_request, is_async=is_async, secret=self.extra),
         )
         client_class = getattr(sdk, ("Async" if is_async else "") + self.platform.client_class)
         import httpx2

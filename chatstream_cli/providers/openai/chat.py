@@ -53,6 +53,7 @@ from ...retry import (
     astream_with_retries,
     call_with_retries,
     checked_endpoint,
+    header_secrets,
     httpx_options,
     response_failure,
     status_failure,
@@ -108,8 +109,19 @@ class ChatOpenAI(ChatModel):
         self.extra_body = options
         self.base_url = base_url_for(self.spec, self.settings.base_url)
         self.api_key = api_key_for(self.spec, self.settings.api_key)
+        from .. import request_headers
+
+        self.extra_headers = request_headers(self.spec.name, self.settings.headers)
         label = LABELS.get(self.spec.name, self.spec.name)
-        self.service = Service(self.spec.name, label, model, self.base_url, self.spec.key_env, secret=self.api_key)
+        self.service = Service(
+            self.spec.name,
+            label,
+            model,
+            self.base_url,
+            self.spec.key_env,
+            secret=self.api_key,
+            more_secrets=header_secrets(self.extra_headers),
+        )
         self._session_client: httpx.AsyncClient | None = None
         tls.preload()
 
@@ -135,7 +147,9 @@ class ChatOpenAI(ChatModel):
         headers = {"accept": "application/json", "user-agent": _user_agent()}
         if self.api_key:
             headers["authorization"] = f"Bearer {self.api_key}"
-        return httpx_options(headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
+        return httpx_options(
+            headers, self.settings.timeout, self.settings.on_request, is_async=is_async, extra=self.extra_headers
+        )
 
     def _client(self) -> httpx.Client:
         import httpx

@@ -1,0 +1,162 @@
+"""Through a gateway (LiteLLM, Portkey, Helicone, OpenRouter): extra headers from config.toml and --header,
+a wrong Anthropic path, errors that name the server that answered. A loopback server stands in for the gateway."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from chatstream_cli.cli import app
+from chatstream_cli.retry import HTTP_TRACE
+from tests.conftest import error_line
+from tests.loopback import LoopbackServer, Reply, loopback_server  # noqa: F401  (the fixture)
+
+PORTKEY_KEY = "pk-live-5ecret-0123456789"
+ANTHROPIC_KEY = "sk-ant-gateway-0123456789"
+OPENAI_KEY = "sk-gateway-0123456789"
+
+
+def openai_stream(text: str = "Hello") -> bytes:
+    chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "m", "choices": []}
+    delta = {**chunk, "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+    stop = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    return "".join(f"data: {json.dumps(event)}\n\n" for event in (delta, stop)).encode() + b"data: [DONE]\n\n"
+
+
+def anthropic_stream(text: str = "Hello") -> bytes:
+    events = [
+        {
+            "type": "message_start",
+            "message": {"id": "msg_1", "model": "claude-haiku-4-5", "usage": {"input_tokens": 3}},
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 1}},
+        {"type": "message_stop"},
+    ]
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+
+@pytest.fixture
+def config(isolated_env: Path) -> Iterator[Any]:
+    """Write config.toml (a function of the text); the registry is reset afterwards."""
+    from chatstream_cli.config import Config
+    from chatstream_cli.providers import activate
+
+    def write(text: str) -> None:
+        isolated_env.mkdir(parents=True, exist_ok=True)
+        (isolated_env / "config.toml").write_text(text, encoding="utf-8")
+
+    yield write
+    activate(Config())
+
+
+def run(*args: str, **env: str) -> Result:
+    return CliRunner().invoke(app, [*args, "--retries", "0"], env=env)
+
+
+# --- headers --------------------------------------------------------------------------------------------
+
+
+def test_config_headers_and_header_flags_reach_the_gateway(
+    loopback_server: LoopbackServer,  # noqa: F811
+    config: Any,
+) -> None:
+    config(
+        "[providers.portkey]\n"
+        'kind = "openai"\n'
+        f'base_url = "{loopback_server.base_url}/v1"\n'
+        'headers = { "X-Title" = "chatstream", "x-portkey-api-key" = "$PORTKEY_KEY", "X-Cost" = "$$5" }\n'
+    )
+    loopback_server.enqueue(Reply.sse(openai_stream()))
+    result = run(
+        "-m", "portkey:gpt-4o", "--header", "HTTP-Referer: https://example.org", "--header", "x-title: mine", "hi",
+        PORTKEY_KEY=PORTKEY_KEY,
+    )  # fmt: skip
+    assert (result.exit_code, result.stdout) == (0, "Hello\n"), result.stderr
+    (request,) = loopback_server.requests
+    assert request.headers["x-portkey-api-key"] == PORTKEY_KEY  # read from the environment
+    assert request.headers["http-referer"] == "https://example.org"
+    assert request.headers["x-title"] == "mine"  # --header replaces the file's, whatever the case
+    assert request.headers["x-cost"] == "$5"
+
+
+@pytest.fixture
+def quiet_trace_afterwards() -> Iterator[None]:
+    """--debug in this process turns the HTTP trace on for good; turn it off again for the next tests."""
+    yield
+    HTTP_TRACE.setLevel(logging.NOTSET)
+    HTTP_TRACE.handlers.clear()
+
+
+@pytest.mark.usefixtures("quiet_trace_afterwards")
+def test_header_values_are_redacted_in_the_debug_trace(loopback_server: LoopbackServer, config: Any) -> None:  # noqa: F811
+    config('[providers.openai]\nheaders = { "x-litellm-key" = "$PORTKEY_KEY" }\n')
+    loopback_server.enqueue(Reply.sse(openai_stream()))
+    result = run(
+        "-m", "openai:gpt-4o", "--base-url", f"{loopback_server.base_url}/v1", "--header", "X-Team: red-team-7",
+        "--debug", "hi", PORTKEY_KEY=PORTKEY_KEY, OPENAI_API_KEY=OPENAI_KEY,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    request_line = next(line for line in result.stderr.splitlines() if line.startswith("chatstream: debug: > POST"))
+    assert "'x-litellm-key': '<redacted>'" in request_line and "'x-team': '<redacted>'" in request_line
+    for secret in (PORTKEY_KEY, "red-team-7", OPENAI_KEY):
+        assert secret not in result.stderr + result.stdout
+    assert loopback_server.requests[0].headers["x-team"] == "red-team-7"
+
+
+@pytest.mark.parametrize("transport", ["httpx", "sdk"])
+def test_the_anthropic_path_sends_them_too(loopback_server: LoopbackServer, config: Any, transport: str) -> None:  # noqa: F811
+    config(f'[providers.anthropic]\ntransport = "{transport}"\nheaders = {{ "x-litellm-key" = "$PORTKEY_KEY" }}\n')
+    loopback_server.enqueue(Reply.sse(anthropic_stream()))
+    result = run(
+        "-m", "anthropic:claude-haiku-4-5", "--base-url", loopback_server.base_url, "--header", "X-Trace: 42", "hi",
+        PORTKEY_KEY=PORTKEY_KEY, ANTHROPIC_API_KEY=ANTHROPIC_KEY,
+    )  # fmt: skip
+    assert (result.exit_code, result.stdout) == (0, "Hello\n"), result.stderr
+    headers = loopback_server.requests[0].headers
+    assert (headers["x-litellm-key"], headers["x-trace"], headers["x-api-key"]) == (PORTKEY_KEY, "42", ANTHROPIC_KEY)
+
+
+def test_a_gateway_that_quotes_a_header_value_has_it_redacted(loopback_server: LoopbackServer, config: Any) -> None:  # noqa: F811
+    loopback_server.enqueue(Reply.json({"error": {"message": f"virtual key {PORTKEY_KEY} is over budget"}}, status=400))
+    result = run(
+        "-m", "openai:gpt-4o", "--base-url", f"{loopback_server.base_url}/v1", "--header",
+        f"Authorization: Bearer {PORTKEY_KEY}", "hi", OPENAI_API_KEY=OPENAI_KEY,
+    )  # fmt: skip
+    assert result.exit_code == 4
+    assert "virtual key <redacted> is over budget" in error_line(result)
+    assert loopback_server.requests[0].headers["authorization"] == f"Bearer {PORTKEY_KEY}"  # it replaced the key's
+
+
+def test_a_header_naming_an_unset_variable_is_a_config_error(config: Any) -> None:
+    config('[providers.openai]\nheaders = { "x-portkey-api-key" = "${PORTKEY_KEY}" }\n')
+    result = run("-m", "openai:gpt-4o", "hi", OPENAI_API_KEY=OPENAI_KEY)
+    assert result.exit_code == 3
+    line = error_line(result)
+    assert "x-portkey-api-key" in line and "$PORTKEY_KEY, which is not set" in line and "[providers.openai]" in line
+
+
+@pytest.mark.parametrize("flag", ["no colon", "Bad Name: x", ": empty name"])
+def test_a_malformed_header_flag_is_a_usage_error(flag: str) -> None:
+    result = run("-m", "builtin:echo", "--header", flag, "hi")
+    assert result.exit_code == 2
+    assert "write it as --header 'Name: value'" in error_line(result)
+
+
+@pytest.mark.parametrize(
+    "table",
+    ['headers = "X-Title: x"', 'headers = { "Bad Name" = "x" }', 'headers = { "X-Title" = 5 }'],
+)
+def test_config_headers_must_be_a_table_of_strings(config: Any, table: str) -> None:
+    config(f"[providers.openai]\n{table}\n")
+    result = run("-m", "openai:gpt-4o", "hi", OPENAI_API_KEY=OPENAI_KEY)
+    assert result.exit_code == 3
+    assert "providers.openai.headers must be a table of header names and string values" in error_line(result)
