@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import AuthError, ChatstreamError, NetworkError, ProviderError, UnknownModelError, UsageError
+from .errors import AuthError, ChatstreamError, ConfigError, NetworkError, ProviderError, UnknownModelError, UsageError
 from .tls import context as tls_context
 
 T = TypeVar("T")
@@ -245,6 +245,19 @@ def response_failure(service: Service, response: Any) -> Failure:
     return status_failure(
         service, response.status_code, message=message, error_type=error_type, headers=response.headers
     )
+
+
+def wrong_endpoint_failure(
+    service: Service, response: Any, message: str | None, what: str, hint: str
+) -> Failure | None:
+    """For a 404 that is not about the model, the failure that says there is no ``what`` at the URL tried
+    (a wrong base URL, usually: a gateway's ``/v1`` given twice); None for any other answer."""
+    answer = message or response.text
+    if response.status_code != 404 or "model" in answer.lower():  # OpenAI's model_not_found, Ollama's, Claude's
+        return None
+    detail = f": {service.scrub(answer)}" if answer.strip() else ""
+    url = service.scrub(str(response.request.url))
+    return Failure(ConfigError(f"{service.label} has no {what} at {url} (HTTP 404{detail})", hint))
 
 
 def _describe_status(

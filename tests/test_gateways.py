@@ -160,3 +160,37 @@ def test_config_headers_must_be_a_table_of_strings(config: Any, table: str) -> N
     result = run("-m", "openai:gpt-4o", "hi", OPENAI_API_KEY=OPENAI_KEY)
     assert result.exit_code == 3
     assert "providers.openai.headers must be a table of header names and string values" in error_line(result)
+
+
+# --- a wrong Anthropic path -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["httpx", "sdk"])
+def test_an_anthropic_404_not_about_the_model_is_a_wrong_endpoint(
+    loopback_server: LoopbackServer,  # noqa: F811
+    config: Any,
+    transport: str,
+) -> None:
+    config(f'[providers.anthropic]\ntransport = "{transport}"\n')
+    loopback_server.default = Reply.json({"detail": "Not Found"}, status=404)  # LiteLLM (FastAPI) at /v1/v1/messages
+    result = run("-m", "anthropic:claude-haiku-4-5", "--base-url", f"{loopback_server.base_url}/v1", "hi",
+                 ANTHROPIC_API_KEY=ANTHROPIC_KEY)  # fmt: skip
+    assert result.exit_code == 3
+    line = error_line(result)
+    assert f"has no messages endpoint at {loopback_server.base_url}/v1/v1/messages (HTTP 404: Not Found)" in line
+    assert "without the /v1" in line and "does not know the model" not in line
+
+
+@pytest.mark.parametrize("transport", ["httpx", "sdk"])
+def test_an_anthropic_404_about_the_model_still_names_it(
+    loopback_server: LoopbackServer,  # noqa: F811
+    config: Any,
+    transport: str,
+) -> None:
+    config(f'[providers.anthropic]\ntransport = "{transport}"\n')
+    error = {"type": "error", "error": {"type": "not_found_error", "message": "model: claude-nope"}}
+    loopback_server.default = Reply.json(error, status=404)
+    result = run("-m", "anthropic:claude-nope", "--base-url", loopback_server.base_url, "hi",
+                 ANTHROPIC_API_KEY=ANTHROPIC_KEY)  # fmt: skip
+    assert result.exit_code == 3
+    assert "does not know the model 'claude-nope'" in error_line(result)

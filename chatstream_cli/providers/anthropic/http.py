@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from ... import __version__, tls
 from ...jsonbody import body_arguments
-from ...retry import Failure, Service, httpx_options, response_failure, transport_failure
-from .wire import asse_events, message_dump, sse_events
+from ...retry import (
+    Failure,
+    Service,
+    api_error_detail,
+    httpx_options,
+    response_failure,
+    transport_failure,
+    wrong_endpoint_failure,
+)
+from .wire import ENDPOINT_HINT, asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
     import httpx
@@ -95,7 +103,9 @@ class HttpTransport:
         import httpx
 
         if isinstance(exc, httpx.HTTPStatusError):
-            return response_failure(self.service, exc.response)
+            message, _ = api_error_detail(_json_or_none(exc.response.content))
+            wrong = wrong_endpoint_failure(self.service, exc.response, message, "messages endpoint", ENDPOINT_HINT)
+            return wrong or response_failure(self.service, exc.response)
         return transport_failure(self.service, exc, self.settings.timeout)
 
 
@@ -106,3 +116,10 @@ def _payload(body: dict[str, Any], *, asynchronous: bool = False) -> dict[str, A
 
 def _encoded(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None

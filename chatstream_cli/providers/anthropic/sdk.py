@@ -27,8 +27,9 @@ from ...retry import (
     timeout_parts,
     transport_failure,
     with_extra_headers,
+    wrong_endpoint_failure,
 )
-from .wire import asse_events, message_dump, sse_events
+from .wire import ENDPOINT_HINT, asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
     from ...runnable import ModelSettings
@@ -128,7 +129,8 @@ class SdkTransport:
         sdk = load_sdk()
         if isinstance(exc, sdk.APIStatusError):
             message, error_type = api_error_detail(exc.body)
-            return status_failure(
+            wrong = wrong_endpoint_failure(self.service, exc.response, message, "messages endpoint", ENDPOINT_HINT)
+            return wrong or status_failure(
                 self.service, exc.status_code, message=message, error_type=error_type, headers=exc.response.headers
             )
         return transport_failure(self.service, exc, self.settings.timeout)

@@ -18,6 +18,10 @@ API_VERSION = "2026-10-21"
 """The version the SDK 2.x sends; it rejects temperature, top_p and top_k."""
 SAMPLING_API_VERSION = "2023-06-01"
 """The version that accepts temperature, top_p and top_k."""
+ENDPOINT_HINT = (
+    "check the base URL: it is the part before /v1/messages, without the /v1 "
+    "(e.g. --base-url http://localhost:4000 for a LiteLLM proxy)"
+)
 
 
 def sse_events(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:

@@ -61,6 +61,7 @@ from ...retry import (
     stream_with_retries,
     timeout_parts,
     transport_failure,
+    wrong_endpoint_failure,
 )
 from ...runnable import ChatModel, as_chunk
 from ...sse import ServerSentEvent, aiter_sse, is_done, iter_sse
@@ -85,6 +86,10 @@ LABELS = {
 # Field order of the openai SDK's ChoiceLogprobs and ChatCompletionTokenLogprob (TopLogprob: the first three).
 _LOGPROBS_FIELDS = ("content", "refusal")
 _TOKEN_FIELDS = ("token", "bytes", "logprob", "top_logprobs")
+_ENDPOINT_HINT = (
+    "check the base URL: it is the part before /chat/completions, usually ending in /v1, "
+    "e.g. --base-url http://localhost:11434/v1"
+)
 RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
 ANTHROPIC_API_VERSION = "2023-06-01"
 ANTHROPIC_ENDPOINT = "https://api.anthropic.com"
@@ -249,15 +254,6 @@ class ChatOpenAI(ChatModel):
 
     # -- failures ---------------------------------------------------------------------------
 
-    def _wrong_endpoint(self, answer: str) -> ConfigError:
-        """A 404 that is not about the model: the path is wrong (a base URL without /v1, say)."""
-        detail = f": {self.service.scrub(answer)}" if answer.strip() else ""
-        return ConfigError(
-            f"{self.service.label} has no chat endpoint at {self.url} (HTTP 404{detail})",
-            "check the base URL: it is the part before /chat/completions, usually ending in /v1, "
-            "e.g. --base-url http://localhost:11434/v1",
-        )
-
     def _policy(self) -> RetryPolicy:
         return RetryPolicy.from_settings(self.settings)
 
@@ -270,9 +266,8 @@ class ChatOpenAI(ChatModel):
         if isinstance(exc, httpx.HTTPStatusError):
             response = exc.response
             message, _ = api_error_detail(_json_or_none(response.content))
-            if response.status_code == 404 and not _about_a_model(message or response.text):
-                return Failure(self._wrong_endpoint(message or response.text))
-            return response_failure(self.service, response)
+            wrong = wrong_endpoint_failure(self.service, response, message, "chat endpoint", _ENDPOINT_HINT)
+            return wrong or response_failure(self.service, response)
         return transport_failure(self.service, exc, self.settings.timeout)
 
 
@@ -734,11 +729,6 @@ def remote_models(spec: ProviderSpec, timeout: float | None) -> list[str]:
     if not isinstance(entries, list):
         raise ProviderError(f"{service.label} sent no model list from {url}", "check the base URL")
     return sorted(str(entry["id"]) for entry in entries if isinstance(entry, dict) and entry.get("id"))
-
-
-def _about_a_model(answer: str) -> bool:
-    """Whether a 404's answer is about the model (OpenAI's model_not_found, Ollama's "model ... not found")."""
-    return "model" in answer.lower()
 
 
 def _env(name: str | None) -> str | None:
