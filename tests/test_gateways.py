@@ -194,3 +194,58 @@ def test_an_anthropic_404_about_the_model_still_names_it(
                  ANTHROPIC_API_KEY=ANTHROPIC_KEY)  # fmt: skip
     assert result.exit_code == 3
     assert "does not know the model 'claude-nope'" in error_line(result)
+
+
+# --- --json when the request fails -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "exit_code", "kind", "said"),
+    [
+        (Reply.json({"error": {"message": "parallel request limit reached", "type": "rate_limit"}}, status=429), 4,
+         "rate_limit", "rate limited by"),
+        (Reply.json({"detail": "Not Found"}, status=404), 3, "config_error", "has no chat endpoint"),
+        (Reply.sse(b'data: {"error": {"message": "upstream went away", "type": "server_error"}}\n\n'), 4,
+         "server_error", "upstream went away"),
+    ],
+    ids=["429", "404", "error-event"],
+)  # fmt: skip
+def test_json_prints_an_object_with_the_error_of_a_request_that_failed_before_the_first_token(
+    loopback_server: LoopbackServer,  # noqa: F811
+    reply: Reply,
+    exit_code: int,
+    kind: str,
+    said: str,
+) -> None:
+    loopback_server.default = reply
+    result = run("-m", "openai:gpt-4o", "--base-url", f"{loopback_server.base_url}/v1", "--json", "hi",
+                 OPENAI_API_KEY=OPENAI_KEY)  # fmt: skip
+    assert result.exit_code == exit_code
+    record = json.loads(result.stdout)
+    error = record["error"]
+    assert (error["exit_code"], error["type"]) == (exit_code, kind)
+    assert said in error["message"] and error["message"] == error_line(result)
+    assert (record["content"], record["stop_reason"], record["prompt"]) == ("", None, "hi")
+    assert list(record)[list(record).index("stop_reason") + 1] == "error"
+
+
+def test_json_of_a_refused_connection_has_the_network_error() -> None:
+    result = run(
+        "-m", "openai:gpt-4o", "--base-url", "http://127.0.0.1:9/v1", "--json", "hi", OPENAI_API_KEY=OPENAI_KEY
+    )
+    assert result.exit_code == 5
+    assert json.loads(result.stdout)["error"]["exit_code"] == 5
+
+
+def test_json_of_a_reply_cut_by_an_error_has_the_text_and_the_error(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    first = openai_stream("Hello").split(b"\n\n")[0] + b"\n\n"
+    loopback_server.default = Reply.sse(first + b'data: {"error": {"message": "boom", "type": "server_error"}}\n\n')
+    result = run("-m", "openai:gpt-4o", "--base-url", f"{loopback_server.base_url}/v1", "--json", "hi",
+                 OPENAI_API_KEY=OPENAI_KEY)  # fmt: skip
+    record = json.loads(result.stdout)
+    assert (result.exit_code, record["content"], record["error"]["type"]) == (4, "Hello", "server_error")
+
+
+def test_a_problem_before_any_request_prints_no_object() -> None:
+    result = run("-m", "openai:gpt-4o", "--json", "hi")  # no key
+    assert (result.exit_code, result.stdout) == (3, "")
