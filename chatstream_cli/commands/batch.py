@@ -142,6 +142,13 @@ def run_batch_job(defaults: PromptRequest, where: BatchInput, concurrency: int |
             on_change=update,
             on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
         )
+    if counts.limit is not None:
+        asked = concurrency or DEFAULT_CONCURRENCY
+        notice(
+            f"the server throttled parallel requests: the batch settled at {counts.limit} in flight of the {asked} "
+            f"asked for (-j {counts.limit} avoids the 429s)",
+            defaults.quiet,
+        )
     if defaults.stats:
         from ..render.progress import totals_line
 
