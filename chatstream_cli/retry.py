@@ -603,7 +603,13 @@ def redacted_headers(headers: Any, secret: Collection[str] = ()) -> dict[str, st
 
 def trace_request(request: Any, secret: Collection[str] = ()) -> None:
     """An httpx/httpx2 ``request`` event hook: method, URL, redacted headers, body."""
-    body = request.content.decode("utf-8", "replace") if getattr(request, "content", b"") else ""
+    try:
+        content = getattr(request, "content", b"")
+        body = content.decode("utf-8", "replace") if content else ""
+    except Exception as exc:  # httpx's RequestNotRead: a streamed body (a multipart upload, an attachment)
+        if type(exc).__name__ != "RequestNotRead":
+            raise
+        body = "<streamed body>"
     HTTP_TRACE.debug("> %s %s %s %s", request.method, request.url, redacted_headers(request.headers, secret), body)
 
 

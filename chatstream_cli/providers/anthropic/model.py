@@ -86,6 +86,10 @@ class AnthropicChatModel(ChatModel):
     def __init__(self, model: str, settings: Any = None, **overrides: Any) -> None:
         super().__init__(model, settings, **overrides)
         self.settings = self._settled(self.settings)
+        from .. import request_headers
+
+        #: config.toml's ``headers`` for this provider and --header's, which every request carries.
+        self.extra_headers = request_headers(self.provider, self.settings.headers)
         self.transport = self.make_transport()
         self.service = self.transport.service
 
@@ -98,7 +102,7 @@ class AnthropicChatModel(ChatModel):
         if given_url:
             checked_endpoint(given_url, "--base-url" if self.settings.base_url else BASE_URL_ENV)
         base_url = (given_url or SDK_ENDPOINT).rstrip("/")
-        extra = self.extra_headers()
+        extra = self.extra_headers
         service = Service(
             NAME, LABEL, self.model, base_url, KEY_ENV, secret=api_key, more_secrets=header_secrets(extra)
         )
@@ -114,12 +118,6 @@ class AnthropicChatModel(ChatModel):
         from .http import HttpTransport
 
         return HttpTransport(service, self.settings, headers, extra)
-
-    def extra_headers(self) -> dict[str, str]:
-        """config.toml's ``headers`` for this provider and --header's, which every request carries."""
-        from .. import request_headers
-
-        return request_headers(self.provider, self.settings.headers)
 
     def spec_defaults(self) -> dict[str, Any]:
         """What config.toml's ``[providers.NAME]`` set for this provider (transport, max_tokens)."""

@@ -36,7 +36,7 @@ class PlatformChatModel(AnthropicChatModel):
         if headers:
             arguments["default_headers"] = headers
         secret, *more = self.secrets() or [None]
-        extra = self.extra_headers()
+        extra = self.extra_headers
         more += header_secrets(extra)
         service = Service(self.provider, self.label, self.model, self.endpoint(), None, secret, tuple(more))
         return SdkTransport(service, self.settings, arguments, self.platform, extra=extra)
