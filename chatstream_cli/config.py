@@ -136,6 +136,38 @@ def _is_url(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP token (RFC 9110)
+
+
+def is_header_value(value: Any) -> bool:
+    return isinstance(value, str) and not any(char in value for char in "\r\n\0")
+
+
+def _are_headers(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and HEADER_NAME.fullmatch(name) and is_header_value(text) for name, text in value.items()
+    )
+
+
+def parse_header(text: str) -> tuple[str, str] | None:
+    """``Name: value`` as a pair (the value stripped); None when it is not a header."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if not colon or not HEADER_NAME.fullmatch(name) or not is_header_value(value):
+        return None
+    return name, value
+
+
+def _parse_headers(text: str) -> dict[str, str]:
+    headers = {}
+    for line in text.splitlines():
+        pair = parse_header(line) if line.strip() else None
+        if pair is None:
+            raise ValueError(line)
+        headers[pair[0]] = pair[1]
+    return headers
+
+
 TEXT = Field("a non-empty string", _is_text, str)
 BOOL = Field("true or false", lambda value: isinstance(value, bool), _parse_bool)
 SECONDS = Field("a number of seconds >= 0 (0 = no limit)", _is_number, float)
@@ -146,6 +178,11 @@ KIND = Field(f'"{OPENAI_KIND}" (an OpenAI-compatible endpoint)', lambda value: v
 TOKENS = Field("a whole number of tokens >= 1", _is_tokens, int)
 BYTES = Field("a whole number of bytes >= 1 (config set takes 512KiB, 4MiB ...)", _is_tokens, _parse_size)
 TRANSPORT = Field('"httpx" (the API directly) or "sdk" (the anthropic SDK)', lambda v: v in ("httpx", "sdk"), str)
+HEADERS = Field(
+    'a table of header names and string values, e.g. { "X-Title" = "chatstream", "x-portkey-api-key" = "$KEY" }',
+    _are_headers,
+    _parse_headers,
+)
 ENV_NAME = Field(
     "the name of an environment variable", lambda v: isinstance(v, str) and bool(re.fullmatch(r"\w+", v)), str
 )
@@ -173,6 +210,7 @@ PROVIDER_KEYS: dict[str, Field] = {
     "aws_profile": TEXT,
     "api_version": TEXT,
     "auth": TEXT,
+    "headers": HEADERS,
 }
 #: Settings only some providers take; they reach the model class through its spec's defaults.
 MODEL_OPTION_KEYS: dict[str, tuple[str, ...]] = {
@@ -215,6 +253,8 @@ class ProviderConfig:
     stream_usage: bool | None = None
     max_tokens: int | None = None
     model_options: dict[str, Any] = field(default_factory=dict)
+    #: Sent with every request (a gateway's key, OpenRouter's HTTP-Referer); "$NAME" values name a variable.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,6 +494,7 @@ def _to_config(data: dict[str, Any], path: Path, text: str) -> Config:
             stream_usage=table.get("stream_usage"),
             max_tokens=table.get("max_tokens"),
             model_options={key: table[key] for key in MODEL_OPTION_KEYS if key in table},
+            headers=dict(table.get("headers", {})),
         )
         for name, table in data.get("providers", {}).items()
     }

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .usage import Report
@@ -172,3 +172,21 @@ def format_error(exc: BaseException) -> str:
         f"chatstream: error: unexpected {type(exc).__name__}: {exc} "
         "(this is a bug in chatstream: rerun with --debug and report it)"
     )
+
+
+def error_object(error: BaseException) -> dict[str, Any]:
+    """``{"message", "type", "status", "exit_code"}`` for a failure, as its one-line error would say it (a batch
+    line's and a failed --json object's ``error``)."""
+    if isinstance(error, ChatstreamError):
+        return {
+            "message": str(error),
+            "type": error.error_type,
+            "status": error.status,
+            "exit_code": int(error.exit_code),
+        }
+    return {
+        "message": format_error(error).removeprefix("chatstream: error: "),
+        "type": "bug",
+        "status": None,
+        "exit_code": int(ExitCode.BUG),
+    }

@@ -29,12 +29,12 @@ import random
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from .errors import AuthError, ChatstreamError, NetworkError, ProviderError, UnknownModelError, UsageError
+from .errors import AuthError, ChatstreamError, ConfigError, NetworkError, ProviderError, UnknownModelError, UsageError
 from .tls import context as tls_context
 
 T = TypeVar("T")
@@ -254,6 +254,19 @@ def response_failure(service: Service, response: Any) -> Failure:
     return status_failure(
         service, response.status_code, message=message, error_type=error_type, headers=response.headers
     )
+
+
+def wrong_endpoint_failure(
+    service: Service, response: Any, message: str | None, what: str, hint: str
+) -> Failure | None:
+    """For a 404 that is not about the model, the failure that says there is no ``what`` at the URL tried
+    (a wrong base URL, usually: a gateway's ``/v1`` given twice); None for any other answer."""
+    answer = message or response.text
+    if response.status_code != 404 or "model" in answer.lower():  # OpenAI's model_not_found, Ollama's, Claude's
+        return None
+    detail = f": {service.scrub(answer)}" if answer.strip() else ""
+    url = service.scrub(str(response.request.url))
+    return Failure(ConfigError(f"{service.label} has no {what} at {url} (HTTP 404{detail})", hint))
 
 
 def _describe_status(
@@ -587,18 +600,26 @@ def tracing() -> bool:
     return HTTP_TRACE.isEnabledFor(logging.DEBUG)
 
 
-def redacted_headers(headers: Any) -> dict[str, str]:
-    """Headers with every credential replaced by ``<redacted>``."""
+def redacted_headers(headers: Any, secret: Collection[str] = ()) -> dict[str, str]:
+    """Headers with every credential, and the headers named in ``secret`` (lower case), replaced by ``<redacted>``."""
     return {
-        str(name).lower(): "<redacted>" if str(name).lower() in SECRET_HEADERS else str(value)
+        str(name).lower(): "<redacted>"
+        if str(name).lower() in SECRET_HEADERS or str(name).lower() in secret
+        else str(value)
         for name, value in headers.items()
     }
 
 
-def trace_request(request: Any) -> None:
+def trace_request(request: Any, secret: Collection[str] = ()) -> None:
     """An httpx/httpx2 ``request`` event hook: method, URL, redacted headers, body."""
-    body = request.content.decode("utf-8", "replace") if getattr(request, "content", b"") else ""
-    HTTP_TRACE.debug("> %s %s %s %s", request.method, request.url, redacted_headers(request.headers), body)
+    try:
+        content = getattr(request, "content", b"")
+        body = content.decode("utf-8", "replace") if content else ""
+    except Exception as exc:  # httpx's RequestNotRead: a streamed body (a multipart upload, an attachment)
+        if type(exc).__name__ != "RequestNotRead":
+            raise
+        body = "<streamed body>"
+    HTTP_TRACE.debug("> %s %s %s %s", request.method, request.url, redacted_headers(request.headers, secret), body)
 
 
 def trace_response(response: Any) -> None:
@@ -606,16 +627,23 @@ def trace_response(response: Any) -> None:
     HTTP_TRACE.debug("< %s %s %s", response.status_code, response.request.url, redacted_headers(response.headers))
 
 
-async def atrace_request(request: Any) -> None:
-    trace_request(request)
-
-
-def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False) -> dict[str, list[Any]] | None:
-    """Event hooks for an httpx/httpx2 client: the --debug trace, and ``on_request`` as each request goes out."""
+def http_hooks(
+    on_request: Callable[[], None] | None, *, is_async: bool = False, secret: Collection[str] = ()
+) -> dict[str, list[Any]] | None:
+    """Event hooks for an httpx/httpx2 client: the --debug trace (the headers named in ``secret`` redacted,
+    as the credentials are), and ``on_request`` as each request goes out."""
     request_hooks: list[Any] = []
     response_hooks: list[Any] = []
     if tracing():
-        request_hooks.append(atrace_request if is_async else trace_request)
+        hidden = frozenset(name.lower() for name in secret)
+
+        def traced(request: Any) -> None:
+            trace_request(request, hidden)
+
+        async def atraced(request: Any) -> None:
+            trace_request(request, hidden)
+
+        request_hooks.append(atraced if is_async else traced)
         response_hooks.append(atrace_response if is_async else trace_response)
     if on_request is not None:
 
@@ -632,21 +660,40 @@ def http_hooks(on_request: Callable[[], None] | None, *, is_async: bool = False)
 
 
 def httpx_options(
-    headers: Mapping[str, str], stall_s: float | None, on_request: Callable[[], None] | None, *, is_async: bool
+    headers: Mapping[str, str],
+    stall_s: float | None,
+    on_request: Callable[[], None] | None,
+    *,
+    is_async: bool,
+    extra: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The keyword arguments of a provider's httpx client: its headers, ``--timeout`` in parts, the shared
-    TLS context (tls.py) and the hooks of :func:`http_hooks`."""
+    """The keyword arguments of a provider's httpx client: its headers and the ``extra`` ones (config.toml's
+    and --header, redacted in the trace), ``--timeout`` in parts, the shared TLS context (tls.py) and the
+    hooks of :func:`http_hooks`."""
     import httpx
 
+    extra = extra or {}
     options: dict[str, Any] = {
-        "headers": headers,
+        "headers": with_extra_headers(headers, extra),
         "timeout": httpx.Timeout(**timeout_parts(stall_s)),
         "verify": tls_context(),
     }
-    hooks = http_hooks(on_request, is_async=is_async)
+    hooks = http_hooks(on_request, is_async=is_async, secret=extra)
     if hooks:
         options["event_hooks"] = hooks
     return options
+
+
+def header_secrets(extra: Mapping[str, str]) -> tuple[str, ...]:
+    """What of the extra headers' values to keep out of messages: each value, and each word of it (the key
+    of ``Bearer KEY``)."""
+    return tuple(dict.fromkeys(part for value in extra.values() for part in (value, *value.split())))
+
+
+def with_extra_headers(headers: Mapping[str, str], extra: Mapping[str, str]) -> dict[str, str]:
+    """``headers`` with the ``extra`` ones added; an extra header replaces one of the same name, whatever the case."""
+    replaced = {name.lower() for name in extra}
+    return {**{name: value for name, value in headers.items() if name.lower() not in replaced}, **extra}
 
 
 async def atrace_response(response: Any) -> None:

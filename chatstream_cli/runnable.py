@@ -47,6 +47,8 @@ class ModelSettings:
     options: dict[str, Any] = field(default_factory=dict)
     #: The JSON Schema the reply must satisfy (``--schema``), sent the provider's own way.
     schema: OutputSchema | None = None
+    #: Headers added to every request (--header), beside config.toml's for the provider; they win.
+    headers: dict[str, str] = field(default_factory=dict, repr=False)
     #: Receives progress notices from a provider (retries, waits); the CLI shows them.
     on_notice: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
     #: Called as each HTTP request goes out (the --stats clock starts there, not before an SDK loads).

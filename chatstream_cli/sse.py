@@ -11,7 +11,10 @@ common ``data:`` and blank lines handled inline.
 Deviations from a browser's EventSource, chosen for API clients: at end of stream a pending
 event is dispatched instead of discarded (servers often omit the last blank line), and
 ``retry`` is reported on the event that carried it rather than acted upon. The ``id`` is the
-spec's "last event ID", so it carries over to later events until another ``id`` line.
+spec's "last event ID", so it carries over to later events until another ``id`` line. An ``error``
+field, which the spec would ignore, is read as ``event: error`` with its value as the data: llama-box
+(GPUStack) ends a failed stream with ``error: {...}`` instead of an event, and the server's message
+must not be lost.
 
 Neither ``[DONE]`` nor JSON is interpreted here beyond the ``is_done`` and
 ``ServerSentEvent.json`` helpers; providers decide what the data means.
@@ -116,6 +119,9 @@ class SSEDecoder:
             self._data.append(value)
         elif name == "event":
             self._event = value
+        elif name == "error":
+            self._event = "error"
+            self._data.append(value)
         elif name == "id":
             if "\0" not in value:
                 self._last_id = value

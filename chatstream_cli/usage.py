@@ -30,6 +30,12 @@ class Report:
     model: str | None = None  # the model that answered, as the first chunk naming it said (some repeat it)
     #: What the provider says about how the reply ended, for stderr (Gemini's safety stop, a blocked prompt).
     note: str | None = None
+    refusal: str = ""  # an OpenAI refusal's streamed text, which ChatOpenAI's chunks do not carry
+
+    def refused(self, text: Any) -> None:
+        """Add a ``refusal`` delta's text."""
+        if isinstance(text, str):
+            self.refusal += text
 
     def count(self, usage: Usage) -> None:
         """Take one usage report. One that repeats the previous report's (non-zero) input count is a

@@ -57,6 +57,11 @@ class BatchServer:
     polls_to_end: int = 2
     expire_after: int | None = None
     throttle_first_poll: bool = False
+    #: Chat requests served at once beyond which the chat endpoint answers 429 with ``retry-after: 30``,
+    #: as LiteLLM's ``max_parallel_requests`` does (None: no limit); ``rejected`` counts those 429s.
+    max_parallel: int | None = None
+    rejected: int = 0
+    admitted: int = 0
     attempts: Counter[str] = field(default_factory=Counter)
     peak: int = 0
     active: int = 0
@@ -108,6 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("content-length") or 0))
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
+        if self.path == "/v1/chat/completions" and status != 429:  # a chat slot frees before the client sees the end
+            with self.server_state.lock:
+                self.server_state.admitted -= 1
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(body)))
@@ -202,13 +210,20 @@ class _Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.attempts[prompt] += 1
             attempt = state.attempts[prompt]
-            state.active += 1
+            over = state.max_parallel is not None and state.admitted >= state.max_parallel
+            state.rejected += over
+            state.admitted += not over
+            state.active += not over
             state.peak = max(state.peak, state.active)
+        if over:
+            error = {"error": {"message": "Max parallel request limit reached", "type": "None", "code": "429"}}
+            return self._json(error, 429, retry_after="30")
         try:
             self._chat_reply(prompt, attempt, streaming=request.get("stream", False))
         finally:
             with state.lock:
                 state.active -= 1
+        return None
 
     def _chat_reply(self, prompt: str, attempt: int, *, streaming: bool) -> None:
         if "#slow" in prompt:

@@ -431,6 +431,33 @@ def test_error_event_after_text_keeps_the_text_and_is_not_retried(server: Loopba
     assert len(server.requests) == 1
 
 
+@pytest.mark.parametrize(
+    ("tail", "said"),
+    [
+        (
+            b'event: error\ndata: {"error": {"type": "timeout", "message": "upstream timed out"}}\n\n',
+            "upstream timed out",
+        ),
+        (b'error: {"detail": "bad gateway", "error": {"message": "bad gateway"}}\n\n', "bad gateway"),
+        (b"event: error\ndata: the proxy gave up\n\n", "the proxy gave up"),
+    ],
+    ids=["no-envelope", "error-field", "plain-text"],
+)
+def test_an_error_without_anthropics_envelope_is_the_servers_error(
+    server: LoopbackServer, tail: bytes, said: str
+) -> None:
+    """A proxy's error at the end of a stream: exit 4 with its message, the text so far kept."""
+    events = [{"type": "message_start", "message": {"model": MODEL}}]
+    events += [{"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}]
+    events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hello"}}]
+    server.enqueue(Reply.sse(sse(events).encode() + tail))
+    received: list[str] = []
+    with pytest.raises(ProviderError) as caught:
+        received.extend(chunk.text for chunk in claude(server, retries=0).stream("hi"))
+    assert "".join(received) == "Hello"
+    assert caught.value.exit_code == 4 and said in caught.value.message
+
+
 # -- failures --------------------------------------------------------------------------------
 
 

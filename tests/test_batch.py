@@ -217,6 +217,22 @@ def test_a_rate_limit_pauses_the_whole_batch_and_lowers_concurrency(server: Batc
     assert server.attempts["p0 #429"] == 2
 
 
+def test_a_server_limit_on_parallel_requests_is_found_and_kept_without_waiting(server: BatchServer) -> None:
+    """LiteLLM with max_parallel_requests 2 and -j 8: the batch lowers its requests in flight to the server's
+    limit (AIMD) instead of waiting out each 429's retry-after (30 s here), and loses no prompt."""
+    server.max_parallel, server.slow_s = 2, 0.01
+    prompts = [f"p{number} #slow" for number in range(40)]
+    started = time.monotonic()
+    result = run("-", *openai_args(server, "-j", "8"), "--retries", "0", "--stats", input="\n".join(prompts) + "\n")
+    assert time.monotonic() - started < 30, "it waited for a retry-after"
+    assert result.exit_code == 0, result.output
+    lines = lines_of(result.stdout)
+    assert [line["content"] for line in lines] == [f"echo: {prompt}" for prompt in prompts]  # none lost
+    assert server.peak <= 2
+    assert 0 < server.rejected <= 24  # the first wave's excess, a few descents and rare probes above the limit
+    assert "· settled at 2 in flight ·" in result.stderr.splitlines()[-1]
+
+
 def test_stats_print_totals(server: BatchServer) -> None:
     result = run(
         "-",

@@ -4,9 +4,11 @@ and ``batch status | results | cancel`` from a second process (tests/batch_serve
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from typer.testing import CliRunner, Result
 from chatstream_cli.batch.services.anthropic import AnthropicBatches
 from chatstream_cli.batch.services.openai import OpenAIBatches
 from chatstream_cli.cli import app
+from chatstream_cli.retry import HTTP_TRACE
 from tests.batch_server import BatchServer, batch_server  # noqa: F401  (the fixture)
 from tests.conftest import CHATSTREAM, cli_env
 
@@ -106,6 +109,39 @@ def test_a_big_input_is_split_over_the_request_limit(
     assert result.exit_code == 0, result.output
     assert len(server.created) == 3
     assert [line["content"] for line in lines_of(result.stdout)] == [f"echo: prompt {n}" for n in range(5)]
+
+
+@pytest.mark.parametrize("service", [anthropic, openai], ids=["anthropic", "openai"])
+def test_polls_honour_retries_as_a_prompt_does(server: BatchServer, service: Any) -> None:
+    server.throttle_first_poll = True  # the first poll is answered 429
+    refused = run("-", *service(server), "--provider-batch", "--retries", "0", input="one\n")
+    assert refused.exit_code == 4 and "rate limited" in refused.stderr and "HTTP 429" in refused.stderr
+    server.jobs.clear()
+    retried = run("-", *service(server), "--provider-batch", "--retries", "1", input="one\n")
+    assert retried.exit_code == 0, retried.output
+    assert [line["content"] for line in lines_of(retried.stdout)] == ["echo: one"]
+
+
+@pytest.fixture
+def quiet_trace_afterwards() -> Iterator[None]:
+    """--debug in this process turns the HTTP trace on for good; turn it off again for the next tests."""
+    yield
+    HTTP_TRACE.setLevel(logging.NOTSET)
+    HTTP_TRACE.handlers.clear()
+
+
+@pytest.mark.usefixtures("quiet_trace_afterwards")
+@pytest.mark.parametrize("service", [anthropic, openai], ids=["anthropic", "openai"])
+def test_debug_traces_the_service_requests_with_the_key_and_headers_redacted(server: BatchServer, service: Any) -> None:
+    argv = ["-", *service(server), "--provider-batch", "--debug", "--header", "X-Gateway-Key: gw-secret-0123456789"]
+    result = run(*argv, input="one\n")
+    assert result.exit_code == 0, result.output
+    trace = [line for line in result.stderr.splitlines() if line.startswith("chatstream: debug: ")]
+    assert any(" POST " in line and "/batches" in line for line in trace)
+    assert any(line.startswith("chatstream: debug: < 200") for line in trace)
+    assert "'x-gateway-key': '<redacted>'" in "\n".join(trace)
+    for secret in [*KEYS.values(), "gw-secret-0123456789"]:
+        assert secret not in result.stderr
 
 
 def test_a_prompt_over_the_size_limit_is_refused(server: BatchServer, monkeypatch: pytest.MonkeyPatch) -> None:

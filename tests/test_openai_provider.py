@@ -727,18 +727,13 @@ def refusal_completion() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("mode", ["stream", "astream"])
-def test_a_streamed_refusal_is_kept_in_additional_kwargs(server: LoopbackServer, mode: str) -> None:
+def test_a_streamed_refusal_is_in_the_report_not_the_chunks(server: LoopbackServer, mode: str) -> None:
     server.enqueue(Reply.sse(refusal_stream()))
     chunks = collect(make_model(server), mode)
-    assert [chunk.content for chunk in chunks] == [""] * len(chunks)  # as ChatOpenAI's: no text
-    assert [chunk.additional_kwargs.get("refusal") for chunk in chunks[:4]] == [
-        None,
-        "I'm sorry,",
-        " I can't",
-        " help with that.",
-    ]
+    assert [(chunk.content, chunk.additional_kwargs) for chunk in chunks] == [("", {})] * len(chunks)  # ChatOpenAI's
     total = sum(chunks[1:], chunks[0])
-    assert total.additional_kwargs == {"refusal": REFUSAL}
+    assert total.additional_kwargs == {}
+    assert total.report is not None and total.report.refusal == REFUSAL
 
 
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
@@ -805,16 +800,16 @@ def test_cli_says_the_model_refused_on_stderr(server: LoopbackServer, mode: list
     assert REFUSAL not in result.stdout
 
 
-def test_cli_refusal_events_carry_it_as_chatopenai_does(server: LoopbackServer) -> None:
+def test_cli_refusal_events_are_chatopenais_streamed_chunks(server: LoopbackServer) -> None:
     server.enqueue(Reply.sse(refusal_stream()))
     result = run_cli(server, "-m", "openai:gpt-4o-mini", "--events", PROMPT)
     assert result.exit_code == 0, result.stderr
     events = [json.loads(line) for line in result.stdout.splitlines()]
     streamed = [event["data"]["chunk"]["additional_kwargs"] for event in events[1:-1]]
-    assert "".join(kwargs.get("refusal", "") for kwargs in streamed) == REFUSAL
+    assert streamed == [{}] * len(streamed)  # ChatOpenAI keeps a refusal only in a whole reply
     end = events[-1]
     assert end["event"] == "on_chat_model_end"
-    assert (end["data"]["output"]["content"], end["data"]["output"]["additional_kwargs"]) == ("", {"refusal": REFUSAL})
+    assert (end["data"]["output"]["content"], end["data"]["output"]["additional_kwargs"]) == ("", {})
     assert result.stderr == f"chatstream: the model refused: {REFUSAL}\n"
 
 

@@ -94,6 +94,13 @@ def test_unknown_and_miscased_fields_are_ignored() -> None:
     assert parse(b"foo: bar\nDATA: y\nEvent: z\ndata: x\nfoo\n\n") == [msg("x")]
 
 
+def test_an_error_field_is_an_error_event() -> None:
+    """llama-box ends a failed stream with an ``error:`` line where the spec would drop the field."""
+    raw = b'data: {"a": 1}\n\nerror: {"error": {"message": "failed to decode"}}\n\n\n'
+    assert parse(raw) == [msg('{"a": 1}'), msg('{"error": {"message": "failed to decode"}}', event="error")]
+    assert parse(*pieces(raw, 3)) == parse(raw)
+
+
 def test_multi_line_data_and_bare_field_names() -> None:
     assert parse(b"data: line1\ndata\ndata:\ndata: line4\n\n") == [msg("line1\n\n\nline4")]
     assert parse(b"event\ndata: x\n\n") == [msg("x")]

@@ -9,14 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ChatstreamError, ExitCode, format_error
+from ..errors import ExitCode, error_object
 from .input import ItemId
 
 if TYPE_CHECKING:
     from ..messages import AIMessageChunk
     from ..render.json import ReplyRecorder
-
-_ERROR_PREFIX = "chatstream: error: "
 
 
 @dataclass(slots=True)
@@ -79,23 +77,6 @@ def failure(
         line.update(content=partial["content"], thinking=partial["thinking"], usage=partial["usage"])
     line.update(run_id=run_id, error=error_object(error))
     return BatchResult(index, item_id, line)
-
-
-def error_object(error: BaseException) -> dict[str, Any]:
-    """``{"message", "type", "status", "exit_code"}`` for a failure, as its one-line error would say it."""
-    if isinstance(error, ChatstreamError):
-        return {
-            "message": str(error),
-            "type": error.error_type,
-            "status": error.status,
-            "exit_code": int(error.exit_code),
-        }
-    return {
-        "message": format_error(error).removeprefix(_ERROR_PREFIX),
-        "type": "bug",
-        "status": None,
-        "exit_code": int(ExitCode.BUG),
-    }
 
 
 def batch_exit_code(failed_codes: set[int]) -> ExitCode:

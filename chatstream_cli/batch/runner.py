@@ -6,9 +6,9 @@
     async for result in run_batch(read_items(open("prompts.txt", "rb")), get_model("gpt-4o-mini")):
         print(result.index, result.line["content"])
 
-The models are built without retries of their own: the runner retries, so that a 429 or 529 slows the
-whole batch down (:class:`SharedBackoff`) instead of every worker hammering the server, and a request that
-already produced text is never sent again.
+The models are built without retries of their own: the runner retries, so that 429s and 529s lower the
+requests in flight for the whole batch (:class:`SharedBackoff`) instead of every worker hammering the
+server, and a request that already produced text is never sent again.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ DEFAULT_CONCURRENCY = 4
 """Four at once: within a new Anthropic or OpenAI account's rate limits and a local server's parallel slots."""
 THROTTLE_STATUSES = frozenset({429, 529})
 THROTTLE_TYPES = frozenset({"rate_limit_error", "overloaded_error"})
+_DECREASE = 0.7
+# Throttles a prompt may meet that do not count against --retries (the batch sent too many at once, not the
+# prompt's fault); a bound, since a server may keep answering 429 whatever the concurrency.
+_FREE_THROTTLES = 8
 
 ModelFor = Callable[[BatchItem], ChatModel]
 Notice = Callable[[str], None]
@@ -48,6 +52,8 @@ class BatchCounts:
     failed: int = 0
     running: int = 0
     skipped: int = 0
+    #: The requests in flight the batch settled at, once 429s or 529s lowered it (None: never lowered).
+    limit: int | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     started: float = field(default_factory=monotonic)
@@ -62,11 +68,17 @@ class BatchCounts:
 
 
 class SharedBackoff:
-    """One limit for every worker: how many requests may be open, and a pause after a 429 or 529.
+    """How many requests may be in flight, for every worker at once: additive increase, multiplicative decrease.
 
-    A throttle halves the limit (at most once per pause) and stops new requests until the pause is over
-    (``retry-after`` when the server sent one); each ``limit`` successes in a row raise it by one again,
-    up to the concurrency asked for. The server never sees more than ``ceiling`` requests at once.
+    A 429 or 529 answering a request sent under the current limit lowers the limit to 70 % of it (CUBIC's
+    factor; at least one less, never below one), and the request goes again as soon as a slot is free: a
+    server that caps parallel requests (LiteLLM's ``max_parallel_requests``) soon sees no more than it
+    takes, and nobody waits out a ``retry-after`` meant for the excess. A throttle answering a request sent
+    before the last decrease changes nothing more. Only a throttle at one request in flight is a limit on
+    the rate, not on concurrency: then every worker pauses for its ``retry-after``. Each ``2 * limit``
+    successes in a row raise the limit by one, up to the concurrency asked for, so the batch settles at the
+    server's limit and probes above it rarely; :attr:`settled` is the last limit that a round of successes
+    proved, or the one the last decrease set.
     """
 
     def __init__(self, ceiling: int, on_notice: Notice | None = None) -> None:
@@ -74,19 +86,22 @@ class SharedBackoff:
         self.limit = self.ceiling
         self.active = 0
         self.on_notice = on_notice
+        self.lowered = False  # whether a throttle ever lowered the limit
+        self._epoch = 0  # counts the decreases: a request remembers the one it was sent under
+        self.settled = self.ceiling  # see the class's docstring
         self._resume_at = 0.0
         self._successes = 0
         self._waiters: list[asyncio.Future[None]] = []
 
-    async def acquire(self) -> None:
-        """Wait for a free slot outside any pause."""
+    async def acquire(self) -> int:
+        """Wait for a free slot outside any pause; the decrease the request is sent under (for :meth:`throttle`)."""
         while True:
             pause = self._resume_at - monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
             elif self.active < self.limit:
                 self.active += 1
-                return
+                return self._epoch
             else:
                 waiter = asyncio.get_running_loop().create_future()
                 self._waiters.append(waiter)
@@ -96,21 +111,35 @@ class SharedBackoff:
         self.active -= 1
         if succeeded and self.limit < self.ceiling:
             self._successes += 1
-            if self._successes >= self.limit:
+            if self._successes >= 2 * self.limit:
                 self._successes = 0
+                self.settled = self.limit
                 self.limit += 1
         self._wake()
 
-    def throttle(self, retry_after: float | None, reason: str) -> None:
-        """A 429 or 529: pause everyone, and lower the limit unless this pause already did."""
+    def throttle(self, retry_after: float | None, reason: str, epoch: int) -> bool:
+        """A 429 or 529 for a request sent under decrease ``epoch``; True when it is the concurrency's fault
+        (the limit is lower now, or was lowered since the request went), so the request may go again at once."""
+        self._successes = 0
+        if epoch != self._epoch:
+            return True
+        if self.limit > 1:
+            self.limit = max(1, min(self.limit - 1, int(self.limit * _DECREASE)))
+            self._epoch += 1
+            self.settled = self.limit
+            self.lowered = True
+            self._say(f"{reason}; {self.limit} at once from now")
+            return True
         now = monotonic()
         pause = min(retry_after, MAX_WAIT_S) if retry_after is not None else backoff_delay(1)
         if now >= self._resume_at:
-            self.limit = max(1, self.limit // 2)
-            self._successes = 0
-            if self.on_notice is not None:
-                self.on_notice(f"{reason}; {self.limit} at once from now, the next in {pause:.2g} s")
+            self._say(f"{reason}; one at a time, the next in {pause:.2g} s")
         self._resume_at = max(self._resume_at, now + pause)
+        return False
+
+    def _say(self, text: str) -> None:
+        if self.on_notice is not None:
+            self.on_notice(text)
 
     def _wake(self) -> None:
         waiters, self._waiters = self._waiters, []
@@ -278,22 +307,29 @@ class _Runner:
         if id(model) not in self._in_session:  # each model's requests share one connection pool
             self._in_session.add(id(model))
             await self._sessions.enter_async_context(model.async_session())
-        attempt = 0
+        attempt = free = 0
         while True:
             outcome = await self._attempt(item, model)
             error = outcome.error
-            if error is None or outcome.produced or attempt >= self.retries or not error.retryable:
+            if error is None or outcome.produced or not error.retryable:
+                return outcome.result
+            throttled = error.status in THROTTLE_STATUSES or error.error_type in THROTTLE_TYPES
+            if throttled:
+                too_many = self.backoff.throttle(error.retry_after, error.message, outcome.epoch)
+                self._note_limit()
+                if too_many and free < _FREE_THROTTLES:
+                    free += 1
+                    continue  # under the lower limit, at once
+            if attempt >= self.retries:
                 return outcome.result
             attempt += 1
-            if error.status in THROTTLE_STATUSES or error.error_type in THROTTLE_TYPES:
-                self.backoff.throttle(error.retry_after, error.message)
-            else:
+            if not throttled:  # a throttle's pause, if any, is the backoff's
                 await asyncio.sleep(min(error.retry_after, MAX_WAIT_S) if error.retry_after else backoff_delay(attempt))
 
     async def _attempt(self, item: BatchItem, model: ChatModel) -> _Outcome:
         if self.tools is not None:
             return await self._chain_attempt(item, model, self.tools)
-        await self.backoff.acquire()
+        epoch = await self.backoff.acquire()
         self.counts.running += 1
         self.on_change()
         run_id = uuid7()
@@ -316,6 +352,8 @@ class _Runner:
         finally:
             self.counts.running -= 1
         self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)
+        self._note_limit()
+        outcome.epoch = epoch
         return outcome
 
     async def _chain_attempt(self, item: BatchItem, model: ChatModel, tools: ToolChainSettings) -> _Outcome:
@@ -323,7 +361,7 @@ class _Runner:
         from ..render.json import chain_record
         from ..tools.loop import Chain
 
-        await self.backoff.acquire()
+        epoch = await self.backoff.acquire()
         self.counts.running += 1
         self.on_change()
         recorders: list[ReplyRecorder] = []
@@ -356,7 +394,13 @@ class _Runner:
         finally:
             self.counts.running -= 1
         self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)
+        self._note_limit()
+        outcome.epoch = epoch
         return outcome
+
+    def _note_limit(self) -> None:
+        if self.backoff.lowered:
+            self.counts.limit = self.backoff.settled
 
     @staticmethod
     def _failed(item: BatchItem, error: BaseException, recorder: ReplyRecorder) -> BatchResult:
@@ -377,6 +421,7 @@ class _Outcome:
     result: BatchResult
     error: ChatstreamError | None = None
     produced: bool = False
+    epoch: int = 0  # the backoff's decrease it was sent under
 
 
 def reply_check(schema: Any) -> Any:

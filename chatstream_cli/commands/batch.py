@@ -23,6 +23,7 @@ from .options import (
     ChainLimit,
     Debug,
     Functions,
+    Header,
     MaxTokens,
     McpServers,
     Model,
@@ -96,6 +97,7 @@ def run_command(
     timeout: Timeout = None,
     retries: Retries = None,
     base_url: BaseUrl = None,
+    header: Header = None,
     quiet: Quiet = False,
     debug: Debug = False,
     schema: SchemaOption = None,
@@ -209,6 +211,13 @@ def _run_items(
             on_change=update,
             on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
             tools=tools,
+        )
+    if counts.limit is not None:
+        asked = concurrency or DEFAULT_CONCURRENCY
+        notice(
+            f"the server throttled parallel requests: the batch settled at {counts.limit} in flight of the {asked} "
+            f"asked for (-j {counts.limit} avoids the 429s)",
+            defaults.quiet,
         )
     if defaults.stats:
         from ..render.progress import totals_line

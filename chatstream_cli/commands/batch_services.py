@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from ..runnable import ModelSettings
     from .prompt import PromptRequest
 
-POLL_RETRIES = 6
-"""Retries of one status request (429, 5xx, a dropped connection) before the poll gives up."""
-
 
 def service_for(resolved: ResolvedModel, settings: ModelSettings, system: str | None) -> BatchService:
     """The batch service of the model's provider; exit 2 for a provider that has none."""
@@ -37,11 +34,11 @@ def service_for(resolved: ResolvedModel, settings: ModelSettings, system: str | 
     if resolved.provider.name == "anthropic":
         from ..batch.services.anthropic import AnthropicBatches
 
-        return AnthropicBatches(build(resolved, settings), system, POLL_RETRIES)  # type: ignore[arg-type]
+        return AnthropicBatches(build(resolved, settings), system)  # type: ignore[arg-type]
     if resolved.provider.target.endswith(":ChatOpenAI"):
         from ..batch.services.openai import OpenAIBatches
 
-        return OpenAIBatches(build(resolved, settings), system, POLL_RETRIES)  # type: ignore[arg-type]
+        return OpenAIBatches(build(resolved, settings), system)  # type: ignore[arg-type]
     raise UsageError(
         f"{resolved.provider.name} has no batch service",
         "--provider-batch works with anthropic and OpenAI-compatible models",

@@ -54,7 +54,7 @@ def tell_refusal(reply: AIMessageChunk) -> None:
 
 def refusal_reason(reply: AIMessageChunk) -> str | None:
     """Why the model refused, when it did."""
-    refusal = reply.additional_kwargs.get("refusal")
+    refusal = reply.additional_kwargs.get("refusal") or (reply.report.refusal if reply.report else None)
     if reply.response_metadata.get("stop_reason") == "refusal":  # Anthropic says why in stop_details
         details = reply.response_metadata.get("stop_details") or {}
         refusal = details.get("explanation") or details.get("category") or "no reason given"

@@ -73,6 +73,21 @@ def parse_options(pairs: Sequence[str]) -> dict[str, Any]:
     return options
 
 
+def parse_headers(lines: Sequence[str]) -> dict[str, str]:
+    """``--header 'Name: value'`` flags; a later one replaces an earlier one of the same name."""
+    from ..config import parse_header
+
+    headers: dict[str, str] = {}
+    for line in lines:
+        pair = parse_header(line)
+        if pair is None:
+            raise UsageError(f"--header {line!r} is not a header", "write it as --header 'Name: value'")
+        for known in [name for name in headers if name.lower() == pair[0].lower()]:
+            del headers[known]
+        headers[pair[0]] = pair[1]
+    return headers
+
+
 def parse_params(pairs: Sequence[str]) -> dict[str, str]:
     """``-p NAME VALUE`` pairs; values stay strings."""
     return dict(pair.partition(_PAIR_SEPARATOR)[::2] for pair in pairs)
@@ -137,6 +152,14 @@ Retries = Annotated[
 BaseUrl = Annotated[
     str | None,
     typer.Option("--base-url", metavar="URL", help="The provider's endpoint, e.g. http://localhost:11434/v1."),
+]
+Header = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--header",
+        metavar="'NAME: VALUE'",
+        help="An HTTP header for every request (repeatable); a value may name a variable: 'X-Key: $MY_KEY'.",
+    ),
 ]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="No notices on stderr.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Tracebacks and a request trace on stderr.")]

@@ -64,6 +64,7 @@ class PromptRequest:
     timeout: float | None = None
     retries: int | None = None
     base_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     debug: bool = False
     files: tuple[str, ...] = ()
@@ -97,7 +98,7 @@ class PromptRequest:
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any]) -> PromptRequest:
         """The request a command's flags make (its parameters by name; those that are not fields are left)."""
-        from .options import parse_options, parse_params
+        from .options import parse_headers, parse_options, parse_params
 
         given = dict(flags)
         extract = "last" if given.pop("extract_last", False) else "first" if given.pop("extract", False) else None
@@ -106,6 +107,7 @@ class PromptRequest:
             "stop": tuple(given.pop("stop", None) or ()),
             "options": parse_options(given.pop("option", None) or []),
             "params": parse_params(given.pop("param", None) or []),
+            "headers": parse_headers(given.pop("header", None) or []),
             "files": tuple(given.pop("file", None) or ()),
             "system_files": tuple(given.pop("system_file", None) or ()),
             "attachments": tuple(given.pop("attach", None) or ()),
@@ -407,6 +409,7 @@ def model_settings(
         timeout=timeout_for(request, config),
         retries=first_set(request.retries, config.retries, DEFAULT_RETRIES),
         base_url=request.base_url,
+        headers=request.headers,
         options=request.options,
         schema=output_schema(request),
         on_notice=on_notice,

@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import UnknownModelError, did_you_mean
+from ..errors import ConfigError, UnknownModelError, did_you_mean
 from ..keys import key_for, key_source
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ class ProviderSpec:
     package: str | None = None
     #: Models served by another class than ``target`` (``vertex:gemini-*`` is Gemini's, not Claude's).
     routes: tuple[Route, ...] = ()
+    #: config.toml's ``headers`` for this provider, sent with every request ("$NAME" values unread yet).
+    headers: dict[str, str] = field(default_factory=dict)
 
     def route(self, model: str) -> Route | None:
         return next((route for route in self.routes if model.startswith(route.prefix)), None)
@@ -377,7 +380,42 @@ def _spec_for(provider: ProviderConfig, known: ProviderSpec | None) -> ProviderS
         changes["defaults"] = {**spec.defaults, "stream_usage": provider.stream_usage}
     if provider.model_options:
         changes["defaults"] = {**changes.get("defaults", spec.defaults), **provider.model_options}
+    if provider.headers:
+        changes["headers"] = {**spec.headers, **provider.headers}
     return dataclasses.replace(spec, **changes)
+
+
+# -- extra request headers: config.toml's, then --header ---------------------------------------
+
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))|\$\$")
+
+
+def request_headers(provider: str, given: Mapping[str, str], env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The headers to add to a provider's requests: its config.toml ``headers``, then ``given`` (--header,
+    ``get_model(headers=...)``), which replace them whatever the case; ``$NAME`` or ``${NAME}`` in a value is
+    that environment variable (``$$`` is a dollar), so a secret need not be written in the file."""
+    env = os.environ if env is None else env
+    spec = PROVIDERS.get(provider)
+    merged: dict[str, tuple[str, str]] = {}
+    for origin, headers in ((f"[providers.{provider}] headers", spec.headers if spec else {}), ("--header", given)):
+        for name, value in headers.items():
+            merged[name.lower()] = (name, _expanded(value, name, origin, env))
+    return dict(merged.values())
+
+
+def _expanded(value: str, name: str, origin: str, env: Mapping[str, str]) -> str:
+    def variable(match: re.Match[str]) -> str:
+        wanted = match.group(1) or match.group(2)
+        if wanted is None:
+            return "$"
+        if wanted not in env:
+            raise ConfigError(
+                f"the {name} header ({origin}) names ${wanted}, which is not set",
+                f"export {wanted}=... or change the header",
+            )
+        return env[wanted]
+
+    return _VARIABLE.sub(variable, value)
 
 
 register(

@@ -4,8 +4,9 @@
 "run_id", "cid"}``, null where unknown, then what was asked (``prompt``, ``system``, ``files``,
 ``attachments``, ``options``, ``role``) so results from a loop can be matched to their inputs.
 A reply that stops early (an error, Ctrl-C) still gets its object, with what arrived, the usage
-reported so far and ``stop_reason`` null, so no partial reply is lost. Usage and stop reason are
-the provider's, counted once (render/stats.py).
+reported so far and ``stop_reason`` null, so no partial reply is lost; a failure, even before the first
+token, adds ``error`` (``{"message", "type", "status", "exit_code"}``, as a batch line has it). Usage and
+stop reason are the provider's, counted once (render/stats.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from ..errors import ProviderError
+from ..errors import ProviderError, error_object
 from ..messages import AIMessageChunk, Pieces, content_text, thinking_text
 from ..usage import Report, later_report
 from .stats import ReplyClock, model_of, stop_reason_of, usage_of
@@ -131,15 +132,19 @@ class ReplyRecorder:
         return document_text(chunk)
 
     def partial(self, error: BaseException | None = None) -> dict[str, Any] | None:
-        """The object of a reply that stopped early (with the usage the error carried), or None when nothing arrived."""
+        """The object of a reply that stopped early: what arrived, the usage the error carried and, for a
+        failure (not Ctrl-C), its ``error``; None when it was interrupted before anything arrived."""
         self.clock.stop()
         if isinstance(error, ProviderError):
             self._report = later_report(self._report, error.report)
         text, thinking = self._text.join(), self._thinking.join()
-        if not (text or thinking):
+        failed = isinstance(error, Exception)
+        if not (text or thinking or failed):
             return None
         record = self._record(None, text, thinking)
-        return record if self.check is None else with_key_after(record, "content", "parsed", None)
+        if self.check is not None:
+            record = with_key_after(record, "content", "parsed", None)
+        return with_key_after(record, "stop_reason", "error", error_object(error)) if failed else record
 
     def _record(self, reply: AIMessageChunk | None, text: str, thinking: str) -> dict[str, Any]:
         return reply_record(

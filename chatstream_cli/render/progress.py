@@ -137,6 +137,8 @@ def totals_line(counts: Any) -> str:
     parts = [f"{counts.done:,} completed", f"{counts.failed:,} failed"]
     if counts.skipped:
         parts.append(f"{counts.skipped:,} done before")
+    if counts.limit is not None:
+        parts.append(f"settled at {counts.limit} in flight")
     parts += [
         f"{counts.input_tokens:,} in",
         f"{counts.output_tokens:,} out",

@@ -33,12 +33,12 @@ class AnthropicBatches:
     max_bytes = MAX_BYTES
     framing = _FRAMING
 
-    def __init__(self, model: AnthropicChatModel, system: str | None, poll_retries: int) -> None:
+    def __init__(self, model: AnthropicChatModel, system: str | None) -> None:
         self.model = model
         self.system = system
         self.root = f"{model.service.endpoint}/v1/messages/batches"
         headers = {"x-api-key": model.service.secret or "", "anthropic-version": SAMPLING_API_VERSION}
-        self.http = ServiceClient(model.service, headers, model.settings.timeout, poll_retries)
+        self.http = ServiceClient(model.service, headers, model.settings, model.extra_headers)
 
     def request(self, custom_id: str, item: BatchItem) -> bytes:
         params = self.model.request_body(item.with_system(self.system), stream=False)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ... import tls
 from ...errors import ChatstreamError, ProviderError
 from ...retry import (
     Failure,
@@ -16,24 +15,30 @@ from ...retry import (
     Service,
     api_error_detail,
     call_with_retries,
+    httpx_options,
     parse_retry_after,
     status_failure,
-    timeout_parts,
     transport_failure,
 )
 
 NO_ROUTE = frozenset({404, 405, 501})
 
+if TYPE_CHECKING:
+    from ...runnable import ModelSettings
+
 
 class ServiceClient:
-    """Requests to one service; a retryable failure (429, 5xx, a dropped connection) is retried ``retries`` times."""
+    """Requests to one service, as a prompt's go: a retryable failure (429, 5xx, a dropped connection) is
+    retried ``--retries`` times, ``--timeout`` applies, the --debug trace shows them and the provider's
+    extra headers (config.toml's, --header) go along, redacted in the trace."""
 
-    def __init__(self, service: Service, headers: dict[str, str], timeout: float | None, retries: int) -> None:
+    def __init__(
+        self, service: Service, headers: dict[str, str], settings: ModelSettings, extra: dict[str, str]
+    ) -> None:
         self.service = service
-        self.timeout = timeout
-        self.policy = RetryPolicy(retries=retries)
-        timeouts = httpx.Timeout(**timeout_parts(timeout))
-        self.client = httpx.Client(headers=headers, timeout=timeouts, verify=tls.context())
+        self.timeout = settings.timeout
+        self.policy = RetryPolicy.from_settings(settings)
+        self.client = httpx.Client(**httpx_options(headers, settings.timeout, None, is_async=False, extra=extra))
 
     def call(self, method: str, url: str, **options: Any) -> httpx.Response:
         def send() -> httpx.Response:

@@ -36,12 +36,12 @@ class OpenAIBatches:
     max_bytes = MAX_BYTES
     framing = 0
 
-    def __init__(self, model: ChatOpenAI, system: str | None, poll_retries: int) -> None:
+    def __init__(self, model: ChatOpenAI, system: str | None) -> None:
         self.model = model
         self.system = system
         self.base = model.base_url
         headers = {"authorization": f"Bearer {model.api_key}"} if model.api_key else {}
-        self.http = ServiceClient(model.service, headers, model.settings.timeout, poll_retries)
+        self.http = ServiceClient(model.service, headers, model.settings, model.extra_headers)
 
     def request(self, custom_id: str, item: BatchItem) -> bytes:
         body = self.model.request_body(item.with_system(self.system), stream=False)

@@ -16,7 +16,8 @@ protocols.md §4:
 Blocks are dumped as the SDK's models dump them (``blocks.FIELDS``). Beside the chunks, a
 :class:`~chatstream_cli.usage.Report` carries the usage counted once: ``message_delta``'s counts, and
 ``message_start``'s for every count the delta leaves out (older API versions send only ``output_tokens``
-there, so LangChain's ``usage_metadata`` says 0 input tokens).
+there, so LangChain's ``usage_metadata`` says 0 input tokens); a cache write the delta gives replaces the
+start's, breakdown included (:func:`counted_usage`).
 """
 
 from __future__ import annotations
@@ -184,8 +185,7 @@ class StreamTranslator:
         finished = bool(metadata["stop_reason"])
         self.finished = self.finished or finished
         usage = event.get("usage") or {}
-        counted = {**self.start_usage, **{key: value for key, value in usage.items() if value is not None}}
-        self.report.usage = usage_metadata(counted)
+        self.report.usage = usage_metadata(counted_usage(self.start_usage, usage))
         self.report.stopped(metadata["stop_reason"])
         return AIMessageChunk(
             content=self._empty(),
@@ -193,6 +193,19 @@ class StreamTranslator:
             usage_metadata=usage_metadata(usage),
             chunk_position="last" if finished else None,
         )
+
+
+def counted_usage(start: dict[str, Any], delta: dict[str, Any]) -> dict[str, Any]:
+    """The reply's usage: ``message_delta``'s (cumulative) counts, ``message_start``'s where the delta has none.
+
+    A cache-write count and its per-lifetime breakdown go together: a delta that gives another count
+    without a breakdown makes the start's breakdown stale (a web search writes more after the start).
+    """
+    counted = {**start, **{key: value for key, value in delta.items() if value is not None}}
+    written = delta.get("cache_creation_input_tokens")
+    if written is not None and written != start.get("cache_creation_input_tokens") and "cache_creation" not in delta:
+        counted.pop("cache_creation", None)
+    return counted
 
 
 def chunks_from_events(events: Iterable[dict[str, Any]], *, list_content: bool) -> Iterator[AIMessageChunk]:

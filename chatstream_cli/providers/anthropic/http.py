@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING, Any
 
 from ... import __version__, tls
 from ...jsonbody import body_arguments
-from ...retry import Failure, Service, httpx_options, response_failure, transport_failure
-from .wire import asse_events, message_dump, sse_events
+from ...retry import (
+    Failure,
+    Service,
+    api_error_detail,
+    httpx_options,
+    response_failure,
+    transport_failure,
+    wrong_endpoint_failure,
+)
+from .wire import ENDPOINT_HINT, asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
     import httpx
@@ -30,8 +38,11 @@ class HttpTransport:
 
     name = "httpx"
 
-    def __init__(self, service: Service, settings: ModelSettings, headers: dict[str, str]) -> None:
+    def __init__(
+        self, service: Service, settings: ModelSettings, headers: dict[str, str], extra: dict[str, str] | None = None
+    ) -> None:
         self.service = service
+        self.extra = extra or {}
         self.settings = settings
         self.url = f"{service.endpoint}/v1/messages"
         self.headers = {
@@ -43,7 +54,9 @@ class HttpTransport:
         tls.preload()
 
     def _options(self, is_async: bool) -> dict[str, Any]:
-        return httpx_options(self.headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
+        return httpx_options(
+            self.headers, self.settings.timeout, self.settings.on_request, is_async=is_async, extra=self.extra
+        )
 
     @cached_property
     def client(self) -> httpx.Client:
@@ -90,7 +103,9 @@ class HttpTransport:
         import httpx
 
         if isinstance(exc, httpx.HTTPStatusError):
-            return response_failure(self.service, exc.response)
+            message, _ = api_error_detail(_json_or_none(exc.response.content))
+            wrong = wrong_endpoint_failure(self.service, exc.response, message, "messages endpoint", ENDPOINT_HINT)
+            return wrong or response_failure(self.service, exc.response)
         return transport_failure(self.service, exc, self.settings.timeout)
 
 
@@ -101,3 +116,10 @@ def _payload(body: dict[str, Any], *, asynchronous: bool = False) -> dict[str, A
 
 def _encoded(body: dict[str, Any]) -> bytes:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _json_or_none(content: bytes) -> Any:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None

@@ -32,6 +32,7 @@ from ...retry import (
     astream_with_retries,
     call_with_retries,
     checked_endpoint,
+    header_secrets,
     stream_with_retries,
 )
 from ...runnable import ChatModel
@@ -86,6 +87,10 @@ class AnthropicChatModel(ChatModel):
     def __init__(self, model: str, settings: Any = None, **overrides: Any) -> None:
         super().__init__(model, settings, **overrides)
         self.settings = self._settled(self.settings)
+        from .. import request_headers
+
+        #: config.toml's ``headers`` for this provider and --header's, which every request carries.
+        self.extra_headers = request_headers(self.provider, self.settings.headers)
         self.transport = self.make_transport()
         self.service = self.transport.service
 
@@ -98,7 +103,10 @@ class AnthropicChatModel(ChatModel):
         if given_url:
             checked_endpoint(given_url, "--base-url" if self.settings.base_url else BASE_URL_ENV)
         base_url = (given_url or SDK_ENDPOINT).rstrip("/")
-        service = Service(NAME, LABEL, self.model, base_url, KEY_ENV, secret=api_key)
+        extra = self.extra_headers
+        service = Service(
+            NAME, LABEL, self.model, base_url, KEY_ENV, secret=api_key, more_secrets=header_secrets(extra)
+        )
         headers = {"x-api-key": api_key, "anthropic-version": self.api_version(), **self.beta_header()}
         if self.options.get("transport", "httpx") == "sdk":
             from .sdk import SdkTransport
@@ -107,10 +115,10 @@ class AnthropicChatModel(ChatModel):
             given = {"api_key": api_key, "base_url": self.settings.base_url or os.environ.get(BASE_URL_ENV)}
             if not self.sampling():
                 del headers["anthropic-version"]  # the SDK sends its own
-            return SdkTransport(service, self.settings, {**given, "default_headers": headers})
+            return SdkTransport(service, self.settings, {**given, "default_headers": headers}, extra=extra)
         from .http import HttpTransport
 
-        return HttpTransport(service, self.settings, headers)
+        return HttpTransport(service, self.settings, headers, extra)
 
     def spec_defaults(self) -> dict[str, Any]:
         """What config.toml's ``[providers.NAME]`` set for this provider (transport, max_tokens)."""

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from ...errors import AuthError, ConfigError
-from ...retry import Failure, Service
+from ...retry import Failure, Service, header_secrets
 from .model import AnthropicChatModel
 from .sdk import Platform, SdkTransport
 
@@ -36,8 +36,10 @@ class PlatformChatModel(AnthropicChatModel):
         if headers:
             arguments["default_headers"] = headers
         secret, *more = self.secrets() or [None]
+        extra = self.extra_headers
+        more += header_secrets(extra)
         service = Service(self.provider, self.label, self.model, self.endpoint(), None, secret, tuple(more))
-        return SdkTransport(service, self.settings, arguments, self.platform)
+        return SdkTransport(service, self.settings, arguments, self.platform, extra=extra)
 
     def require_extra(self) -> None:
         """Exit 3 with the pip command when the platform's extra is not installed."""

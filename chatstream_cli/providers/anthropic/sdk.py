@@ -18,8 +18,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
-from ...retry import Failure, Service, api_error_detail, http_hooks, status_failure, timeout_parts, transport_failure
-from .wire import asse_events, message_dump, sse_events
+from ...retry import (
+    Failure,
+    Service,
+    api_error_detail,
+    http_hooks,
+    status_failure,
+    timeout_parts,
+    transport_failure,
+    with_extra_headers,
+    wrong_endpoint_failure,
+)
+from .wire import ENDPOINT_HINT, asse_events, message_dump, sse_events
 
 if TYPE_CHECKING:
     from ...runnable import ModelSettings
@@ -53,10 +63,16 @@ class SdkTransport:
         settings: ModelSettings,
         client_arguments: dict[str, Any],
         platform: Platform = DIRECT,
+        *,
+        extra: dict[str, str] | None = None,
     ) -> None:
         self.service = service
         self.settings = settings
+        self.extra = extra or {}
         self.client_arguments = client_arguments
+        if self.extra:
+            given = client_arguments.get("default_headers") or {}
+            self.client_arguments = {**client_arguments, "default_headers": with_extra_headers(given, self.extra)}
         self.platform = platform
 
     def _client(self, is_async: bool) -> Any:
@@ -64,7 +80,8 @@ class SdkTransport:
         http_class = sdk.DefaultAsyncHttpxClient if is_async else sdk.DefaultHttpxClient
         # The SDK follows redirects; a 3xx is reported as what it is instead (status_failure).
         http_client = http_class(
-            follow_redirects=False, event_hooks=http_hooks(self.settings.on_request, is_async=is_async)
+            follow_redirects=False,
+            event_hooks=http_hooks(self.settings.on_request, is_async=is_async, secret=self.extra),
         )
         client_class = getattr(sdk, ("Async" if is_async else "") + self.platform.client_class)
         import httpx2
@@ -112,7 +129,8 @@ class SdkTransport:
         sdk = load_sdk()
         if isinstance(exc, sdk.APIStatusError):
             message, error_type = api_error_detail(exc.body)
-            return status_failure(
+            wrong = wrong_endpoint_failure(self.service, exc.response, message, "messages endpoint", ENDPOINT_HINT)
+            return wrong or status_failure(
                 self.service, exc.status_code, message=message, error_type=error_type, headers=exc.response.headers
             )
         return transport_failure(self.service, exc, self.settings.timeout)

@@ -18,6 +18,10 @@ API_VERSION = "2026-10-21"
 """The version the SDK 2.x sends; it rejects temperature, top_p and top_k."""
 SAMPLING_API_VERSION = "2023-06-01"
 """The version that accepts temperature, top_p and top_k."""
+ENDPOINT_HINT = (
+    "check the base URL: it is the part before /v1/messages, without the /v1 "
+    "(e.g. --base-url http://localhost:4000 for a LiteLLM proxy)"
+)
 
 
 def sse_events(chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
@@ -45,11 +49,16 @@ def event_data(sse: ServerSentEvent) -> dict[str, Any] | None:
     try:
         data = json.loads(sse.data)
     except ValueError:
+        if sse.event == "error":  # a proxy's plain-text error: the text is the message
+            return {"type": "error", "error": {"type": "api_error", "message": sse.data.strip()}}
         raise ProviderError(
             f"Anthropic sent an {sse.event!r} event that is not JSON: {sse.data[:200]!r}",
             "check --base-url",
             error_type="invalid_response",
         ) from None
+    if sse.event == "error" and not (isinstance(data, dict) and data.get("type") == "error"):
+        error = data.get("error", data) if isinstance(data, dict) else data  # no Anthropic envelope
+        return {"type": "error", "error": error if isinstance(error, dict) else {"message": str(error)}}
     return data if isinstance(data, dict) else None
 
 

@@ -117,11 +117,17 @@ class AzureChatOpenAI(ChatOpenAI):
         """One credential per model, so its token cache serves every request."""
         return EntraAuth()
 
-    def _wrong_endpoint(self, answer: str) -> ConfigError:
+    def wrong_endpoint(self, response: httpx.Response, message: str | None) -> Failure | None:
+        """A 404 not about a model is about the deployment the URL names."""
+        if super().wrong_endpoint(response, message) is None:
+            return None
+        answer = message or response.text
         detail = f": {self.service.scrub(answer)}" if answer.strip() else ""
-        return ConfigError(
-            f"Azure OpenAI has no deployment {self.model!r} at {self.base_url} (HTTP 404{detail})",
-            "check the deployment name (-m azure:DEPLOYMENT) and AZURE_OPENAI_ENDPOINT",
+        return Failure(
+            ConfigError(
+                f"Azure OpenAI has no deployment {self.model!r} at {self.base_url} (HTTP 404{detail})",
+                "check the deployment name (-m azure:DEPLOYMENT) and AZURE_OPENAI_ENDPOINT",
+            )
         )
 
     def classify(self, exc: Exception) -> Failure | None:

@@ -17,8 +17,9 @@ came. Beside the chunks a :class:`~chatstream_cli.usage.Report` counts the usage
 replaces, see :meth:`~chatstream_cli.usage.Report.count`) and keeps one stop reason.
 Reasoning deltas (``reasoning_content`` or ``reasoning``), which ChatOpenAI drops, are kept in
 ``additional_kwargs["reasoning_content"]``;
-a refusal (``refusal`` deltas, or the message's ``refusal``) in ``additional_kwargs["refusal"]``, as
-ChatOpenAI keeps a reply's refusal, with the content left empty.
+a refusal's ``refusal`` deltas in the report (:attr:`~chatstream_cli.usage.Report.refusal`), since
+ChatOpenAI's streamed chunks drop them, and a whole reply's ``refusal`` in ``additional_kwargs["refusal"]``,
+as ChatOpenAI's ``invoke`` keeps it; the content stays empty.
 The translation is pure functions over plain dicts (:func:`chunk_from_data`, :func:`message_from_completion`);
 failures, retries and the stall timeout are :mod:`..retry`'s, shared with the Anthropic provider.
 """
@@ -62,12 +63,14 @@ from ...retry import (
     astream_with_retries,
     call_with_retries,
     checked_endpoint,
+    header_secrets,
     httpx_options,
     response_failure,
     status_failure,
     stream_failure,
     stream_with_retries,
     transport_failure,
+    wrong_endpoint_failure,
 )
 from ...runnable import ChatModel, as_chunk
 from ...sse import ServerSentEvent, aiter_sse, is_done, iter_sse
@@ -91,6 +94,13 @@ LABELS = {
     "azure": "Azure OpenAI",
 }
 COMPLETION_TOKENS = frozenset({"openai", "azure"})  # the providers that know max_completion_tokens
+# Field order of the openai SDK's ChoiceLogprobs and ChatCompletionTokenLogprob (TopLogprob: the first three).
+_LOGPROBS_FIELDS = ("content", "refusal")
+_TOKEN_FIELDS = ("token", "bytes", "logprob", "top_logprobs")
+_ENDPOINT_HINT = (
+    "check the base URL: it is the part before /chat/completions, usually ending in /v1, "
+    "e.g. --base-url http://localhost:11434/v1"
+)
 RESERVED_OPTIONS = frozenset({"model", "messages", "stream"})
 ANTHROPIC_API_VERSION = "2023-06-01"
 ANTHROPIC_ENDPOINT = "https://api.anthropic.com"
@@ -117,8 +127,19 @@ class ChatOpenAI(ChatModel):
         self.extra_body = options
         self.base_url = self.find_base_url()
         self.api_key = self.find_api_key()
+        from .. import request_headers
+
+        self.extra_headers = request_headers(self.spec.name, self.settings.headers)
         label = LABELS.get(self.spec.name, self.spec.name)
-        self.service = Service(self.spec.name, label, model, self.base_url, self.spec.key_env, secret=self.api_key)
+        self.service = Service(
+            self.spec.name,
+            label,
+            model,
+            self.base_url,
+            self.spec.key_env,
+            secret=self.api_key,
+            more_secrets=header_secrets(self.extra_headers),
+        )
         self._session_client: httpx.AsyncClient | None = None
         tls.preload()
 
@@ -170,7 +191,9 @@ class ChatOpenAI(ChatModel):
 
     def _client_options(self, is_async: bool) -> dict[str, Any]:
         headers = {"accept": "application/json", "user-agent": _user_agent(), **self.auth_headers()}
-        return httpx_options(headers, self.settings.timeout, self.settings.on_request, is_async=is_async)
+        return httpx_options(
+            headers, self.settings.timeout, self.settings.on_request, is_async=is_async, extra=self.extra_headers
+        )
 
     def _client(self) -> httpx.Client:
         import httpx
@@ -270,15 +293,6 @@ class ChatOpenAI(ChatModel):
 
     # -- failures ---------------------------------------------------------------------------
 
-    def _wrong_endpoint(self, answer: str) -> ConfigError:
-        """A 404 that is not about the model: the path is wrong (a base URL without /v1, say)."""
-        detail = f": {self.service.scrub(answer)}" if answer.strip() else ""
-        return ConfigError(
-            f"{self.service.label} has no chat endpoint at {self.url} (HTTP 404{detail})",
-            "check the base URL: it is the part before /chat/completions, usually ending in /v1, "
-            "e.g. --base-url http://localhost:11434/v1",
-        )
-
     def _policy(self) -> RetryPolicy:
         return RetryPolicy.from_settings(self.settings)
 
@@ -291,10 +305,13 @@ class ChatOpenAI(ChatModel):
         if isinstance(exc, httpx.HTTPStatusError):
             response = exc.response
             message, _ = api_error_detail(_json_or_none(response.content))
-            if response.status_code == 404 and not _about_a_model(message or response.text):
-                return Failure(self._wrong_endpoint(message or response.text))
-            return response_failure(self.service, response)
+            return self.wrong_endpoint(response, message) or response_failure(self.service, response)
         return transport_failure(self.service, exc, self.settings.timeout)
+
+    def wrong_endpoint(self, response: httpx.Response, message: str | None) -> Failure | None:
+        """For a 404 that is not about the model, the failure that says there is no chat endpoint at the URL
+        tried (a base URL without /v1, say); None for any other answer."""
+        return wrong_endpoint_failure(self.service, response, message, "chat endpoint", _ENDPOINT_HINT)
 
 
 @asynccontextmanager
@@ -489,7 +506,7 @@ class StreamTranslator:
         if is_done(event):
             self.done = True
             return None
-        data = _event_json(event, self.label)
+        data = _error_event_json(event) if event.event == "error" else _event_json(event, self.label)
         self._note(data)
         error = error_in(data)
         if event.event == "error" or error is not None:
@@ -502,7 +519,7 @@ class StreamTranslator:
         return chunk
 
     def _note(self, data: dict[str, Any]) -> None:
-        """Update the report with what one chunk says: its usage, and why a choice stopped."""
+        """Update the report with what one chunk says: its usage, why a choice stopped, a refusal's text."""
         usage = data.get("usage")
         if usage and isinstance(usage, dict):
             self.report.count(usage_metadata_from(usage, data.get("service_tier")))
@@ -513,6 +530,8 @@ class StreamTranslator:
                 self.report.stopped(choice.get("finish_reason"))
                 if choice.get("finish_reason") == "content_filter":
                     self.report.note = content_filter_note(choice.get("content_filter_results"))
+                if isinstance(choice.get("delta"), dict):
+                    self.report.refused(choice["delta"].get("refusal"))
                 self.finished = self.finished or bool(choice.get("finish_reason"))
         self.report.choices = max(1, len(self.choice_indexes))
 
@@ -595,16 +614,43 @@ def chunk_from_data(data: dict[str, Any]) -> AIMessageChunk | None:
         if data.get("service_tier"):
             metadata["service_tier"] = data["service_tier"]
     if choice.get("logprobs"):
-        metadata["logprobs"] = choice["logprobs"]
+        metadata["logprobs"] = dumped_logprobs(choice["logprobs"])
     metadata["model_provider"] = MODEL_PROVIDER
     return AIMessageChunk(
         content=delta.get("content") or "",
-        additional_kwargs={**_reasoning(delta), **_refusal(delta)},
+        additional_kwargs=_reasoning(delta),
         response_metadata=metadata,
         id=delta.get("id"),
         usage_metadata=usage_metadata,
         tool_call_chunks=_tool_call_chunks(delta.get("tool_calls")),
     )
+
+
+def dumped_logprobs(logprobs: Any) -> Any:
+    """A choice's ``logprobs`` as the openai SDK's models dump them (ChatOpenAI's): their fields in the
+    models' order, absent ones None, unknown ones after; the wire's order is ``token, logprob, bytes``."""
+    if not isinstance(logprobs, dict):
+        return logprobs
+    dumped = _in_model_order(logprobs, _LOGPROBS_FIELDS)
+    for key in _LOGPROBS_FIELDS:
+        if isinstance(dumped[key], list):
+            dumped[key] = [_dumped_token(token) for token in dumped[key]]
+    return dumped
+
+
+def _dumped_token(token: Any) -> Any:
+    if not isinstance(token, dict):
+        return token
+    dumped = _in_model_order(token, _TOKEN_FIELDS)
+    if isinstance(dumped["top_logprobs"], list):
+        dumped["top_logprobs"] = [
+            _in_model_order(top, _TOKEN_FIELDS[:3]) if isinstance(top, dict) else top for top in dumped["top_logprobs"]
+        ]
+    return dumped
+
+
+def _in_model_order(value: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {field: value.get(field) for field in fields} | value
 
 
 def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
@@ -613,12 +659,6 @@ def _reasoning(delta: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value:
             return {"reasoning_content": value}
     return {}
-
-
-def _refusal(delta: dict[str, Any]) -> dict[str, Any]:
-    """A refusal delta's text, which a message's ``additional_kwargs["refusal"]`` gathers (content stays "")."""
-    value = delta.get("refusal")
-    return {"refusal": value} if isinstance(value, str) and value else {}
 
 
 def _tool_call_chunks(raw: Any) -> list[dict[str, Any]]:
@@ -630,7 +670,7 @@ def _tool_call_chunks(raw: Any) -> list[dict[str, Any]]:
                 "name": call["function"].get("name"),
                 "args": call["function"].get("arguments"),
                 "id": call.get("id"),
-                "index": call["index"],
+                "index": call.get("index"),  # llama-box sends none: the SDK model dumps it as null
                 "type": "tool_call_chunk",
             }
             for call in raw
@@ -691,7 +731,7 @@ def message_from_completion(data: dict[str, Any], label: str) -> AIMessage:
             metadata[key] = data[key]
     metadata["finish_reason"] = choice.get("finish_reason")
     if "logprobs" in choice:
-        metadata["logprobs"] = choice["logprobs"]
+        metadata["logprobs"] = dumped_logprobs(choice["logprobs"])
     calls, invalid = _completed_tool_calls(message.get("tool_calls"))
     return AIMessage(
         content=message.get("content") or "",
@@ -749,6 +789,12 @@ def not_a_stream_error(label: str) -> ProviderError:
         "check --base-url: it must end in the API's /v1",
         error_type="invalid_response",
     )
+
+
+def _error_event_json(event: ServerSentEvent) -> dict[str, Any]:
+    """An ``event: error`` (or ``error:`` field) as an error object; text that is not JSON is the message."""
+    data = _json_or_none(event.data.encode())
+    return data if isinstance(data, dict) else {"error": {"message": event.data.strip() or None}}
 
 
 def _event_json(event: ServerSentEvent, label: str) -> dict[str, Any]:
@@ -817,11 +863,6 @@ def remote_models(spec: ProviderSpec, timeout: float | None, base_url: str | Non
     if not isinstance(entries, list):
         raise ProviderError(f"{service.label} sent no model list from {url}", "check the base URL")
     return sorted(str(entry["id"]) for entry in entries if isinstance(entry, dict) and entry.get("id"))
-
-
-def _about_a_model(answer: str) -> bool:
-    """Whether a 404's answer is about the model (OpenAI's model_not_found, Ollama's "model ... not found")."""
-    return "model" in answer.lower()
 
 
 def _env(name: str | None) -> str | None:
