@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from .providers import get_model
     from .runnable import ChatModel, ModelSettings
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _PUBLIC = {
     "AIMessage": "messages",
