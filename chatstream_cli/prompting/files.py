@@ -6,7 +6,7 @@ parents up to the git work tree's top), the ``.git`` folder, binary files and fi
 ``MAX_EXPANDED_BYTES``; the files left out for being binary or large are named in a notice. A file
 named on its own is always read, and must be UTF-8 text.
 
-Layout (stable, documented in the README): each file as ::
+Layout (stable, documented in docs/giving-more.md): each file as ::
 
     <file path="src/app.py">
     ...the file's text...
