@@ -168,7 +168,7 @@ EXAMPLES = [example for example in examples() if runnable(example)]
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[Example, list[tuple[str, str, Outcome]]]:
     root = tmp_path_factory.mktemp("examples")
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=6) as pool:  # most of an example is waiting: the models' reading pace
         runs = {example: pool.submit(run_example, example, root / str(n)) for n, example in enumerate(EXAMPLES)}
         return {example: run.result() for example, run in runs.items()}
 
