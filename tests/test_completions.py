@@ -136,6 +136,22 @@ def test_install_puts_the_script_where_the_shell_looks(tmp_path: Path, shell: st
     assert target.read_text() == subprocess.check_output([*CHATSTREAM, "completions", shell], env=env, text=True)
 
 
+def test_install_for_zsh_says_what_is_left_unless_zshrc_has_it(tmp_path: Path) -> None:
+    env = cli_env(HOME=str(tmp_path), ZDOTDIR=str(tmp_path / "dots"))
+    install = [*CHATSTREAM, "completions", "install", "zsh"]
+    first = subprocess.run(install, env=env, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert first[1] == (
+        f"zsh reads it from a folder on $fpath: put `fpath=(~/.zfunc $fpath)` before compinit in {tmp_path}/dots/.zshrc"
+    )
+    (tmp_path / "dots").mkdir()
+    (tmp_path / "dots" / ".zshrc").write_text("fpath=(~/.zfunc $fpath)\nautoload -U compinit; compinit\n")
+    again = subprocess.run(install, env=env, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert again == [
+        f"installed the zsh completions in {tmp_path}/.zfunc/_chatstream",
+        "they take effect in a new shell",
+    ]
+
+
 def test_install_without_xdg_variables_uses_the_home_folder(tmp_path: Path) -> None:
     env = {k: v for k, v in cli_env(HOME=str(tmp_path)).items() if not k.startswith("XDG_")}
     done = subprocess.run([*CHATSTREAM, "completions", "install", "bash"], env=env, capture_output=True, text=True)

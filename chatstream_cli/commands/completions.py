@@ -19,20 +19,15 @@ app = subcommand_app("completions", help="Shell completion scripts for bash, zsh
 
 
 class ShellScript(NamedTuple):
-    """A shell's completion script: its file in the package, its name where the shell looks, what is left to do."""
+    """A shell's completion script: its file in the package and its name where the shell looks."""
 
     file: str
     installed_name: str
-    note: str = ""
 
 
 SHELLS = {
     "bash": ShellScript("chatstream.bash", "chatstream"),
-    "zsh": ShellScript(
-        "_chatstream",
-        "_chatstream",
-        "zsh reads it from a folder on $fpath: put `fpath=(~/.zfunc $fpath)` before compinit in ~/.zshrc",
-    ),
+    "zsh": ShellScript("_chatstream", "_chatstream"),
     "fish": ShellScript("chatstream.fish", "chatstream.fish"),
 }
 
@@ -51,6 +46,20 @@ def install_folder(shell: str, environ: Mapping[str, str] = os.environ) -> Path:
     if shell == "fish":
         return Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / "fish" / "completions"
     return home / ".zfunc"
+
+
+def left_to_do(shell: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """What the user must still do for ``shell`` to find the script: for zsh, put ~/.zfunc on $fpath,
+    unless .zshrc already names it."""
+    if shell != "zsh":
+        return None
+    zshrc = Path(environ.get("ZDOTDIR") or Path.home()) / ".zshrc"
+    try:
+        if ".zfunc" in zshrc.read_text(errors="replace"):
+            return None
+    except OSError:
+        pass
+    return f"zsh reads it from a folder on $fpath: put `fpath=(~/.zfunc $fpath)` before compinit in {zshrc}"
 
 
 def _print_script(shell: str) -> None:
@@ -95,6 +104,6 @@ def install_command(shell: ShellArgument = None) -> None:
     except OSError as exc:
         raise ConfigError(f"cannot write {target}: {exc.strerror}", "check that folder's permissions") from None
     print(f"installed the {name} completions in {target}")
-    if SHELLS[name].note:
-        print(SHELLS[name].note)
+    if note := left_to_do(name):
+        print(note)
     print("they take effect in a new shell")
