@@ -266,7 +266,7 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def find_llm(given: str | None) -> str | None:
-    """The llm to compare with: --llm, $CHATSTREAM_BENCH_LLM, the venv the README sets up, or the one on PATH."""
+    """The llm to compare with: --llm, $CHATSTREAM_BENCH_LLM, the venv of docs/performance.md, or the one on PATH."""
     for candidate in (given, os.environ.get("CHATSTREAM_BENCH_LLM"), LLM_VENV):
         if candidate and Path(candidate).exists():
             return str(candidate)

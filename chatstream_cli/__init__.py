@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .runnable import ChatModel, ModelSettings
     from .tools.loop import run_tools
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 _PUBLIC = {
     "AIMessage": "messages",

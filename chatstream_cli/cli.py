@@ -10,6 +10,7 @@ import gc
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
 import typer
@@ -96,6 +97,9 @@ class DefaultGroup(DefaultCommandGroup):
         "logs": _subcommand(
             "logs", "The history of exchanges, newest last (logs list, path, off, on, delete beside it)."
         ),
+        "completions": _subcommand(
+            "completions", "Shell completion scripts for bash, zsh and fish: print one, or install it."
+        ),
         "batch": _subcommand(
             "batch", "Run a file of prompts concurrently (or by a provider's batch service); results as JSON lines."
         ),
@@ -163,6 +167,8 @@ def _innermost_context(exc: BaseException) -> Context | None:
             found = context
     return found
 
+# Shipped in the package (and, from a wheel, in the environment's share/man/man1, where `man chatstream` looks).
+MAN_PAGE = Path(__file__).resolve().parent / "data" / "man" / "chatstream.1"
 
 app = typer.Typer(
     cls=DefaultGroup,
@@ -174,7 +180,8 @@ app = typer.Typer(
     '  chatstream -m claude-3-haiku -d "|" "write a song"\n'
     '  git diff | chatstream "review this"\n'
     '  chatstream --events "hi" | jq -c .event',
-    epilog="The prompt options (-m, -s, -t, -d, --events, --json, --stats, ...): chatstream prompt --help",
+    epilog="The prompt options (-m, -s, -t, -d, --events, --json, --stats, ...): chatstream prompt --help\n\n"
+    f"The manual: man chatstream, or man {MAN_PAGE}",
     context_settings={"help_option_names": ["-h", "--help"]},
     rich_markup_mode=None,
     pretty_exceptions_enable=False,

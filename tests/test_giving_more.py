@@ -1,5 +1,5 @@
 """Issue 16 end to end: -f, --sf, -a, stdin that is not text, --no-stdin, roles, -x, --json's record of
-what was asked, and the README's "Giving the model more" recipes run as written.
+what was asked, and the recipes of docs/giving-more.md run as written.
 
 Providers are faked at the network: the loopback server records what Anthropic and OpenAI-compatible
 endpoints receive. The offline echo model shows what the human message holds.
@@ -460,13 +460,11 @@ def test_json_records_what_was_asked(workdir: Path) -> None:
     }
 
 
-# -- the README's recipes ------------------------------------------------------------------------
+# -- the documentation's recipes ------------------------------------------------------------------
 
 
 def readme_recipes() -> list[str]:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("<!-- section: giving the model more (issue 16) -->", 1)[1].split("\n## ")[1]
-    return re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
+    return re.findall(r"```bash\n(.*?)```", (REPO / "docs" / "giving-more.md").read_text(), re.DOTALL)
 
 
 @pytest.mark.parametrize("recipe", readme_recipes(), ids=lambda recipe: recipe.splitlines()[0][:60])

@@ -1,6 +1,6 @@
-"""The README's jq recipes for --events, run as written through bash, chatstream and jq.
+"""The documentation's jq recipes for --events, run as written through bash, chatstream and jq.
 
-The recipes are read from the README's events section, so the tests follow what users copy.
+The recipes are read from docs/events.md, so the tests follow what users copy.
 ``chatstream`` on the PATH is this checkout; the built-in poet stands in for a real model.
 """
 
@@ -23,13 +23,12 @@ from tests.conftest import CHATSTREAM, REPO, cli_env
 pytestmark = pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed (.ci/run installs it)")
 
 PROMPT = "write a song"
-README_COMMAND = f'chatstream --events "{PROMPT}" | '
+RECIPE_COMMAND = f'chatstream --events "{PROMPT}" | '
 POET = '-m builtin:poet -o delay_ms 0 -o verses 2 "write a song"'
 
 
 def events_section() -> str:
-    readme = (REPO / "README.md").read_text()
-    return readme.split("<!-- section: events (issue 5) -->", 1)[1].split("<!-- section:", 1)[0]
+    return (REPO / "docs" / "events.md").read_text()
 
 
 def bash_blocks() -> list[str]:
@@ -37,12 +36,12 @@ def bash_blocks() -> list[str]:
 
 
 def recipe(marker: str) -> str:
-    """The README one-liner that mentions ``marker``, with the poet as its model."""
+    """The one-liner that mentions ``marker``, with the poet as its model."""
     (line,) = [
         line
         for block in bash_blocks()
         for line in block.splitlines()
-        if line.startswith(README_COMMAND) and marker in line
+        if line.startswith(RECIPE_COMMAND) and marker in line
     ]
     return line.replace(f'"{PROMPT}"', POET, 1)
 

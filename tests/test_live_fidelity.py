@@ -1,6 +1,6 @@
 """Fidelity of the live view: a document streamed through it ends, in a terminal emulator, as the
-same document rendered whole, at the same width, in the same terminal, after the README's
-documented choices (code fences and HTML as written, table cells folded, line breaks kept, long
+same document rendered whole, at the same width, in the same terminal, after the
+choices docs/terminal.md documents (code fences and HTML as written, table cells folded, line breaks kept, long
 addresses whole, CRLF as a line ending and a lone CR shown as ␍, a table printed in part keeping
 its column widths, a link reference definition applying within its own block).
 

@@ -7,14 +7,14 @@ one value before parsing and ``parse_options`` splits it again.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand
 
 from ..defaults import DEFAULT_RETRIES, DEFAULT_TIMEOUT
-from ..errors import UsageError
+from ..errors import ChatstreamError, UsageError
 
 
 class PlainHelpCommand(TyperCommand):
@@ -96,6 +96,38 @@ def parse_params(pairs: Sequence[str]) -> dict[str, str]:
 Words = Annotated[
     list[str] | None, typer.Argument(metavar="PROMPT", help="The prompt; '-' reads stdin.", show_default=False)
 ]
+
+
+def completer(names: Callable[[], Iterable[str]]) -> Callable[[str], list[str]]:
+    """Shell completion for an option whose values are ``names()`` (read when the shell asks): those that
+    start with what was typed. A broken config or store offers nothing rather than an error in the shell."""
+
+    def complete(incomplete: str) -> list[str]:
+        try:
+            return [name for name in names() if name.startswith(incomplete)]
+        except ChatstreamError:
+            return []
+
+    return complete
+
+
+def role_names() -> list[str]:
+    """The saved and built-in roles."""
+    from ..prompting.roles import all_roles
+
+    return [role.name for role in all_roles()]
+
+
+def model_names() -> list[str]:
+    """What -m takes: every provider alone and as ``provider:``, each listed model, every alias (config.toml's too)."""
+    from ..providers import ALIASES, PROVIDERS, active_config, all_model_names
+
+    config = active_config()
+    providers = list(PROVIDERS)
+    names = [*providers, *(f"{name}:" for name in providers), *all_model_names(), *ALIASES, *config.aliases]
+    return list(dict.fromkeys(names))
+
+
 Model = Annotated[
     str | None,
     typer.Option(
@@ -103,6 +135,7 @@ Model = Annotated[
         "--model",
         metavar="MODEL",
         envvar="CHATSTREAM_MODEL",
+        autocompletion=completer(model_names),
         help="provider:model, a provider (its default model), a name or an alias.",
     ),
 ]
@@ -178,17 +211,13 @@ Attach = Annotated[
 ]
 
 
-def complete_role(incomplete: str) -> list[str]:
-    """Shell completion for ``--role``: the roles whose names start with what was typed."""
-    from ..prompting.roles import all_roles
-
-    return [role.name for role in all_roles() if role.name.startswith(incomplete)]
-
-
 RoleName = Annotated[
     str | None,
     typer.Option(
-        "--role", metavar="NAME", autocompletion=complete_role, help="Apply a saved role (chatstream roles list)."
+        "--role",
+        metavar="NAME",
+        autocompletion=completer(role_names),
+        help="Apply a saved role (chatstream roles list).",
     ),
 ]
 Param = Annotated[

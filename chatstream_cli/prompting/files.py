@@ -8,7 +8,7 @@ files and files over ``MAX_EXPANDED_BYTES``; all but the ignored ones are named 
 named on its own is always read, and must be UTF-8 text. All the files together may come to at most
 the limit given (config.toml's ``max_files_size``): over it is a usage error with the total.
 
-Layout (stable, documented in the README): each file as ::
+Layout (stable, documented in docs/giving-more.md): each file as ::
 
     <file path="src/app.py">
     ...the file's text...

@@ -1,6 +1,6 @@
 """Markdown laid out for the terminal view, in lines of segments (render/live.py streams them).
 
-What differs from Rich's own Markdown, on purpose (the README lists it): code keeps its fences
+What differs from Rich's own Markdown, on purpose (docs/terminal.md lists it): code keeps its fences
 as written, HTML is shown as written, table cells fold long words instead of ending them in
 "…", the model's line breaks are kept, a word longer than the line (an address) is left whole
 for the terminal to wrap where that wrap looks as Rich's fold, so it can be copied and clicked,
