@@ -351,10 +351,7 @@ class _Runner:
             outcome = _Outcome(finished(item.index, item.id, recorder, total.total()))
         finally:
             self.counts.running -= 1
-        self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)
-        self._note_limit()
-        outcome.epoch = epoch
-        return outcome
+        return self._released(outcome, epoch)
 
     async def _chain_attempt(self, item: BatchItem, model: ChatModel, tools: ToolChainSettings) -> _Outcome:
         """One item's tool chain, on a worker thread: each reply streamed (sync), each call run, up to the limit."""
@@ -393,6 +390,10 @@ class _Runner:
             outcome = _Outcome(success(item.index, item.id, chain_record(records, chain.steps)))
         finally:
             self.counts.running -= 1
+        return self._released(outcome, epoch)
+
+    def _released(self, outcome: _Outcome, epoch: int) -> _Outcome:
+        """Give the attempt's slot back to the backoff, tagged with the decrease it was sent under."""
         self.backoff.release(succeeded=outcome.error is None and outcome.result.ok)
         self._note_limit()
         outcome.epoch = epoch
