@@ -61,12 +61,23 @@ def test_approve_asks_for_every_call_until_always(tmp_path: Path) -> None:
     assert "add: 1\r\nadd: 2\r\nadd: 3" in shown
 
 
+def test_yes_answers_approve_but_not_the_shell_on_a_terminal(tmp_path: Path) -> None:
+    child = spawn(tmp_path, "--yes", "--approve", "--functions", ADD, 'call add {"a": 1, "b": 1}')
+    shown = finished(child)
+    assert "run add" not in shown and "add: 2" in shown
+    child = spawn(tmp_path, "--yes", "-T", "shell", 'call shell {"command": "echo asked"}')
+    child.expect_exact("run shell echo asked? [y]es / [n]o / [e]dit ")
+    child.sendline("n")
+    assert "declined" in finished(child)
+
+
 def test_ctrl_c_during_a_tool_kills_its_process_group_and_keeps_the_history(tmp_path: Path) -> None:
     marker = tmp_path / "pid"
     command = f"sh -c 'echo $$ > {marker}; sleep 30' & wait"
     child = spawn(tmp_path, "--yes", "-T", "shell", json.dumps({"command": command}).join(["call shell ", ""]))
-    child.expect_exact("tool shell")
-    for _ in range(100):
+    child.expect_exact("? [y]es / [n]o / [e]dit ")  # on a terminal the shell asks first, --yes or not
+    child.sendline("y")
+    for _ in range(200):
         if marker.exists() and marker.read_text().strip():
             break
         child.expect(pexpect.TIMEOUT, timeout=0.05)

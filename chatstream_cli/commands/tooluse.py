@@ -214,7 +214,9 @@ def answer_chain(
     echo_calls = (
         lines.terminal and not request.quiet and not (request.events or request.extract) and stdout_is_terminal()
     )
-    approver = None if request.yes else TerminalApprover(request.approve)
+    # --yes answers --approve's questions, and the shell's only where there is nobody to ask: on a terminal
+    # the shell always asks first.
+    approver = None if request.yes and not can_ask() else TerminalApprover(request.approve and not request.yes)
     runner = ToolRunner(toolbox, approver, limit=DEFAULT_RESULT_LIMIT, watcher=events or lines, stdout_to_stderr=True)
     chain = Chain(list(sent.messages))
     steps = ChainJson(request, resolved, sent, thread.cid) if request.json_output else None
