@@ -185,7 +185,7 @@ class LiveMarkdownRenderer:
         self._frozen = 0  # lines of the open block already printed for good
         self._pinned_width: int | None = None  # the width those lines were rendered at
         self._table_widths: TableWidths = ()  # the column widths its tables keep since then
-        self._open_table_widths: TableWidths = ()  # those of the open block's last rendering
+        self._open_lines: tuple[str, list[Line], RenderedBlock] | None = None  # its last rendering: text, lines
         self._open_width = 0  # the width the open block was last rendered at
         self._lines_printed = 0  # lines printed for good so far, all above the region
         self._drawn_height = 0  # the screen's height at the last draw
@@ -315,13 +315,17 @@ class LiveMarkdownRenderer:
         self._drawn_height = screen[1]
 
     def _leave_stranded_lines(self, screen: tuple[int, int]) -> int:
-        """The region's top lines a narrower terminal may have put out of reach stay, for good."""
+        """The region's top lines a narrower terminal may have put out of reach stay, for good; the
+        tables among them keep the widths they were drawn with."""
         height = min(screen[1], self._drawn_height)
         stranded = self.region.stranded(screen[0], self._lines_printed, height)
-        if stranded:
+        if stranded and self._open_lines is not None:
+            text, lines, rendered = self._open_lines
+            starts = self._table_starts(text, self._open_width, lines, rendered)
+            left = sum(start < self._frozen + stranded for start in starts)
+            self._table_widths = rendered.table_widths[: len(self._table_widths) + left]
             self._frozen += stranded
             self._pinned_width = self._pinned_width or self._open_width
-            self._table_widths = self._open_table_widths
             self._lines_printed += stranded
         return stranded
 
@@ -371,7 +375,7 @@ class LiveMarkdownRenderer:
         if overflow and not text[-1].isspace():
             overflow = max(0, min(overflow, self._settled(lines, text, width, widths) - self._frozen))
         self._open_width = self._pinned_width or width
-        self._open_table_widths = rendered.table_widths
+        self._open_lines = (text, lines, rendered)
         visible = lines[self._frozen :]
         if overflow:
             self._print_lines(visible[:overflow])
