@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import json
 import random
 import sys
@@ -25,7 +26,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from chatstream_cli.messages import AIMessageChunk
-from chatstream_cli.render.layout import Lines, TableWidths, render_markdown
+from chatstream_cli.render.layout import Lines, TableWidths, TerminalMarkdown, render_markdown
 from chatstream_cli.render.live import LiveMarkdownRenderer
 from chatstream_cli.render.safe import neutralise
 
@@ -54,15 +55,31 @@ def whole(text: str, width: int, height: int, table_widths: TableWidths = ()) ->
 
 
 def kept_width_layouts(text: str, width: int, taller_than: int = 0) -> list[TableWidths]:
-    """The column widths a table printed in part may keep: those its complete lines had, at each
-    line (after ``taller_than`` lines of the text rendered: a table is printed in part only once
-    it fills the screen), sharing out all the room it has."""
+    """The column widths the tables may keep where they differ from the whole text's: each table
+    its own, or, printed in part, those its complete lines had at one of its lines (after
+    ``taller_than`` lines of the text rendered: a table is printed in part only once it fills
+    the screen), sharing out all the room it has; each table on its own, as each may be."""
     console = console_for(width, 24)
-    text = text.replace("\r\n", "\n")
+    text = neutralise(text.replace("\r\n", "\n"))
+    own = render_markdown(console, text, width).table_widths
+    choices = [{widths} for widths in own]
     ends = [n + 1 for n, character in enumerate(text) if character == "\n"]
-    prefixes = (render_markdown(console, neutralise(text[:end]), width, fill_tables=True) for end in ends)
-    layouts = {prefix.table_widths for prefix in prefixes if len(prefix.lines) > taller_than}
-    return sorted(layout for layout in layouts if layout)
+    for end, after in itertools.pairwise([*ends, len(text)]):
+        prefix = render_markdown(console, text[:end], width, fill_tables=True)
+        grows = prefix.table_widths and len(prefix.table_widths) <= len(own)
+        # Printed in part while its next line arrives: its widths are those of its complete lines.
+        if grows and last_table_lines(console, text[:after], width) > taller_than:
+            choices[len(prefix.table_widths) - 1].add(prefix.table_widths[-1])  # the last may still grow
+    return sorted(set(itertools.product(*choices)) - {own})
+
+
+def last_table_lines(console: Console, text: str, width: int) -> int:
+    """How many lines the last table of ``text`` takes, from its first not blank."""
+    rendered = render_markdown(console, text, width, fill_tables=True)
+    start = [token.map[0] for token in TerminalMarkdown(text).parsed if token.type == "table_open" and token.map][-1]
+    above = render_markdown(console, "".join(text.splitlines(keepends=True)[:start]), width).lines
+    lines = ["".join(segment.text for segment in line).strip() for line in rendered.lines[len(above) :]]
+    return len(lines) - next((n for n, line in enumerate(lines) if line), len(lines))
 
 
 @functools.cache  # two panes of the same size share them
@@ -74,7 +91,8 @@ def kept_width_wholes(text: str, width: int, height: int) -> list[list[str]]:
 def assert_streams_as_whole(text: str, width: int, height: int, **stream: int) -> None:
     shown = streamed(text, width, height, **stream)
     if "|" in text and shown != whole(text, width, height):
-        kept = [whole(text, width, height, widths) for widths in kept_width_layouts(text, width)]
+        # A table is printed in part (may be stretched) once its own lines are more than the screen's but one.
+        kept = [whole(text, width, height, widths) for widths in kept_width_layouts(text, width, height - 1)]
         if shown in kept:
             return
     assert shown == whole(text, width, height)

@@ -7,6 +7,7 @@ chunking, the throttling or the screen height, the scrollback must end up exactl
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import re
 
@@ -264,6 +265,23 @@ def test_a_complete_table_in_a_block_printed_in_part_keeps_its_own_widths() -> N
     console = recorded_console(40, 16)
     stream(LiveMarkdownRenderer(console, refresh_per_second=None), text)
     assert console.export_text(styles=False) == one_go(text, 40)
+
+
+def test_a_table_that_fits_once_the_blank_lines_above_it_are_printed_keeps_its_own_widths() -> None:
+    """In a screen of six rows, a table's first rows push the blank lines above it out of the
+    region, for good; the table itself is never printed in part, so it is laid out as in the whole
+    reply, not stretched to the width (a regression of issue 25)."""
+    text = "the\n\n| A | AAAAAAAA | AAAAAAAAAAAA |\n|---|---|---|\n| a | aaaaaaaa | aaaaaaaaaaaa |\n\n"
+    text += "| A | A |\n|---|---|\n| a | a |\n"
+    console = recorded_console(30, 6)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None)
+    renderer.start()
+    rows_begin = [match.end() + 1 for match in re.finditer(r"\|---.*\n", text)]  # just after a row's first "|"
+    for start, end in itertools.pairwise([0, *rows_begin, len(text)]):
+        renderer.chunk(AIMessageChunk(content=text[start:end]))
+    renderer.finish(AIMessageChunk(content=text))
+    assert console.export_text(styles=False) == one_go(text, 30)
+    assert " A  A" in one_go(text, 30).splitlines()
 
 
 def test_fences_and_info_strings_are_shown_as_written() -> None:

@@ -185,7 +185,7 @@ class LiveMarkdownRenderer:
         self._frozen = 0  # lines of the open block already printed for good
         self._pinned_width: int | None = None  # the width those lines were rendered at
         self._table_widths: TableWidths = ()  # the column widths its tables keep since then
-        self._open_table_widths: TableWidths = ()  # those of the open block's last rendering
+        self._open_lines: tuple[str, list[Line], RenderedBlock] | None = None  # its last rendering: text, lines
         self._open_width = 0  # the width the open block was last rendered at
         self._lines_printed = 0  # lines printed for good so far, all above the region
         self._drawn_height = 0  # the screen's height at the last draw
@@ -315,13 +315,17 @@ class LiveMarkdownRenderer:
         self._drawn_height = screen[1]
 
     def _leave_stranded_lines(self, screen: tuple[int, int]) -> int:
-        """The region's top lines a narrower terminal may have put out of reach stay, for good."""
+        """The region's top lines a narrower terminal may have put out of reach stay, for good; the
+        tables among them keep the widths they were drawn with."""
         height = min(screen[1], self._drawn_height)
         stranded = self.region.stranded(screen[0], self._lines_printed, height)
-        if stranded:
+        if stranded and self._open_lines is not None:
+            text, lines, rendered = self._open_lines
+            starts = self._table_starts(text, self._open_width, lines, rendered)
+            left = sum(start < self._frozen + stranded for start in starts)
+            self._table_widths = rendered.table_widths[: len(self._table_widths) + left]
             self._frozen += stranded
             self._pinned_width = self._pinned_width or self._open_width
-            self._table_widths = self._open_table_widths
             self._lines_printed += stranded
         return stranded
 
@@ -330,11 +334,15 @@ class LiveMarkdownRenderer:
             self.console.file.write(text)
             self.console.file.flush()
 
-    def _block_lines(self, text: str, width: int) -> tuple[list[Line], RenderedBlock]:
-        """The block's lines with the blank line that separates it from the one above."""
+    def _block_lines(
+        self, text: str, width: int, table_widths: TableWidths | None = None
+    ) -> tuple[list[Line], RenderedBlock]:
+        """The block's lines with the blank line that separates it from the one above; its tables
+        keep ``table_widths`` (by default those kept since its top lines were printed)."""
         if self.thinking.close():
             self._separate = False
-        rendered = render_markdown(self.console, text, self._pinned_width or width, self._table_widths)
+        widths = self._table_widths if table_widths is None else table_widths
+        rendered = render_markdown(self.console, text, self._pinned_width or width, widths)
         lines = [[], *rendered.lines] if self._separate and rendered.wants_blank_above else rendered.lines
         return lines, rendered
 
@@ -351,18 +359,23 @@ class LiveMarkdownRenderer:
 
         The region keeps to half the screen, so that it still fits above the cursor when a
         terminal that rewraps (tmux) is narrowed to half its width; tables may use all of it.
-        A table printed in part keeps the column widths its complete rows had then.
+        A table that must be printed in part takes all the room it has and keeps those widths;
+        only the lines above a table (a blank line) being printed for good, it keeps Rich's own.
         """
+        widths = self._table_widths
         lines, rendered = self._block_lines(text, width)
         overflow = self._overflow(lines, rendered, screen)
-        if overflow and len(rendered.table_widths) > len(self._table_widths):
-            self._table_widths = self._widths_to_keep(text, self._pinned_width or width)
-            lines, rendered = self._block_lines(text, width)
+        starts = self._table_starts(text, width, lines, rendered) if overflow else []
+        if starts and starts[0] < self._frozen + overflow:  # a table must be printed in part
+            widths = self._widths_to_keep(text, self._pinned_width or width)
+            lines, rendered = self._block_lines(text, width, widths)
             overflow = self._overflow(lines, rendered, screen)
+            printed = sum(start < self._frozen + overflow for start in self._table_starts(text, width, lines, rendered))
+            self._table_widths = widths[: len(self._table_widths) + printed]
         if overflow and not text[-1].isspace():
-            overflow = max(0, min(overflow, self._settled(lines, text, width) - self._frozen))
+            overflow = max(0, min(overflow, self._settled(lines, text, width, widths) - self._frozen))
         self._open_width = self._pinned_width or width
-        self._open_table_widths = rendered.table_widths
+        self._open_lines = (text, lines, rendered)
         visible = lines[self._frozen :]
         if overflow:
             self._print_lines(visible[:overflow])
@@ -378,10 +391,24 @@ class LiveMarkdownRenderer:
         arriving = render_markdown(self.console, text, width, complete.table_widths, True)
         return arriving.table_widths
 
-    def _settled(self, lines: list[Line], text: str, width: int) -> int:
+    def _table_starts(self, text: str, width: int, lines: list[Line], rendered: RenderedBlock) -> list[int]:
+        """Where the open block's tables that keep no widths yet begin in its ``lines``: at the
+        first line their column widths change (a narrow layout tells it; above it, blank lines)."""
+        widths = rendered.table_widths
+        starts = []
+        for index in range(len(self._table_widths), len(widths)):
+            narrow = (*widths[:index], (1,) * len(widths[index]), *widths[index + 1 :])
+            probe, _ = self._block_lines(text, width, narrow)
+            changed = (n for n, (line, other) in enumerate(zip(lines, probe, strict=False)) if line != other)
+            starts.append(next(changed, min(len(lines), len(probe))))
+        return starts
+
+    def _settled(self, lines: list[Line], text: str, width: int, table_widths: TableWidths) -> int:
         """How many of the open block's top ``lines`` the word still arriving does not change (its
-        end may make a link of a long address): those it has without that word."""
-        without, _ = self._block_lines(text[: max(text.rfind(" "), text.rfind("\n")) + 1], width)
+        end may make a link of a long address): those it has without that word, its tables keeping
+        ``table_widths``."""
+        complete = text[: max(text.rfind(" "), text.rfind("\n")) + 1]
+        without, _ = self._block_lines(complete, width, table_widths)
         same = (n for n, (line, other) in enumerate(zip(lines, without, strict=False)) if line != other)
         return next(same, min(len(lines), len(without)))
 
