@@ -167,6 +167,7 @@ def _innermost_context(exc: BaseException) -> Context | None:
             found = context
     return found
 
+
 # Shipped in the package (and, from a wheel, in the environment's share/man/man1, where `man chatstream` looks).
 MAN_PAGE = Path(__file__).resolve().parent / "data" / "man" / "chatstream.1"
 
