@@ -29,10 +29,16 @@ EXIT_STATUS = (
     ("1", "a bug in chatstream (rerun with --debug and report it)"),
     ("2", "usage: a bad flag or value, no prompt, conflicting options"),
     ("3", "configuration or authentication: no key, key rejected, unknown provider, model or alias"),
-    ("4", "the provider failed: request rejected, rate limited or overloaded after the retries, error mid-stream"),
+    (
+        "4",
+        "the provider failed: request rejected, rate limited or overloaded after the retries, error mid-stream;"
+        " with --schema, a reply that is not JSON the schema allows",
+    ),
     ("5", "network: cannot connect, connection dropped, timeout"),
+    ("129", "stopped by SIGHUP (a closed terminal): the partial reply stays, as at Ctrl-C"),
     ("130", "interrupted with Ctrl-C (the partial reply stays)"),
-    ("141", "stdout closed early (| head): stops at once, silently"),
+    ("141", "stdout closed early (| head): stops at once, silently; every subcommand"),
+    ("143", "stopped by SIGTERM (kill, timeout): the partial reply stays, as at Ctrl-C"),
 )
 
 

@@ -28,8 +28,9 @@ PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 
 # How a block that does not run offline begins, and why; the block is left out whole.
 NOT_OFFLINE = {
-    'pip install . && chatstream "Write me a 1 verse song about goldfish on the moon"': "installs: .ci/run does",
+    "python3 -m venv .venv && . .venv/bin/activate": "installs: .ci/run does (test_readme_install runs the venv step)",
     "pipx install chatstream": "installs from the package index",
+    "pipx install .          # pipx": "installs into pipx's and uv's own environments",
     "chatstream --version                    # chatstream 0.2.0": "installs into the shell; .ci/run checks --version",
     "export ANTHROPIC_API_KEY=sk-ant-...": "a real provider",
     'pip install -e ".[test]" && python -m pytest': "the whole suite: .ci/run runs it",
@@ -44,10 +45,16 @@ NOT_OFFLINE = {
     "chatstream batch big.jsonl -m claude-haiku-4-5 --provider-batch --out results.jsonl": "a provider's batch service",
     "chatstream keys set openai": "asks for a key on the terminal",
     '$ chatstream --stats -m claude-haiku-4-5 "Write me a haiku"': "a real provider",
+    "chatstream -m openrouter:openai/gpt-4o --header": "a real provider (OpenRouter)",
+    "export AZURE_OPENAI_ENDPOINT=": "Azure OpenAI",
+    "export GEMINI_API_KEY=": "the Gemini API",
+    'pip install "chatstream[vertex]"': "Google Vertex AI",
+    "chatstream mcp add files -- npx": "MCP servers from npm and the internet",
 }
 # Lines left out of a block that otherwise runs: a real provider, or an id from a history that is not here.
 NOT_OFFLINE_LINES = {
     "chatstream logs delete --cid 3f2a9c    # a conversation; --before 2026-01-01 for everything older",
+    "chatstream logs --schema 3f2a9c --data-ids        # each with its exchange_id",
     'chatstream -m claude-3-haiku "write a song"                         # pick a model (see Models and providers)',
     "export ANTHROPIC_API_KEY=sk-ant-...                                 # or: chatstream keys set anthropic",
     'chatstream -m claude-3-haiku "write a song"                         # pick a model: claude-*, gpt-*, ollama:NAME'
@@ -55,6 +62,17 @@ NOT_OFFLINE_LINES = {
 }
 # Run by the test files that check their output in detail.
 RUN_ELSEWHERE = {REPO / "docs" / "giving-more.md": "tests/test_giving_more.py"}
+# The functions docs/tools.md shows with `cat tools.py` (the example checks the page shows this file).
+TOOLS_PY = """from typing import Annotated, Literal
+
+def add(a: int, b: int) -> int:
+    \"\"\"Add two integers.\"\"\"
+    return a + b
+
+def convert(celsius: Annotated[float, "a temperature in °C"], to: Literal["F", "K"] = "F") -> float:
+    \"\"\"Convert a temperature from Celsius.\"\"\"
+    return celsius * 9 / 5 + 32 if to == "F" else celsius + 273.15
+"""
 JQ_RECIPE = 'chatstream --events "write a song" | jq'  # tests/test_jq_recipes.py runs these with the poet
 
 
@@ -108,6 +126,7 @@ def sandbox(root: Path) -> dict[str, str]:
     (work / "src" / "mod.py").write_text("def unused():\n    pass\n")
     (work / "notes.txt").write_text("Remember the goldfish.\n")
     (work / "question.txt").write_text("Why is the sky blue?\n")
+    (work / "tools.py").write_text(TOOLS_PY)
     subprocess.run(["git", "init", "-q", str(work)], check=True)  # for `git diff | chatstream ...`
     shutil.copy(DATA / "dot.png", work / "screenshot.png")
     launcher = bin_dir / "chatstream"

@@ -132,9 +132,9 @@ def test_a_plugin_that_cannot_load_fails_only_the_command_that_uses_it(broken_pl
     assert error_line(result).startswith("the provider plugin 'broken' (package broken-provider) cannot be loaded")
 
 
-def test_the_readme_shows_the_example_plugin_as_it_is() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    shown = readme.split("and its model is, in full:\n\n```python\n", 1)[1].split("```\n", 1)[0]
+def test_the_docs_show_the_example_plugin_as_it_is() -> None:
+    page = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    shown = page.split("and its model is, in full:\n\n```python\n", 1)[1].split("```\n", 1)[0]
     source = (EXAMPLE / "chatstream_provider_example" / "__init__.py").read_text(encoding="utf-8")
     assert source.endswith(shown)
     assert source[: -len(shown)].rstrip().endswith("from __future__ import annotations")
