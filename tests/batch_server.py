@@ -113,9 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(int(self.headers.get("content-length") or 0))
 
     def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
-        if self.path == "/v1/chat/completions" and status != 429:  # a chat slot frees before the client sees the end
-            with self.server_state.lock:
-                self.server_state.admitted -= 1
+        self._leave()  # a chat slot frees before the client sees the end of its answer
         self.send_response(status)
         self.send_header("content-type", content_type)
         self.send_header("content-length", str(len(body)))
@@ -215,15 +213,24 @@ class _Handler(BaseHTTPRequestHandler):
             state.admitted += not over
             state.active += not over
             state.peak = max(state.peak, state.active)
+        self._in_slot = not over
         if over:
             error = {"error": {"message": "Max parallel request limit reached", "type": "None", "code": "429"}}
             return self._json(error, 429, retry_after="30")
         try:
             self._chat_reply(prompt, attempt, streaming=request.get("stream", False))
         finally:
-            with state.lock:
-                state.active -= 1
+            self._leave()  # an answer cut off without _send
         return None
+
+    def _leave(self) -> None:
+        """Free the chat slot this request holds, once: before its answer's last bytes go out, so that a
+        client that starts its next request as soon as it has read an answer is never counted twice."""
+        if getattr(self, "_in_slot", False):
+            self._in_slot = False
+            with self.server_state.lock:
+                self.server_state.admitted -= 1
+                self.server_state.active -= 1
 
     def _chat_reply(self, prompt: str, attempt: int, *, streaming: bool) -> None:
         if "#slow" in prompt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -230,7 +231,10 @@ def test_a_server_limit_on_parallel_requests_is_found_and_kept_without_waiting(s
     assert [line["content"] for line in lines] == [f"echo: {prompt}" for prompt in prompts]  # none lost
     assert server.peak <= 2
     assert 0 < server.rejected <= 24  # the first wave's excess, a few descents and rare probes above the limit
-    assert "· settled at 2 in flight ·" in result.stderr.splitlines()[-1]
+    # The server's 2, or 3: a client counts a request in flight until it has read the end of its answer, and
+    # the server frees the slot just before that end goes out, so a round at 3 can pass without a 429.
+    settled = re.search(r"· settled at (\d+) in flight ·", result.stderr.splitlines()[-1])
+    assert settled is not None and settled[1] in ("2", "3"), result.stderr
 
 
 def test_stats_print_totals(server: BatchServer) -> None:
