@@ -68,9 +68,9 @@ def terminal_reflows() -> bool:
     return bool(os.environ.get("TMUX")) or not os.environ.get("XTERM_VERSION")
 
 
-# What closes each inline construct that may be open: a link's text, then its address, emphasis,
-# a code span, a strikethrough, an autolink.
-_CLOSERS = {"[": "](x)", "](": ")", "*": "*", "_": "_", "`": "`", "~~": "~~", "<": ">"}
+# What closes each inline construct that may be open: a link's text, its text closed before its
+# address, its address, emphasis, a code span, a strikethrough, an autolink.
+_CLOSERS = {"[": "](x)", "]": "(x)", "](": ")", "*": "*", "_": "_", "`": "`", "~~": "~~", "<": ">"}
 
 
 def closers(text: str) -> list[str]:
