@@ -23,6 +23,8 @@ from chatstream_cli.render.blocks import BlockSplitter, LineEndings
 from chatstream_cli.render.layout import Lines, render_markdown
 from chatstream_cli.render.live import LiveMarkdownRenderer, LiveRegion
 
+from .test_live_fidelity import assert_streams_as_whole
+
 REPLY = """# Streaming replies
 
 Some *emphasis*, **strong** text and `inline code`, long enough to wrap at forty columns.
@@ -299,6 +301,29 @@ def test_a_word_longer_than_the_line_is_not_cut_where_the_terminal_wraps_it_as_r
     # The words after it go on in the room its last row leaves, as after Rich's fold.
     assert one_go(f"See {address} here", 30).splitlines() == ["See", f"{address} here"]
     assert one_go(f"## {address} here", 30).splitlines() == [f"{address} here"]
+
+
+@pytest.mark.parametrize(("width", "height"), [(30, 6), (50, 12), (80, 24)])
+def test_a_line_is_not_printed_for_good_while_a_link_on_it_is_still_open(width: int, height: int) -> None:
+    # The words after the address share its last row, which fills the region while "[a" is open:
+    # printed then, it would stay "[a" where the whole reply shows the link's "a link".
+    text = "https://example.com/a/long/address/that/goes/on/and/on/and/on/past/the/edge [a link](https://example.com/x)"
+    for seed, largest_chunk in itertools.product(range(12), (4, 12, 40)):
+        assert_streams_as_whole(text, width, height, seed=seed, largest_chunk=largest_chunk)
+
+
+def test_a_construct_never_closed_holds_back_no_more_lines_than_fit_the_screen() -> None:
+    width, height = 40, 12
+    console = recorded_console(width, height)
+    renderer = LiveMarkdownRenderer(console, refresh_per_second=None)
+    renderer.start()
+    highest = 0
+    for word in ("[a", *(f"word{n}" for n in range(200))):
+        renderer.chunk(AIMessageChunk(content=f"{word} "))
+        highest = max(highest, renderer.region.rows(width))
+    renderer.finish(AIMessageChunk(content=""))
+    assert height // 2 < highest <= height - 1  # held back past the half screen, but not past the screen
+    assert console.export_text(styles=False) == one_go("[a " + " ".join(f"word{n}" for n in range(200)) + " ", width)
 
 
 def test_a_word_longer_than_the_line_folds_as_rich_folds_it_in_list_items_quotes_and_centred_headings() -> None:

@@ -68,6 +68,18 @@ def terminal_reflows() -> bool:
     return bool(os.environ.get("TMUX")) or not os.environ.get("XTERM_VERSION")
 
 
+# What closes each inline construct that may be open: a link's text, its text closed before its
+# address, its address, emphasis, a code span, a strikethrough, an autolink.
+_CLOSERS = {"[": "](x)", "]": "(x)", "](": ")", "*": "*", "_": "_", "`": "`", "~~": "~~", "<": ">"}
+
+
+def closers(text: str) -> list[str]:
+    """What may close an inline construct left open in ``text``'s last paragraph: each its own
+    guess, whose rendering tells the lines its close could change (a needless one changes none)."""
+    paragraph = text[text.rfind("\n\n") + 1 :]
+    return [close for opening, close in _CLOSERS.items() if opening in paragraph]
+
+
 def screen_rows(line: Line, width: int) -> list[Line]:
     """``line`` cut into rows of at most ``width`` cells, as a terminal would wrap it."""
     if cell_length(line) <= width:
@@ -372,8 +384,8 @@ class LiveMarkdownRenderer:
             overflow = self._overflow(lines, rendered, screen)
             printed = sum(start < self._frozen + overflow for start in self._table_starts(text, width, lines, rendered))
             self._table_widths = widths[: len(self._table_widths) + printed]
-        if overflow and not text[-1].isspace():
-            overflow = max(0, min(overflow, self._settled(lines, text, width, widths) - self._frozen))
+        if overflow:
+            overflow = max(0, min(overflow, self._settled(lines, rendered, text, width, widths, screen) - self._frozen))
         self._open_width = self._pinned_width or width
         self._open_lines = (text, lines, rendered)
         visible = lines[self._frozen :]
@@ -403,20 +415,48 @@ class LiveMarkdownRenderer:
             starts.append(next(changed, min(len(lines), len(probe))))
         return starts
 
-    def _settled(self, lines: list[Line], text: str, width: int, table_widths: TableWidths) -> int:
-        """How many of the open block's top ``lines`` the word still arriving does not change (its
-        end may make a link of a long address): those it has without that word, its tables keeping
-        ``table_widths``."""
-        complete = text[: max(text.rfind(" "), text.rfind("\n")) + 1]
-        without, _ = self._block_lines(complete, width, table_widths)
-        same = (n for n, (line, other) in enumerate(zip(lines, without, strict=False)) if line != other)
-        return next(same, min(len(lines), len(without)))
+    def _settled(
+        self,
+        lines: list[Line],
+        rendered: RenderedBlock,
+        text: str,
+        width: int,
+        table_widths: TableWidths,
+        screen: tuple[int, int],
+    ) -> int:
+        """How many of the open block's top ``lines`` later chunks cannot change: neither the word
+        still arriving (its end may make a link of a long address) nor the close of an inline
+        construct still open (a link's ``[``, emphasis, a code span), which takes its marks out and
+        may pull a word back onto the line above. An open construct holds lines back only while
+        they fit the screen: one never closed (a lone ``[``) must not grow the region without end."""
+        settled = len(lines)
+        if not text[-1].isspace():
+            complete = text[: max(text.rfind(" "), text.rfind("\n")) + 1]
+            settled = self._same_lines(lines, complete, width, table_widths)
+        unclosed = min(
+            (self._same_lines(lines, text + close, width, table_widths) for close in closers(text)), default=settled
+        )
+        if unclosed < settled:
+            visible = self._frozen + self._overflow(lines, rendered, screen, screen[1] - 1)
+            settled = max(unclosed, min(settled, visible))
+        return settled
 
-    def _overflow(self, lines: list[Line], rendered: RenderedBlock, screen: tuple[int, int]) -> int:
-        """How many of the open block's top lines must be printed for good for the rest to fit."""
+    def _same_lines(self, lines: list[Line], other_text: str, width: int, table_widths: TableWidths) -> int:
+        """How many of ``lines`` the block's ``other_text`` begins with, its tables keeping ``table_widths``."""
+        other, _ = self._block_lines(other_text, width, table_widths)
+        same = (n for n, (line, probe) in enumerate(zip(lines, other, strict=False)) if line != probe)
+        return next(same, min(len(lines), len(other)))
+
+    def _overflow(
+        self, lines: list[Line], rendered: RenderedBlock, screen: tuple[int, int], room: int | None = None
+    ) -> int:
+        """How many of the open block's top lines must be printed for good for the rest to fit in
+        ``room`` rows (by default the region's)."""
         visible = lines[self._frozen :]
         screen_width, screen_height = screen
-        room = max(1, screen_height - 1 if rendered.table_widths else screen_height // 2)
+        if room is None:
+            room = screen_height - 1 if rendered.table_widths else screen_height // 2
+        room = max(1, room)
         rows = [len(screen_rows(line, screen_width)) for line in visible]
         keep = len(visible)
         while keep > 1 and sum(rows[len(visible) - keep :]) > room:
