@@ -615,3 +615,40 @@ def test_a_whole_reply_with_a_function_call_has_its_tool_calls(gemini: LoopbackS
     sent = gemini.requests[1].json["contents"]
     assert sent[1] == {"role": "model", "parts": [{"functionCall": {"name": "now", "args": {}}}]}
     assert sent[2]["parts"][0]["functionResponse"]["name"] == "now"
+
+
+def test_a_failed_call_goes_back_as_an_error_and_a_continued_chain_keeps_its_parts(
+    gemini: LoopbackServer, tmp_path: Path
+) -> None:
+    failing = tmp_path / "failing.py"
+    failing.write_text('def get_weather(city: str) -> str:\n    "The weather."\n    raise RuntimeError("no network")\n')
+    call = {"name": "get_weather", "args": {"city": "Oslo"}}
+    gemini.enqueue_many(
+        [
+            Reply.sse(function_call_stream(call, signature="c2ln")),
+            Reply.sse(gemini_stream("I could not tell.")),
+            Reply.sse(gemini_stream("You are welcome.")),
+        ]
+    )
+    first = CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", str(failing), "--", "Oslo?"])
+    assert (first.exit_code, first.stdout) == (0, "I could not tell.\n"), first.stderr
+    response = gemini.requests[1].json["contents"][2]["parts"][0]["functionResponse"]
+    assert response["name"] == "get_weather" and "no network" in response["response"]["error"]
+    again = CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", str(failing), "-c", "--", "Thanks"])
+    assert again.exit_code == 0, again.stderr
+    sent = gemini.requests[2].json["contents"]
+    assert [content["role"] for content in sent] == ["user", "model", "user", "model", "user"]
+    assert sent[1]["parts"] == [{"functionCall": call, "thoughtSignature": "c2ln"}]
+    assert sent[2] == gemini.requests[1].json["contents"][2]
+
+
+def test_a_chain_continued_without_tools_goes_as_text(gemini: LoopbackServer) -> None:
+    call = {"name": "get_weather", "args": {"city": "Oslo"}}
+    gemini.enqueue_many(
+        [Reply.sse(function_call_stream(call)), Reply.sse(gemini_stream("Sunny.")), Reply.sse(gemini_stream("Bye."))]
+    )
+    assert CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", WEATHER, "--", "Oslo?"]).exit_code == 0
+    assert CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "-c", "--", "Bye"]).exit_code == 0
+    sent = gemini.requests[2].json
+    assert "tools" not in sent
+    assert all(set(part) == {"text"} for content in sent["contents"] for part in content["parts"])

@@ -13,7 +13,9 @@ What LangChain does, and so what the chunks do:
   ends the candidate, its ``safety_ratings``) and then the message's own (``model_provider``, and for a
   refusal the ``finish_reason`` again and its ``finish_message``);
 * an event without candidates (a blocked prompt) is an empty chunk whose metadata holds the
-  ``prompt_feedback``.
+  ``prompt_feedback``;
+* a ``functionCall`` part (always whole) is a tool-call chunk and a tool call, its thought signature kept
+  in ``additional_kwargs`` by call id (LangChain's key) to go back with the call.
 
 Beside the chunks a :class:`~chatstream_cli.usage.Report` keeps the latest running total, the stop
 reason, the model version and the note a stop calls for (safety, recitation, a blocked prompt).
