@@ -453,3 +453,202 @@ def test_vertex_gemini_events_are_langchains_for_the_same_bytes(vertex: Loopback
     ours = usage_sorted([json.loads(line) for line in result.stdout.splitlines()])
     theirs = usage_sorted(meta["langchain_vertex_events"])
     assert masked_lines(ours) == masked_lines(theirs)
+
+
+# -- structured output and tools ------------------------------------------------------------------
+
+NAME_AGE = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+    "required": ["name", "age"],
+    "additionalProperties": False,
+}
+WEATHER = str(Path(__file__).parent / "data" / "tools" / "weather.py")
+
+
+@pytest.mark.parametrize(
+    ("pieces", "exit_code", "stdout"),
+    [
+        (('{"name": "Ada", ', '"age": 36}'), 0, '{"name":"Ada","age":36}\n'),
+        (('{"name": "Ada", ', '"age": "old"}'), 4, '{"name": "Ada", "age": "old"}\n'),
+    ],
+    ids=["valid", "invalid"],
+)
+def test_schema_asks_for_json_by_response_json_schema_and_the_reply_is_checked(
+    gemini: LoopbackServer, pieces: tuple[str, str], exit_code: int, stdout: str
+) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream(*pieces)))
+    result = run("--schema", json.dumps(NAME_AGE))
+    assert (result.exit_code, result.stdout) == (exit_code, stdout)
+    if exit_code:
+        assert error_line(result).startswith("the reply does not match the schema at $.age: 'old' is not of type")
+    else:
+        assert result.stderr == ""
+    assert gemini.requests[0].json["generationConfig"] == {
+        "responseMimeType": "application/json",
+        "responseJsonSchema": NAME_AGE,
+    }
+
+
+def test_vertex_gemini_takes_the_schema_the_same_way(vertex: LoopbackServer) -> None:
+    vertex.enqueue(token(3600), "/token")
+    vertex.enqueue(Reply.sse(gemini_stream('{"name": "Ada", "age": 36}')), f"{VERTEX_PATH}:streamGenerateContent")
+    result = run("--schema-multi", "name, age int", model=f"vertex:{MODEL}")
+    assert result.exit_code == 4  # one object where --schema-multi wants the list of them
+    config = vertex.requests[1].json["generationConfig"]
+    assert config["responseMimeType"] == "application/json"
+    assert config["responseJsonSchema"]["properties"]["items"]["type"] == "array"
+
+
+def function_call_stream(*calls: dict[str, Any], text: str = "", signature: str | None = None) -> bytes:
+    """Gemini's stream of a turn that calls functions: some text, then the calls in one event (each call
+    whole, as Gemini sends them), the last event finishing with STOP."""
+    parts: list[dict[str, Any]] = [{"functionCall": call} for call in calls]
+    if signature:
+        parts[0]["thoughtSignature"] = signature
+    events = ([[{"text": text}]] if text else []) + [parts]
+    body = []
+    for number, event_parts in enumerate(events, 1):
+        candidate: dict[str, Any] = {"content": {"parts": event_parts, "role": "model"}, "index": 0}
+        if number == len(events):
+            candidate["finishReason"] = "STOP"
+        usage = {"promptTokenCount": 9, "candidatesTokenCount": 4 * number, "totalTokenCount": 9 + 4 * number}
+        event = {"candidates": [candidate], "usageMetadata": usage, "modelVersion": MODEL, "responseId": "resp-1"}
+        body.append(f"data: {json.dumps(event)}\r\n\r\n")
+    return "".join(body).encode()
+
+
+def test_functions_run_through_function_calls_and_responses(gemini: LoopbackServer) -> None:
+    paris = {"name": "get_weather", "args": {"city": "Paris"}}
+    oslo = {"name": "get_weather", "args": {"city": "Oslo"}}
+    gemini.enqueue_many(
+        [
+            Reply.sse(function_call_stream(paris, oslo, text="Let me check.", signature="c2lnbmF0dXJl")),
+            Reply.sse(gemini_stream("Sunny in ", "both.")),
+        ]
+    )
+    result = CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", WEATHER, "--", "Paris and Oslo?"])
+    assert (result.exit_code, result.stdout) == (0, "Let me check.\nSunny in both.\n"), result.stderr
+    first, second = (request.json for request in gemini.requests)
+    declaration = first["tools"][0]["functionDeclarations"][0]
+    assert (declaration["name"], declaration["description"]) == ("get_weather", "The weather in a city now.")
+    assert declaration["parametersJsonSchema"]["properties"]["city"]["type"] == "string"
+    assert "toolConfig" not in first
+    assert second["contents"][1:] == [
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Let me check."},
+                {"functionCall": paris, "thoughtSignature": "c2lnbmF0dXJl"},
+                {"functionCall": oslo},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"name": "get_weather", "response": {"result": "sunny, 21 °C in Paris"}}},
+                {"functionResponse": {"name": "get_weather", "response": {"result": "sunny, 21 °C in Oslo"}}},
+            ],
+        },
+    ]
+    assert second["tools"] == first["tools"]
+
+
+def test_function_calls_get_the_same_made_up_ids_each_time_and_their_own_when_given() -> None:
+    from chatstream_cli.providers.gemini.wire import chunks_from_events
+    from chatstream_cli.sse import iter_sse
+
+    calls = ({"name": "now", "args": {}}, {"name": "now", "args": {}, "id": "given-1"})
+
+    def ids() -> list[str]:
+        chunks = list(chunks_from_events(iter_sse([function_call_stream(*calls)])))
+        return [call["id"] for chunk in chunks for call in chunk.tool_calls]
+
+    first = ids()
+    assert first == ids() and first[1] == "given-1" and first[0].startswith("call_") and len(first[0]) == 29
+
+
+@pytest.mark.parametrize(
+    ("choice", "config"),
+    [
+        ("auto", {"mode": "AUTO"}),
+        ("none", {"mode": "NONE"}),
+        ("any", {"mode": "ANY"}),
+        ("now", {"mode": "ANY", "allowedFunctionNames": ["now"]}),
+    ],
+)
+def test_tool_choice_is_the_function_calling_config(
+    gemini: LoopbackServer, choice: str, config: dict[str, Any]
+) -> None:
+    gemini.enqueue(Reply.sse(gemini_stream("It is six.")))
+    model = build(resolve(f"gemini:{MODEL}"), ModelSettings(api_key=KEY))
+
+    def now() -> str:
+        """The time."""
+        return "06:00"
+
+    bound = model.bind_tools([now], tool_choice=choice)
+    assert "".join(str(chunk.content) for chunk in bound.stream("What time?")) == "It is six."
+    assert gemini.requests[0].json["toolConfig"] == {"functionCallingConfig": config}
+
+
+def test_a_whole_reply_with_a_function_call_has_its_tool_calls(gemini: LoopbackServer) -> None:
+    event = {
+        "candidates": [
+            {
+                "content": {"parts": [{"functionCall": {"name": "now", "args": {}}}], "role": "model"},
+                "finishReason": "STOP",
+            }
+        ],
+        "modelVersion": MODEL,
+        "responseId": "resp-2",
+    }
+    gemini.enqueue(Reply.json(event), f"/v1beta/models/{MODEL}:generateContent")
+    gemini.enqueue(
+        Reply.json(event | {"candidates": [{"content": {"parts": [{"text": "Six."}]}, "finishReason": "STOP"}]}),
+        f"/v1beta/models/{MODEL}:generateContent",
+    )
+    result = CliRunner().invoke(
+        app, ["-m", f"gemini:{MODEL}", "--no-stream", "--functions", WEATHER, "--", "What time?"]
+    )
+    assert (result.exit_code, result.stdout) == (0, "Six.\n"), result.stderr
+    sent = gemini.requests[1].json["contents"]
+    assert sent[1] == {"role": "model", "parts": [{"functionCall": {"name": "now", "args": {}}}]}
+    assert sent[2]["parts"][0]["functionResponse"]["name"] == "now"
+
+
+def test_a_failed_call_goes_back_as_an_error_and_a_continued_chain_keeps_its_parts(
+    gemini: LoopbackServer, tmp_path: Path
+) -> None:
+    failing = tmp_path / "failing.py"
+    failing.write_text('def get_weather(city: str) -> str:\n    "The weather."\n    raise RuntimeError("no network")\n')
+    call = {"name": "get_weather", "args": {"city": "Oslo"}}
+    gemini.enqueue_many(
+        [
+            Reply.sse(function_call_stream(call, signature="c2ln")),
+            Reply.sse(gemini_stream("I could not tell.")),
+            Reply.sse(gemini_stream("You are welcome.")),
+        ]
+    )
+    first = CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", str(failing), "--", "Oslo?"])
+    assert (first.exit_code, first.stdout) == (0, "I could not tell.\n"), first.stderr
+    response = gemini.requests[1].json["contents"][2]["parts"][0]["functionResponse"]
+    assert response["name"] == "get_weather" and "no network" in response["response"]["error"]
+    again = CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", str(failing), "-c", "--", "Thanks"])
+    assert again.exit_code == 0, again.stderr
+    sent = gemini.requests[2].json["contents"]
+    assert [content["role"] for content in sent] == ["user", "model", "user", "model", "user"]
+    assert sent[1]["parts"] == [{"functionCall": call, "thoughtSignature": "c2ln"}]
+    assert sent[2] == gemini.requests[1].json["contents"][2]
+
+
+def test_a_chain_continued_without_tools_goes_as_text(gemini: LoopbackServer) -> None:
+    call = {"name": "get_weather", "args": {"city": "Oslo"}}
+    gemini.enqueue_many(
+        [Reply.sse(function_call_stream(call)), Reply.sse(gemini_stream("Sunny.")), Reply.sse(gemini_stream("Bye."))]
+    )
+    assert CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "--functions", WEATHER, "--", "Oslo?"]).exit_code == 0
+    assert CliRunner().invoke(app, ["-m", f"gemini:{MODEL}", "-c", "--", "Bye"]).exit_code == 0
+    sent = gemini.requests[2].json
+    assert "tools" not in sent
+    assert all(set(part) == {"text"} for content in sent["contents"] for part in content["parts"])

@@ -112,7 +112,8 @@ class GeminiChatModel(ChatModel):
     # -- the request --------------------------------------------------------------------------
 
     def request_body(self, messages: list[BaseMessage]) -> dict[str, Any]:
-        """The ``generateContent`` body; tools and a response schema join it here when those land."""
+        """The ``generateContent`` body, with the tools' declarations and the ``--schema`` the reply must meet."""
+        schema = self.settings.schema
         return request_body(
             messages,
             temperature=self.settings.temperature,
@@ -120,6 +121,9 @@ class GeminiChatModel(ChatModel):
             stop=self.settings.stop,
             thinking=self.settings.thinking,
             options=self.options,
+            tools=self.settings.tools,
+            tool_choice=self.settings.tool_choice,
+            response_schema=schema.wire if schema is not None else None,
         )
 
     def _client_options(self, is_async: bool) -> dict[str, Any]:

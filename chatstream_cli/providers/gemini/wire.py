@@ -13,7 +13,9 @@ What LangChain does, and so what the chunks do:
   ends the candidate, its ``safety_ratings``) and then the message's own (``model_provider``, and for a
   refusal the ``finish_reason`` again and its ``finish_message``);
 * an event without candidates (a blocked prompt) is an empty chunk whose metadata holds the
-  ``prompt_feedback``.
+  ``prompt_feedback``;
+* a ``functionCall`` part (always whole) is a tool-call chunk and a tool call, its thought signature kept
+  in ``additional_kwargs`` by call id (LangChain's key) to go back with the call.
 
 Beside the chunks a :class:`~chatstream_cli.usage.Report` keeps the latest running total, the stop
 reason, the model version and the note a stop calls for (safety, recitation, a blocked prompt).
@@ -23,13 +25,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Any
 
 from ...errors import ChatstreamError, NetworkError, ProviderError, UsageError, midstream_error
-from ...messages import AIMessage, AIMessageChunk, BaseMessage, SystemMessage, content_text
+from ...messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    SystemMessage,
+    ToolMessage,
+    content_text,
+    tool_call_chunk,
+    tool_calls_from_chunks,
+)
 from ...sse import ServerSentEvent
 from ...usage import Report, Usage, in_declared_order
 
@@ -55,6 +67,9 @@ _GEMINI_MAJOR = re.compile(r"gemini-(\d+)")
 TOP_LEVEL_OPTIONS = frozenset({"safetySettings", "safety_settings", "cachedContent", "cached_content", "labels"})
 THINKING_OPTIONS = {"thinking_budget": "thinkingBudget", "thinking_level": "thinkingLevel"}
 RESERVED_OPTIONS = frozenset({"contents", "systemInstruction", "system_instruction", "generationConfig"})
+#: Where a reply keeps its function calls' thought signatures, by call id (langchain-google-genai's key):
+#: Gemini 3 refuses a functionCall sent back without the signature it came with.
+SIGNATURES_KEY = "__gemini_function_call_thought_signatures__"
 
 
 # -- the request ------------------------------------------------------------------------------
@@ -68,17 +83,20 @@ def request_body(
     stop: tuple[str, ...],
     thinking: bool,
     options: dict[str, Any],
-    tools: list[dict[str, Any]] | None = None,
+    tools: Sequence[Any] = (),
+    tool_choice: str | None = None,
     response_schema: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``generateContent`` body. ``tools`` (function declarations) and ``response_schema`` (a JSON
-    schema for structured output) are where tool calling and structured output plug in."""
+    """The ``generateContent`` body. ``tools`` (ToolSpecs) go as function declarations, ``response_schema``
+    (the ``--schema``) as ``responseJsonSchema`` with a JSON reply asked for."""
     system, contents = to_contents(messages)
     body: dict[str, Any] = {"contents": contents}
     if system:
         body["systemInstruction"] = {"parts": [{"text": system}]}
     if tools:
-        body["tools"] = [{"functionDeclarations": tools}]
+        body["tools"] = [{"functionDeclarations": [function_declaration(spec) for spec in tools]}]
+        if tool_choice:
+            body["toolConfig"] = {"functionCallingConfig": function_calling_config(tool_choice)}
     config = generation_config(temperature, max_tokens, stop, thinking, options)
     if response_schema is not None:
         config |= {"responseMimeType": "application/json", "responseJsonSchema": response_schema}
@@ -86,6 +104,19 @@ def request_body(
         body["generationConfig"] = config
     body.update({name: value for name, value in options.items() if name in TOP_LEVEL_OPTIONS})
     return body
+
+
+def function_declaration(spec: Any) -> dict[str, Any]:
+    """A ToolSpec as a ``FunctionDeclaration``; ``parametersJsonSchema`` takes the JSON Schema as it is
+    (``parameters`` would want Google's OpenAPI subset, which refuses e.g. ``additionalProperties``)."""
+    return {"name": spec.name, "description": spec.description, "parametersJsonSchema": spec.parameters}
+
+
+def function_calling_config(choice: str) -> dict[str, Any]:
+    """``auto``, ``none``, ``any`` (some function) or a tool's name (that function: ANY, only it allowed)."""
+    if choice in ("auto", "none", "any"):
+        return {"mode": choice.upper()}
+    return {"mode": "ANY", "allowedFunctionNames": [choice]}
 
 
 def generation_config(
@@ -114,14 +145,44 @@ def generation_config(
 
 
 def to_contents(messages: list[BaseMessage]) -> tuple[str | None, list[dict[str, Any]]]:
-    """``(system instruction, contents)``: system messages joined, the others as ``user``/``model`` turns."""
+    """``(system instruction, contents)``: system messages joined, the others as ``user``/``model`` turns,
+    a reply's tool calls as ``functionCall`` parts and the tools' results after it as one ``user`` turn of
+    ``functionResponse`` parts (Gemini wants every call of a turn answered in the next)."""
     system = "\n\n".join(content_text(m.content) for m in messages if isinstance(m, SystemMessage))
-    contents = [
-        {"role": "model" if isinstance(m, AIMessage) else "user", "parts": _parts(m)}
-        for m in messages
-        if not isinstance(m, SystemMessage)
-    ]
+    contents: list[dict[str, Any]] = []
+    for message in messages:
+        if isinstance(message, SystemMessage):
+            continue
+        if isinstance(message, ToolMessage):
+            if contents and contents[-1].get("role") == "user" and "functionResponse" in contents[-1]["parts"][0]:
+                contents[-1]["parts"].append(function_response(message))
+            else:
+                contents.append({"role": "user", "parts": [function_response(message)]})
+        elif isinstance(message, AIMessage):
+            contents.append({"role": "model", "parts": _model_parts(message)})
+        else:
+            contents.append({"role": "user", "parts": _parts(message)})
     return system or None, contents
+
+
+def _model_parts(message: AIMessage) -> list[dict[str, Any]]:
+    """A reply's parts: its text, then a ``functionCall`` per tool call, each with its thought signature."""
+    if not message.tool_calls:
+        return _parts(message)
+    signatures = message.additional_kwargs.get(SIGNATURES_KEY) or {}
+    parts = [part for part in _parts(message) if part.get("text") or "inline_data" in part]
+    for call in message.tool_calls:
+        part: dict[str, Any] = {"functionCall": {"name": call["name"], "args": call["args"]}}
+        if signatures.get(call["id"]):
+            part["thoughtSignature"] = signatures[call["id"]]
+        parts.append(part)
+    return parts
+
+
+def function_response(message: ToolMessage) -> dict[str, Any]:
+    """A tool's result as a ``functionResponse`` part: ``{"result": ...}``, or ``{"error": ...}`` when it failed."""
+    key = "error" if message.status == "error" else "result"
+    return {"functionResponse": {"name": message.name or "", "response": {key: content_text(message.content)}}}
 
 
 def _parts(message: BaseMessage) -> list[dict[str, Any]]:
@@ -162,6 +223,7 @@ class StreamTranslator:
         self._open_block: str | None = None
         self._open_index = -1
         self._next_index = 0
+        self._calls = 0
 
     def translate(self, event: ServerSentEvent) -> AIMessageChunk:
         self.events += 1
@@ -186,6 +248,7 @@ class StreamTranslator:
             self.finished = self.finished or "promptFeedback" in data
         else:
             chunk = candidate_chunk(candidates[0], data.get("modelVersion"), usage)
+            self._add_function_calls(chunk, candidates[0], data.get("responseId"))
             self._index_blocks(chunk)
             reason = candidates[0].get("finishReason")
             if reason:
@@ -203,6 +266,26 @@ class StreamTranslator:
                 usage["input_tokens"] = cumulative["input_tokens"] - earlier_input  # Gemini 2.0's lower final count
         self._usage_so_far = usage if self._usage_so_far is None else add_counts(self._usage_so_far, usage)
         return usage
+
+    def _add_function_calls(self, chunk: AIMessageChunk, candidate: dict[str, Any], response_id: Any) -> None:
+        """The candidate's ``functionCall`` parts as tool-call chunks, numbered across the reply. Gemini
+        streams each call whole and names most without an id, so a missing one is made from the response's
+        id and the call's place in it: the same bytes give the same ids."""
+        chunks, signatures = [], {}
+        for part in (candidate.get("content") or {}).get("parts") or []:
+            call = part.get("functionCall")
+            if not isinstance(call, dict):
+                continue
+            ident = call.get("id") or generated_call_id(response_id, self._calls, call)
+            chunks.append(tool_call_chunk(call.get("name"), json.dumps(call.get("args") or {}), ident, self._calls))
+            if isinstance(part.get("thoughtSignature"), str):
+                signatures[ident] = part["thoughtSignature"]
+            self._calls += 1
+        if chunks:
+            chunk.tool_call_chunks = chunks
+            chunk.tool_calls, chunk.invalid_tool_calls = tool_calls_from_chunks(chunks)
+        if signatures:
+            chunk.additional_kwargs[SIGNATURES_KEY] = signatures
 
     def _index_blocks(self, chunk: AIMessageChunk) -> None:
         """LangChain's ``_StreamBlockIndexer``: text and thinking blocks continuing the open block share its
@@ -245,6 +328,11 @@ async def achunks_from_events(
         if event.data:
             yield translator.translate(event)
     translator.check_complete()
+
+
+def generated_call_id(response_id: Any, number: int, call: dict[str, Any]) -> str:
+    seed = json.dumps([response_id, number, call.get("name"), call.get("args")], sort_keys=True, default=str)
+    return "call_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
 def candidate_chunk(candidate: dict[str, Any], model_version: str | None, usage: Usage | None) -> AIMessageChunk:
@@ -495,14 +583,16 @@ def message_from_response(data: dict[str, Any], label: str = LABEL) -> AIMessage
     text = chunk.content
     if isinstance(text, str):
         text = text.rstrip("\n")  # as LangChain does for a whole reply
-    message = AIMessage(
+    return AIMessage(
         content=text,
+        additional_kwargs=chunk.additional_kwargs,
         response_metadata=chunk.response_metadata,
+        tool_calls=chunk.tool_calls,
+        invalid_tool_calls=chunk.invalid_tool_calls,
         usage_metadata=chunk.usage_metadata,
     )
-    return message
 
 
 def has_token(chunk: AIMessageChunk) -> bool:
     """Whether the chunk shows the user something (a retry after it would repeat it)."""
-    return bool(chunk.content)
+    return bool(chunk.content or chunk.tool_call_chunks)
