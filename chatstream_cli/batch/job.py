@@ -90,6 +90,7 @@ def run_local(
     on_change: Callable[[], None] | None = None,
     on_notice: Notice | None = None,
     tools: ToolChainSettings | None = None,
+    on_written: Callable[[BatchResult], None] | None = None,
 ) -> ExitCode:
     """Run the prompts here, writing each result line to ``out`` in input order; the batch's exit code."""
     results = run_batch(
@@ -103,16 +104,21 @@ def run_local(
         on_notice=on_notice,
         tools=tools,
     )
-    return batch_exit_code(asyncio.run(write_in_order(results, out)))
+    return batch_exit_code(asyncio.run(write_in_order(results, out, on_written)))
 
 
-async def write_in_order(results: AsyncIterator[BatchResult], out: BinaryIO) -> set[int]:
-    """Write every result as one line, in input order; the exit codes of the failures."""
+async def write_in_order(
+    results: AsyncIterator[BatchResult], out: BinaryIO, on_written: Callable[[BatchResult], None] | None = None
+) -> set[int]:
+    """Write every result as one line, in input order (each then handed to ``on_written``, such as the
+    history's writer); the exit codes of the failures."""
     failed: set[int] = set()
     async with aclosing(in_input_order(results)) as ordered:
         async for result in ordered:
             out.write(json_line(result.line))
             out.flush()
+            if on_written is not None:
+                on_written(result)
             if result.error is not None:
                 failed.add(result.error["exit_code"])
     return failed
