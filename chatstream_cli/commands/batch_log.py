@@ -4,7 +4,7 @@ Only a batch with ``--schema`` is recorded: its results are the data an extracti
 ``logs`` is where they are read back, whatever run made them. A batch without one is not (a 100,000-line
 batch would bury the conversations of ``logs list``; its ``--out`` file is its record). Each line is a
 conversation of its own, as a one-off prompt is; ``--no-log``, ``CHATSTREAM_NO_LOG=1`` and ``log = false``
-turn the recording off. The writer commits in groups (history/writer.py), never one open per line.
+turn the recording off. The writer commits in groups (history/bulk.py), never one open per line.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from .queries import Filters, UsedSchema
     from .records import Conversation, Exchange
-    from .writer import Writer
+    from .bulk import Writer
 
 __all__ = [
     "Attachment",
@@ -115,8 +115,8 @@ def record(exchange: Exchange) -> int:
 
 
 def writer() -> Writer:
-    """A :class:`~.writer.Writer` for many exchanges (``with history.writer() as w: w.add(exchange)``)."""
-    from .writer import Writer
+    """A :class:`~.bulk.Writer` for many exchanges (``with history.writer() as w: w.add(exchange)``)."""
+    from .bulk import Writer
 
     return Writer()
 
