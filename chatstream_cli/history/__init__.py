@@ -28,9 +28,9 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import sqlite3
 
+    from .bulk import Writer
     from .queries import Filters, UsedSchema
     from .records import Conversation, Exchange
-    from .bulk import Writer
 
 __all__ = [
     "Attachment",
