@@ -469,7 +469,8 @@ def test_a_schema_batch_is_recorded_and_logs_data_prints_its_objects_not_its_fai
     assert [json.loads(line) for line in data.stdout.splitlines()] == [{"name": "Ada", "age": 36}]
     columns = "prompt, reply, model, provider, output_tokens, outcome, exit_code, schema_id, cid"
     rows = history_rows(isolated_env, f"SELECT {columns} FROM exchanges ORDER BY id")
-    assert [row[:2] for row in rows] == [(ADA, '{"name": "Ada", "age": 36}'), (prompts[1], prompts[1]), (prompts[2], "{}")]
+    replies = [(ADA, '{"name": "Ada", "age": 36}'), (prompts[1], prompts[1]), (prompts[2], "{}")]
+    assert [row[:2] for row in rows] == replies
     failed = ("failed", 4, schema_id)
     assert [row[5:8] for row in rows] == [("completed", 0, schema_id), failed, failed]
     assert all(row[2] == "m" and row[3] == "openai" and row[4] for row in rows)
