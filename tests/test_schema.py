@@ -475,6 +475,7 @@ def test_a_schema_batch_is_recorded_and_logs_data_prints_its_objects_not_its_fai
     assert [row[5:8] for row in rows] == [("completed", 0, schema_id), failed, failed]
     assert all(row[2] == "m" and row[3] == "openai" and row[4] for row in rows)
     assert len({row[8] for row in rows}) == 3  # each line is a conversation of its own
+    assert json.loads(out.read_text().splitlines()[0])["cid"] == rows[0][8]  # where the history has it
     retried = run(*args, "--retry-failed", "--out", str(out))
     assert retried.exit_code == 4
     with_ids = run("logs", "--schema", schema_id[:8], "--data-ids")

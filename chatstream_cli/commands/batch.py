@@ -215,7 +215,7 @@ def _run_items(
             on_change=update,
             on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
             tools=tools,
-            on_written=record,
+            on_result=record,
         )
     if counts.limit is not None:
         asked = concurrency or DEFAULT_CONCURRENCY

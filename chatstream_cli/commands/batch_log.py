@@ -30,8 +30,8 @@ Record = Callable[["BatchResult"], None]
 def batch_log(
     settings: ModelSettings, system: str | None, no_log: bool, config_log: bool | None
 ) -> Iterator[Record | None]:
-    """What records each written result (None: this batch is not recorded); a history that fails is one
-    warning on stderr, and the batch goes on."""
+    """What records each result before it is written (None: this batch is not recorded); a history that
+    fails is one warning on stderr, and the batch goes on."""
     if settings.schema is None or not logging_wanted(no_log, config_log):
         yield None
         return
@@ -48,10 +48,14 @@ def batch_log(
     def record(result: BatchResult) -> None:
         if writer.is_open:
             try:
-                writer.add(batch_exchange(result, settings, system))
+                exchange = batch_exchange(result, settings, system)
+                writer.add(exchange)
             except history.HistoryError as exc:
                 writer.close()
                 _warn(exc)
+            else:
+                if "cid" in result.line:  # a completed line says where the history has it, as --json does
+                    result.line["cid"] = exchange.cid
 
     try:
         yield record
