@@ -51,7 +51,7 @@ class Writer:
 
     def flush(self) -> None:
         """Commit the queued exchanges (the queue is emptied even when that fails: a failure is reported once)."""
-        from . import queries
+        from .queries import record_many
         from .store import history_path, translated_errors
 
         pending, self._pending = self._pending, []
@@ -59,7 +59,7 @@ class Writer:
         if not pending or self._db is None:
             return
         with translated_errors(history_path()):
-            queries.record_many(self._db, pending)
+            record_many(self._db, pending)
         self.recorded += len(pending)
 
     def close(self) -> None:
