@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -484,6 +487,26 @@ def test_a_schema_batch_is_recorded_and_logs_data_prints_its_objects_not_its_fai
         {"name": "Ada", "age": 36, "exchange_id": 1},
         {"name": "Alan", "age": 41, "exchange_id": alan_id},
     ]
+
+
+def test_ctrl_c_in_a_schema_batch_leaves_every_written_line_in_the_history(tmp_path: Path, isolated_env: Path) -> None:
+    source = tmp_path / "prompts.txt"
+    source.write_text("".join(f"person {n}\n" for n in range(200)))
+    out = tmp_path / "out.jsonl"
+    argv = [*CHATSTREAM, "batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", "20", "-j", "2", "-q"]
+    with subprocess.Popen(
+        [*argv, "--schema", FIELDS, "--out", str(out)], stderr=subprocess.PIPE, env=cli_env(), preexec_fn=os.setpgrp
+    ) as process:
+        deadline = time.monotonic() + 20
+        while (not out.exists() or out.read_bytes().count(b"\n") < 5) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130 and b"Traceback" not in stderr
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert 5 <= len(written) < 200
+    recorded = dict(history_rows(isolated_env, "SELECT run_id, cid FROM exchanges"))
+    assert all(recorded[line["run_id"]] == line["cid"] for line in written)  # none lost however it ended
 
 
 def test_a_batch_without_a_schema_or_with_no_log_records_nothing(tmp_path: Path, isolated_env: Path) -> None:
