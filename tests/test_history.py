@@ -204,3 +204,21 @@ def test_interrupted_reply_is_recorded_as_interrupted(isolated_env: Path) -> Non
     shown = (first + rest).decode()
     assert recorded.reply and shown.startswith(recorded.reply)
     assert os.path.getsize(isolated_env / "history.db") > 0
+
+
+def test_a_writer_commits_in_groups_on_one_connection_and_the_rest_when_it_closes(isolated_env: Path) -> None:
+    from chatstream_cli.history.bulk import Writer
+
+    def stored() -> list[str]:
+        with sqlite3.connect(isolated_env / "history.db") as db:
+            return [row[0] for row in db.execute("SELECT prompt FROM exchanges ORDER BY id")]
+
+    with Writer(every=2, seconds=3600) as writer:
+        for n in range(3):
+            writer.add(exchange(f"p{n}", cid=history.new_cid()))
+        assert stored() == ["p0", "p1"]  # the first group is in; the third waits for the next group or the close
+    assert stored() == ["p0", "p1", "p2"] and writer.recorded == 3 and not writer.is_open
+    with pytest.raises(KeyboardInterrupt), Writer(every=100) as writer:
+        writer.add(exchange("p3", cid=history.new_cid()))
+        raise KeyboardInterrupt
+    assert stored()[-1] == "p3"  # recorded even though the run was interrupted

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -452,6 +455,82 @@ def test_batch_lines_carry_parsed_and_a_mismatch_is_a_failed_line_retry_failed_r
     lines = sorted((json.loads(line) for line in out.read_text().splitlines()), key=lambda line: line["id"])
     assert [line.get("parsed") for line in lines] == [{"name": "Ada", "age": 36}, None, {"name": "Alan", "age": 41}]
     assert batches.attempts[prompts[2]] == 2 and batches.attempts[prompts[0]] == 1
+
+
+def test_a_schema_batch_is_recorded_and_logs_data_prints_its_objects_not_its_failures(
+    batches: BatchServer, tmp_path: Path, isolated_env: Path
+) -> None:
+    source = tmp_path / "people.jsonl"
+    prompts = [ADA, '{"name": "Grace", "age": "old"}', '{"name": "Alan", "age": 41} #invalid-once']
+    source.write_text("".join(json.dumps({"id": n, "prompt": text}) + "\n" for n, text in enumerate(prompts)))
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(source), "-m", "openai:m", "--base-url", f"{batches.base_url}/v1", "--schema", FIELDS]
+    assert run(*args, "--out", str(out)).exit_code == 4
+    schema_id = parse_schema(FIELDS).id
+    data = run("logs", "--schema", schema_id[:8], "--data")
+    assert data.exit_code == 0, data.output
+    assert [json.loads(line) for line in data.stdout.splitlines()] == [{"name": "Ada", "age": 36}]
+    columns = "prompt, reply, model, provider, output_tokens, outcome, exit_code, schema_id, cid"
+    rows = history_rows(isolated_env, f"SELECT {columns} FROM exchanges ORDER BY id")
+    replies = [(ADA, '{"name": "Ada", "age": 36}'), (prompts[1], prompts[1]), (prompts[2], "{}")]
+    assert [row[:2] for row in rows] == replies
+    failed = ("failed", 4, schema_id)
+    assert [row[5:8] for row in rows] == [("completed", 0, schema_id), failed, failed]
+    assert all(row[2] == "m" and row[3] == "openai" and row[4] for row in rows)
+    assert len({row[8] for row in rows}) == 3  # each line is a conversation of its own
+    assert json.loads(out.read_text().splitlines()[0])["cid"] == rows[0][8]  # where the history has it
+    retried = run(*args, "--retry-failed", "--out", str(out))
+    assert retried.exit_code == 4
+    with_ids = run("logs", "--schema", schema_id[:8], "--data-ids")
+    (alan_id,) = history_rows(isolated_env, "SELECT id FROM exchanges WHERE exit_code = 0 AND prompt LIKE '%Alan%'")[0]
+    assert [json.loads(line) for line in with_ids.stdout.splitlines()] == [
+        {"name": "Ada", "age": 36, "exchange_id": 1},
+        {"name": "Alan", "age": 41, "exchange_id": alan_id},
+    ]
+
+
+def test_ctrl_c_in_a_schema_batch_leaves_every_written_line_in_the_history(tmp_path: Path, isolated_env: Path) -> None:
+    source = tmp_path / "prompts.txt"
+    source.write_text("".join(f"person {n}\n" for n in range(200)))
+    out = tmp_path / "out.jsonl"
+    argv = [*CHATSTREAM, "batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", "20", "-j", "2", "-q"]
+    with subprocess.Popen(
+        [*argv, "--schema", FIELDS, "--out", str(out)], stderr=subprocess.PIPE, env=cli_env(), preexec_fn=os.setpgrp
+    ) as process:
+        deadline = time.monotonic() + 20
+        while (not out.exists() or out.read_bytes().count(b"\n") < 5) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 130 and b"Traceback" not in stderr
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert 5 <= len(written) < 200
+    recorded = dict(history_rows(isolated_env, "SELECT run_id, cid FROM exchanges"))
+    assert all(recorded[line["run_id"]] == line["cid"] for line in written)  # none lost however it ended
+
+
+def test_a_batch_without_a_schema_or_with_no_log_records_nothing(tmp_path: Path, isolated_env: Path) -> None:
+    source = tmp_path / "prompts.txt"
+    source.write_text("one\ntwo\n")
+    plain = run("batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", "0")
+    assert plain.exit_code == 0 and len(plain.stdout.splitlines()) == 2
+    assert not (isolated_env / "history.db").exists()
+    unlogged = run("batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", "0", "--schema", FIELDS, "--no-log")
+    assert unlogged.exit_code == 0 and len(unlogged.stdout.splitlines()) == 2
+    assert not (isolated_env / "history.db").exists()
+
+
+def test_a_batch_whose_history_cannot_be_written_warns_once_and_writes_every_result(
+    tmp_path: Path, isolated_env: Path
+) -> None:
+    isolated_env.mkdir(parents=True)
+    (isolated_env / "history.db").write_text("not a database")
+    source = tmp_path / "prompts.txt"
+    source.write_text("one\ntwo\n")
+    result = run("batch", str(source), "-m", "builtin:echo", "-o", "delay_ms", "0", "--schema", FIELDS)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "not all recorded" in warnings[0] and "not a usable SQLite database" in warnings[0]
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])

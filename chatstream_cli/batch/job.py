@@ -90,6 +90,7 @@ def run_local(
     on_change: Callable[[], None] | None = None,
     on_notice: Notice | None = None,
     tools: ToolChainSettings | None = None,
+    on_result: Callable[[BatchResult], None] | None = None,
 ) -> ExitCode:
     """Run the prompts here, writing each result line to ``out`` in input order; the batch's exit code."""
     results = run_batch(
@@ -103,14 +104,19 @@ def run_local(
         on_notice=on_notice,
         tools=tools,
     )
-    return batch_exit_code(asyncio.run(write_in_order(results, out)))
+    return batch_exit_code(asyncio.run(write_in_order(results, out, on_result)))
 
 
-async def write_in_order(results: AsyncIterator[BatchResult], out: BinaryIO) -> set[int]:
-    """Write every result as one line, in input order; the exit codes of the failures."""
+async def write_in_order(
+    results: AsyncIterator[BatchResult], out: BinaryIO, on_result: Callable[[BatchResult], None] | None = None
+) -> set[int]:
+    """Write every result as one line, in input order; the exit codes of the failures. Each result goes to
+    ``on_result`` first (the history's record of it, which adds its ``cid`` to the line)."""
     failed: set[int] = set()
     async with aclosing(in_input_order(results)) as ordered:
         async for result in ordered:
+            if on_result is not None:
+                on_result(result)
             out.write(json_line(result.line))
             out.flush()
             if result.error is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExitCode, error_object
-from .input import ItemId
+from .input import BatchItem, ItemId
 
 if TYPE_CHECKING:
     from ..messages import AIMessageChunk
@@ -26,6 +26,8 @@ class BatchResult:
     line: dict[str, Any]
     #: Its place among the items the runner took (``index`` skips what a resumed batch had done already).
     seq: int = -1
+    #: The prompt it answers (set by the runner), for the history's record of it.
+    item: BatchItem | None = None
 
     @property
     def error(self) -> dict[str, Any] | None:

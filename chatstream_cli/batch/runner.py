@@ -271,7 +271,7 @@ class _Runner:
                 seq, item = taken
                 await self._wait_for_window(seq)
                 result = await self._run(item)
-                result.seq = seq
+                result.seq, result.item = seq, item
                 await self._finished(seq)
                 self.counts.count(result)
                 self.on_change()

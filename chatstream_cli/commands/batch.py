@@ -27,6 +27,7 @@ from .options import (
     MaxTokens,
     McpServers,
     Model,
+    NoLog,
     Option,
     PlainHelpCommand,
     PromptCommand,
@@ -107,6 +108,7 @@ def run_command(
     mcp: McpServers = None,
     chain_limit: ChainLimit = None,
     yes: Yes = False,
+    no_log: NoLog = False,
 ) -> None:
     """Run every prompt of FILE; one JSON line per prompt, in input order (the default command). With
     tools (--functions, -T, --mcp; --yes is required: nobody is there to ask) each line is a chain."""
@@ -180,6 +182,7 @@ def _run_items(
     """Read the prompts, then run them here or hand them to the provider's batch service."""
     from ..batch.job import earlier_results, prompts, run_local
     from ..batch.runner import DEFAULT_CONCURRENCY, BatchCounts
+    from .batch_log import batch_log
 
     if defaults.debug:
         from ..retry import show_http_trace
@@ -197,6 +200,7 @@ def _run_items(
         output(where.out, append=where.resume or where.retry_failed) as out,
         interrupt_note(where, counts),  # outside the bar: said once the bar has stopped, nothing drawn after it
         showing(progress, counts) as update,
+        batch_log(settings, defaults.system, defaults.no_log, config.log) as record,
         # The results go to `out`, taken above; what a tool prints (on the workers' threads) goes to stderr.
         contextlib.redirect_stdout(sys.stderr) if tools is not None else contextlib.nullcontext(),
     ):
@@ -211,6 +215,7 @@ def _run_items(
             on_change=update,
             on_notice=progress.notice if progress else lambda text: notice(text, defaults.quiet),
             tools=tools,
+            on_result=record,
         )
     if counts.limit is not None:
         asked = concurrency or DEFAULT_CONCURRENCY

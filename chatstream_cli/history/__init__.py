@@ -28,6 +28,7 @@ from ..errors import UsageError
 if TYPE_CHECKING:
     import sqlite3
 
+    from .bulk import Writer
     from .queries import Filters, UsedSchema
     from .records import Conversation, Exchange
 
@@ -50,6 +51,7 @@ __all__ = [
     "search",
     "used_schema",
     "used_schemas",
+    "writer",
 ]
 
 T = TypeVar("T")
@@ -110,6 +112,13 @@ def record(exchange: Exchange) -> int:
     with opened(create=True) as db:
         assert db is not None
         return queries.record(db, exchange)
+
+
+def writer() -> Writer:
+    """A :class:`~.bulk.Writer` for many exchanges (``with history.writer() as w: w.add(exchange)``)."""
+    from .bulk import Writer
+
+    return Writer()
 
 
 def conversations(limit: int | None = None) -> list[Conversation]:

@@ -58,23 +58,32 @@ class Filters:
 
 def record(db: sqlite3.Connection, exchange: Exchange) -> int:
     """Store one exchange (its conversation created or brought up to date); its id."""
+    return record_many(db, [exchange])[0]
+
+
+def record_many(db: sqlite3.Connection, exchanges: Sequence[Exchange]) -> list[int]:
+    """Store the exchanges in one transaction (a batch's results: one commit for hundreds); their ids."""
     with write_transaction(db):
+        return [_insert(db, exchange) for exchange in exchanges]
+
+
+def _insert(db: sqlite3.Connection, exchange: Exchange) -> int:
+    db.execute(
+        "INSERT INTO conversations (cid, started_at, updated_at, model) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (cid) DO UPDATE SET updated_at = excluded.updated_at, model = excluded.model",
+        (exchange.cid, exchange.created_at, exchange.created_at, exchange.full_model),
+    )
+    turn = db.execute("SELECT COALESCE(MAX(turn), 0) + 1 FROM exchanges WHERE cid = ?", (exchange.cid,)).fetchone()
+    if exchange.schema_id is not None and exchange.schema is not None:
         db.execute(
-            "INSERT INTO conversations (cid, started_at, updated_at, model) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (cid) DO UPDATE SET updated_at = excluded.updated_at, model = excluded.model",
-            (exchange.cid, exchange.created_at, exchange.created_at, exchange.full_model),
+            "INSERT INTO schemas (id, content) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+            (exchange.schema_id, json.dumps(exchange.schema, ensure_ascii=False)),
         )
-        turn = db.execute("SELECT COALESCE(MAX(turn), 0) + 1 FROM exchanges WHERE cid = ?", (exchange.cid,)).fetchone()
-        if exchange.schema_id is not None and exchange.schema is not None:
-            db.execute(
-                "INSERT INTO schemas (id, content) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-                (exchange.schema_id, json.dumps(exchange.schema, ensure_ascii=False)),
-            )
-        values = _row_values(exchange, turn[0])
-        placeholders = ", ".join("?" * len(values))
-        cursor = db.execute(f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)
-        exchange_id = int(cursor.lastrowid or 0)
-        _link_attachments(db, exchange_id, exchange.attachments)
+    values = _row_values(exchange, turn[0])
+    placeholders = ", ".join("?" * len(values))
+    cursor = db.execute(f"INSERT INTO exchanges ({', '.join(_COLUMNS)}) VALUES ({placeholders})", values)
+    exchange_id = int(cursor.lastrowid or 0)
+    _link_attachments(db, exchange_id, exchange.attachments)
     return exchange_id
 
 
