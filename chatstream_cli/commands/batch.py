@@ -20,6 +20,7 @@ from .batch_output import interrupt_note, output, progress_bar, showing
 from .groups import DefaultCommandGroup, subcommand_app
 from .options import (
     BaseUrl,
+    BatchNoLog,
     ChainLimit,
     Debug,
     Functions,
@@ -27,7 +28,6 @@ from .options import (
     MaxTokens,
     McpServers,
     Model,
-    NoLog,
     Option,
     PlainHelpCommand,
     PromptCommand,
@@ -108,7 +108,7 @@ def run_command(
     mcp: McpServers = None,
     chain_limit: ChainLimit = None,
     yes: Yes = False,
-    no_log: NoLog = False,
+    no_log: BatchNoLog = False,
 ) -> None:
     """Run every prompt of FILE; one JSON line per prompt, in input order (the default command). With
     tools (--functions, -T, --mcp; --yes is required: nobody is there to ask) each line is a chain."""

@@ -245,6 +245,9 @@ SchemaMulti = Annotated[
 ]
 Pretty = Annotated[bool, typer.Option("--pretty", help="With --schema on a pipe: indent the JSON.")]
 NoLog = Annotated[bool, typer.Option("--no-log", help="Do not record this exchange in the history.")]
+BatchNoLog = Annotated[
+    bool, typer.Option("--no-log", help="Do not record the lines in the history (only --schema batches are recorded).")
+]
 Functions = Annotated[
     list[str] | None,
     typer.Option(
