@@ -80,6 +80,28 @@ _GENERIC_TRANSPORT_ERRORS = frozenset({"TransportError", "RequestError", "APICon
 _DNS_WORDS = ("name or service", "nodename", "name resolution", "getaddrinfo", "no address")
 
 
+def server_label(name: str, label: str, endpoint: str, own_domain: str | None) -> str:
+    """How messages name the server: ``label`` (``OpenAI``) when ``endpoint`` is on the vendor's ``own_domain``
+    (``openai.com``: the host or a subdomain of it), else the configured provider and the host:port
+    (``litellm at gateway.internal:4000``), since a gateway or proxy answered. ``own_domain`` None: any host is
+    the provider's own (a local server's); "" (an endpoint config.toml declared): no host is."""
+    if own_domain is None:
+        return label
+    host = (urlsplit(endpoint).hostname or "").rstrip(".")
+    if own_domain and (host == own_domain or host.endswith(f".{own_domain}")):
+        return label
+    return f"{name} at {server_address(endpoint)}"
+
+
+def server_address(endpoint: str) -> str:
+    """``host:port`` of ``endpoint`` (the scheme's port when it names none), never its userinfo."""
+    parts = urlsplit(endpoint)
+    host = parts.hostname or endpoint
+    host = f"[{host}]" if ":" in host else host
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{host}:{port}"
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
     """Who a request goes to, for messages that say what to do: ``Anthropic``, its key, the model."""

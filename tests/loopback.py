@@ -194,6 +194,11 @@ class LoopbackServer:
         self.port: int = self._tcp.server_address[1]
         self.base_url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
 
+    def named_as(self, provider: str) -> str:
+        """How chatstream's messages name this server when it answers for ``provider``: not the vendor's own
+        host, so a gateway's ``provider at host:port``."""
+        return f"{provider} at 127.0.0.1:{self.port}"
+
     def __enter__(self) -> LoopbackServer:
         return self.start()
 

@@ -123,7 +123,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [error_reply(401, "authentication_error", "invalid x-api-key")],
         [],
         3,
-        "Anthropic rejected the API key (HTTP 401: invalid x-api-key) "
+        "<server> rejected the API key (HTTP 401: invalid x-api-key) "
         "(set ANTHROPIC_API_KEY or run `chatstream keys set anthropic`)",
         "",
     ),
@@ -132,7 +132,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [error_reply(403, "permission_error", "Your key lacks permission")],
         [],
         3,
-        "Anthropic refused this API key access (HTTP 403: Your key lacks permission) "
+        "<server> refused this API key access (HTTP 403: Your key lacks permission) "
         "(set ANTHROPIC_API_KEY or run `chatstream keys set anthropic`)",
         "",
     ),
@@ -141,7 +141,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [error_reply(404, "not_found_error", f"model: {MODEL}")],
         [],
         3,
-        f"Anthropic does not know the model '{MODEL}' (HTTP 404: model: {MODEL}) "
+        f"<server> does not know the model '{MODEL}' (HTTP 404: model: {MODEL}) "
         "(check the model name (`chatstream models --remote` lists them) and the endpoint <endpoint>)",
         "",
     ),
@@ -150,7 +150,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [error_reply(400, "invalid_request_error", "prompt is too long: 250000 tokens > 200000 maximum")],
         [],
         4,
-        "Anthropic rejected the request (HTTP 400: prompt is too long: 250000 tokens > 200000 maximum) "
+        "<server> rejected the request (HTTP 400: prompt is too long: 250000 tokens > 200000 maximum) "
         "(check the prompt and options)",
         "",
     ),
@@ -159,7 +159,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [error_reply(413, "request_too_large", "Request exceeds the maximum allowed number of bytes.")],
         [],
         4,
-        "Anthropic rejected the request as too large (HTTP 413: Request exceeds the maximum allowed number of bytes.) "
+        "<server> rejected the request as too large (HTTP 413: Request exceeds the maximum allowed number of bytes.) "
         "(shorten the prompt)",
         "",
     ),
@@ -168,7 +168,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [busy(429, "rate_limit_error", "Slow down.")] * 3,
         ["--retries", "2"],
         4,
-        "rate limited by Anthropic (HTTP 429: Slow down.) after 2 retries (wait a minute, or raise --retries)",
+        "rate limited by <server> (HTTP 429: Slow down.) after 2 retries (wait a minute, or raise --retries)",
         "",
     ),
     (
@@ -176,7 +176,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [busy(529, "overloaded_error", "Overloaded")] * 2,
         ["--retries", "1"],
         4,
-        "Anthropic is overloaded (HTTP 529: Overloaded) after 1 retry (try again shortly, or raise --retries)",
+        "<server> is overloaded (HTTP 529: Overloaded) after 1 retry (try again shortly, or raise --retries)",
         "",
     ),
     (
@@ -184,8 +184,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [busy(503, "api_error", "Service unavailable")] * 2,
         ["--retries", "1"],
         4,
-        "Anthropic is unavailable (HTTP 503: Service unavailable) after 1 retry "
-        "(try again shortly, or raise --retries)",
+        "<server> is unavailable (HTTP 503: Service unavailable) after 1 retry (try again shortly, or raise --retries)",
         "",
     ),
     (
@@ -193,7 +192,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [error_reply(500, "api_error", "Internal server error")],
         ["--retries", "0"],
         4,
-        "Anthropic failed (HTTP 500: Internal server error) (try again shortly, or raise --retries)",
+        "<server> failed (HTTP 500: Internal server error) (try again shortly, or raise --retries)",
         "",
     ),
     (
@@ -201,7 +200,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [Reply(status=302, headers=[("location", "http://127.0.0.1:1/x")])],
         [],
         4,
-        "Anthropic redirected the request to http://127.0.0.1:1/x (HTTP 302) (use the new address as --base-url)",
+        "<server> redirected the request to http://127.0.0.1:1/x (HTTP 302) (use the new address as --base-url)",
         "",
     ),
     (
@@ -209,7 +208,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [Reply.from_wire("anthropic_stream_midstream_error.sse")],
         [],
         4,
-        "Anthropic stopped the reply with an error: Overloaded (overloaded_error) "
+        "<server> stopped the reply with an error: Overloaded (overloaded_error) "
         "(try again; any text already shown stays)",
         "Hello there\n",
     ),
@@ -218,7 +217,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [Reply.from_wire("anthropic_stream_text.sse", drop_after=7)],
         [],
         5,
-        "the connection to Anthropic dropped before the reply was complete (try again)",
+        "the connection to <server> dropped before the reply was complete (try again)",
         "Hello there! It\n",
     ),
     (
@@ -226,7 +225,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [Reply.from_wire("anthropic_stream_text.sse", stall_after=5)],
         ["--timeout", "0.3"],
         5,
-        "no data from Anthropic for 0.3 s (raise --timeout, or use --timeout 0 to wait without limit)",
+        "no data from <server> for 0.3 s (raise --timeout, or use --timeout 0 to wait without limit)",
         "Hello there\n",
     ),
     (
@@ -234,7 +233,7 @@ FAILURES: list[tuple[str, list[Reply], list[str], int, str, str]] = [
         [Reply(no_response=True)],
         ["--timeout", "0.3"],
         5,
-        "no data from Anthropic for 0.3 s (raise --timeout, or use --timeout 0 to wait without limit)",
+        "no data from <server> for 0.3 s (raise --timeout, or use --timeout 0 to wait without limit)",
         "",
     ),
 ]
@@ -258,7 +257,8 @@ def test_failure(
     server.enqueue_many(replies)
     result = run(*flags, *(["--async"] if use_async else []), "Greet me")
     assert result.exit_code == code, result.stderr
-    assert error_line(result) == message.replace("<endpoint>", server.base_url)
+    expected = message.replace("<endpoint>", server.base_url).replace("<server>", server.named_as("anthropic"))
+    assert error_line(result) == expected
     assert result.stdout == stdout
     assert len(server.requests) == len(replies)
 
@@ -379,7 +379,8 @@ def test_retry_notice_on_a_terminal(server: LoopbackServer, tmp_path: Path) -> N
     child.expect(pexpect.EOF)
     child.close()
     screen = child.before.decode()
-    assert "rate limited by Anthropic (HTTP 429: Slow down.); retrying in 0.4 s (attempt 2 of 3)" in screen
+    limited_by = server.named_as("anthropic")
+    assert f"rate limited by {limited_by} (HTTP 429: Slow down.); retrying in 0.4 s (attempt 2 of 3)" in screen
     assert "All good." in screen
     assert child.exitstatus == 0
 

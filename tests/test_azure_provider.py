@@ -110,12 +110,13 @@ def test_an_unknown_deployment_and_a_rejected_key(azure: LoopbackServer) -> None
     }
     denied = {"error": {"code": "401", "message": f"Access denied due to invalid subscription key {KEY}."}}
     azure.enqueue_many([Reply.json(missing, status=404), Reply.json(denied, status=401)])
+    label = azure.named_as("azure")  # a loopback server is no Azure resource: named as a gateway would be
     result = run("--retries", "0")
     assert result.exit_code == 3
-    assert error_line(result).startswith(f"Azure OpenAI has no deployment '{DEPLOYMENT}' at {azure.base_url}")
+    assert error_line(result).startswith(f"{label} has no deployment '{DEPLOYMENT}' at {azure.base_url}")
     result = run("--retries", "0")
     assert result.exit_code == 3
-    assert error_line(result).startswith("Azure OpenAI rejected the API key (HTTP 401")
+    assert error_line(result).startswith(f"{label} rejected the API key (HTTP 401")
     assert KEY not in result.stderr
 
 

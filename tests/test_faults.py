@@ -63,7 +63,6 @@ class Wire:
     tail: Callable[[], list[str]]
     error_event: Callable[[str, str], str]
     error_body: Callable[[str, str], dict[str, Any]]
-    label: str
 
     def events(self, pieces: list[str] = PIECES) -> list[str]:
         return [*self.head(), *(self.delta(piece) for piece in pieces), *self.tail()]
@@ -128,7 +127,6 @@ ANTHROPIC = Wire(
         {"type": "error", "error": {"type": kind, "message": message}}, "error"
     ),
     error_body=lambda kind, message: {"type": "error", "error": {"type": kind, "message": message}},
-    label="Anthropic",
 )
 
 
@@ -159,7 +157,6 @@ OPENAI = Wire(
     ],
     error_event=lambda kind, message: sse_event({"error": {"message": message, "type": kind}}),
     error_body=lambda kind, message: {"error": {"message": message, "type": kind, "param": None, "code": None}},
-    label="OpenAI",
 )
 
 
@@ -259,7 +256,7 @@ def test_internal_server_error(server: LoopbackServer, wire: Wire) -> None:
     server.enqueue_many([wire.error_reply(500, "api_error", "Internal server error")] * 2)
     outcome = chat(server, wire, retries=1)
     assert (outcome.code, outcome.stdout) == (4, "")
-    assert f"{wire.label} failed (HTTP 500: Internal server error)" in outcome.error
+    assert f"{server.named_as(wire.name)} failed (HTTP 500: Internal server error)" in outcome.error
     assert len(server.requests) == 2
 
 
@@ -330,7 +327,7 @@ def test_stall_longer_than_the_timeout(server: LoopbackServer, wire: Wire, mode:
     server.enqueue(Reply.sse(wire.stream(), stall_after=len(wire.head()) + SHOWN))
     outcome = chat(server, wire, *mode, timeout=0.5)
     assert (outcome.code, outcome.stdout) == (5, PARTIAL)
-    assert f"no data from {wire.label} for 0.5 s" in outcome.error
+    assert f"no data from {server.named_as(wire.name)} for 0.5 s" in outcome.error
     assert closed_by_client(server)
 
 
@@ -338,7 +335,7 @@ def test_server_that_accepts_and_never_answers(server: LoopbackServer, wire: Wir
     server.enqueue(Reply(no_response=True))
     outcome = chat(server, wire, timeout=0.5)
     assert (outcome.code, outcome.stdout) == (5, "")
-    assert f"no data from {wire.label} for 0.5 s" in outcome.error
+    assert f"no data from {server.named_as(wire.name)} for 0.5 s" in outcome.error
     assert closed_by_client(server)
 
 

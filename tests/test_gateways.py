@@ -249,3 +249,101 @@ def test_json_of_a_reply_cut_by_an_error_has_the_text_and_the_error(loopback_ser
 def test_a_problem_before_any_request_prints_no_object() -> None:
     result = run("-m", "openai:gpt-4o", "--json", "hi")  # no key
     assert (result.exit_code, result.stdout) == (3, "")
+
+
+# --- errors that name the server that answered ------------------------------------------------------------
+
+
+def test_a_declared_gateway_is_named_with_its_host_in_errors(loopback_server: LoopbackServer, config: Any) -> None:  # noqa: F811
+    base_url = f"{loopback_server.base_url}/v1"
+    config(f'[providers.litellm]\nkind = "openai"\nbase_url = "{base_url}"\napi_key_env = "LITELLM_KEY"\n')
+    loopback_server.default = Reply.json(
+        {"error": {"message": "invalid virtual key", "type": "auth_error"}}, status=401
+    )
+    result = run("-m", "litellm:gpt-4o", "hi", LITELLM_KEY=OPENAI_KEY)
+    assert result.exit_code == 3
+    assert error_line(result) == (
+        f"litellm at 127.0.0.1:{loopback_server.port} rejected the API key (HTTP 401: invalid virtual key) "
+        "(set LITELLM_KEY or run `chatstream keys set litellm`)"
+    )
+
+
+@pytest.mark.parametrize("transport", ["httpx", "sdk"])
+def test_an_anthropic_base_url_on_a_gateway_names_the_gateway(
+    loopback_server: LoopbackServer,  # noqa: F811
+    config: Any,
+    transport: str,
+) -> None:
+    config(f'[providers.anthropic]\ntransport = "{transport}"\n')
+    error = {"type": "error", "error": {"type": "api_error", "message": "upstream failed"}}
+    loopback_server.default = Reply.json(error, status=500)
+    result = run("-m", "anthropic:claude-haiku-4-5", "hi", ANTHROPIC_API_KEY=ANTHROPIC_KEY,
+                 ANTHROPIC_BASE_URL=loopback_server.base_url)  # fmt: skip
+    assert result.exit_code == 4
+    assert error_line(result) == (
+        f"anthropic at 127.0.0.1:{loopback_server.port} failed (HTTP 500: upstream failed) "
+        "(try again shortly, or raise --retries)"
+    )
+
+
+def test_an_error_event_from_a_gateway_names_it(loopback_server: LoopbackServer) -> None:  # noqa: F811
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    loopback_server.default = Reply.sse(f"event: error\ndata: {json.dumps(error)}\n\n".encode())
+    result = run("-m", "anthropic:claude-haiku-4-5", "--base-url", loopback_server.base_url, "hi",
+                 ANTHROPIC_API_KEY=ANTHROPIC_KEY)  # fmt: skip
+    assert result.exit_code == 4
+    assert error_line(result).startswith(
+        f"anthropic at 127.0.0.1:{loopback_server.port} stopped the reply with an error: Overloaded"
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "label"),
+    [
+        ("https://api.openai.com/v1", "OpenAI"),
+        ("https://eu.api.openai.com/v1", "OpenAI"),  # a subdomain is the vendor's own
+        ("https://API.OpenAI.com./v1", "OpenAI"),
+        ("https://openai.com.evil.example/v1", "openai at openai.com.evil.example:443"),
+        ("https://notopenai.com/v1", "openai at notopenai.com:443"),
+        ("http://user:secret@gateway.internal:4000/v1", "openai at gateway.internal:4000"),  # never the userinfo
+        ("http://[::1]:8080/v1", "openai at [::1]:8080"),
+        ("http://gateway.internal/v1", "openai at gateway.internal:80"),
+    ],
+)
+def test_server_label_names_a_host_off_the_vendors_domain(endpoint: str, label: str) -> None:
+    from chatstream_cli.retry import server_label
+
+    assert server_label("openai", "OpenAI", endpoint, "openai.com") == label
+
+
+def test_a_local_server_keeps_its_name_and_a_declared_endpoint_never_does() -> None:
+    from chatstream_cli.retry import server_label
+
+    assert server_label("ollama", "Ollama", "http://gpu-box:11434/v1", None) == "Ollama"
+    assert server_label("corp", "corp", "https://api.openai.com/v1", "") == "corp at api.openai.com:443"
+
+
+@pytest.mark.parametrize(
+    ("model", "env", "label"),
+    [
+        ("openai:gpt-4o", {"OPENAI_API_KEY": OPENAI_KEY}, "OpenAI"),
+        ("openrouter:openai/gpt-4o", {"OPENROUTER_API_KEY": OPENAI_KEY}, "OpenRouter"),
+        ("anthropic:claude-haiku-4-5", {"ANTHROPIC_API_KEY": ANTHROPIC_KEY}, "Anthropic"),
+        ("gemini:gemini-2.5-flash", {"GEMINI_API_KEY": OPENAI_KEY}, "Gemini"),
+        (
+            "azure:gpt-4o",
+            {"AZURE_OPENAI_API_KEY": OPENAI_KEY, "AZURE_OPENAI_ENDPOINT": "https://contoso.openai.azure.com"},
+            "Azure OpenAI",
+        ),
+        ("ollama:llama3", {"OLLAMA_HOST": "http://gpu-box:11434"}, "Ollama"),
+    ],
+)
+def test_the_vendors_own_endpoints_keep_their_names(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, model: str, env: dict[str, str], label: str
+) -> None:
+    from chatstream_cli.providers import build, resolve
+    from chatstream_cli.runnable import ModelSettings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert build(resolve(model), ModelSettings()).service.label == label

@@ -135,7 +135,7 @@ def test_reserved_options_are_refused(gemini: LoopbackServer) -> None:
             400,
             google_error(400, "INVALID_ARGUMENT", "Invalid value at 'generation_config.temperature'"),
             4,
-            "Gemini rejected the request (HTTP 400: Invalid value at 'generation_config.temperature')",
+            "<server> rejected the request (HTTP 400: Invalid value at 'generation_config.temperature')",
         ),
         (
             400,
@@ -146,19 +146,19 @@ def test_reserved_options_are_refused(gemini: LoopbackServer) -> None:
                 {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"},
             ),
             3,
-            "Gemini rejected the API key (HTTP 400: API key not valid. Please pass a valid API key.)",
+            "<server> rejected the API key (HTTP 400: API key not valid. Please pass a valid API key.)",
         ),
         (
             403,
             google_error(403, "PERMISSION_DENIED", "Method doesn't allow unregistered callers."),
             3,
-            "Gemini refused this API key access (HTTP 403: Method doesn't allow unregistered callers.)",
+            "<server> refused this API key access (HTTP 403: Method doesn't allow unregistered callers.)",
         ),
         (
             404,
             google_error(404, "NOT_FOUND", "models/gemini-9 is not found for API version v1beta"),
             3,
-            "Gemini does not know the model 'gemini-2.5-flash' (HTTP 404: models/gemini-9 is not found",
+            "<server> does not know the model 'gemini-2.5-flash' (HTTP 404: models/gemini-9 is not found",
         ),
     ],
     ids=["invalid-argument", "bad-key", "permission-denied", "unknown-model"],
@@ -169,7 +169,7 @@ def test_errors_are_one_line_with_the_right_exit_code(
     gemini.enqueue(Reply.json(body, status=status))
     result = run("--retries", "0")
     assert result.exit_code == exit_code
-    assert error_line(result).startswith(start)
+    assert error_line(result).startswith(start.replace("<server>", gemini.named_as("gemini")))
     assert KEY not in result.stderr
 
 
@@ -189,11 +189,12 @@ def test_a_429_waits_its_retry_delay_and_a_503_is_retried(gemini: LoopbackServer
     model = build(resolve(f"gemini:{MODEL}"), ModelSettings(retries=2, timeout=5, on_notice=notices.append))
     assert "".join(chunk.text for chunk in model.stream("Greet me")) == "Hi."
     assert len(gemini.requests) == 3
+    label = gemini.named_as("gemini")
     assert notices[0] == (
-        "rate limited by Gemini (HTTP 429: Quota exceeded for metric generate_content); retrying in 0.05 s "
+        f"rate limited by {label} (HTTP 429: Quota exceeded for metric generate_content); retrying in 0.05 s "
         "(attempt 2 of 3)"
     )
-    assert notices[1].startswith("Gemini is unavailable (HTTP 503: The model is overloaded.); retrying in")
+    assert notices[1].startswith(f"{label} is unavailable (HTTP 503: The model is overloaded.); retrying in")
 
 
 def test_an_error_event_before_any_text_is_retried(gemini: LoopbackServer) -> None:
@@ -210,7 +211,7 @@ def test_a_stream_cut_before_its_finish_reason_is_exit_5_keeping_the_text(gemini
     result = run("--retries", "0")
     assert result.exit_code == 5
     assert result.stdout == "Hello\n"
-    assert "the stream from Gemini ended before the reply was complete" in result.stderr
+    assert f"the stream from {gemini.named_as('gemini')} ended before the reply was complete" in result.stderr
 
 
 @pytest.mark.parametrize("mode", ["--async", "--no-stream"])

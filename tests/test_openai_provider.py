@@ -570,7 +570,8 @@ def test_retry_after_is_honoured_then_success(server: LoopbackServer) -> None:
     chunks = list(make_model(server, retries=2, on_notice=notices.append).stream(PROMPT))
     assert text_of(chunks) == REPLY
     assert len(server.requests) == 2
-    assert notices == ["rate limited by OpenAI (HTTP 429: nope); retrying in 0.05 s (attempt 2 of 3)"]
+    limited_by = server.named_as("openai")
+    assert notices == [f"rate limited by {limited_by} (HTTP 429: nope); retrying in 0.05 s (attempt 2 of 3)"]
 
 
 def test_html_error_page_from_a_proxy(server: LoopbackServer) -> None:
@@ -606,7 +607,7 @@ def test_stall_longer_than_the_timeout(server: LoopbackServer, mode: str) -> Non
     server.enqueue(Reply.sse(WIRE_TEXT, stall_after=3))
     chunks, error = collect_until_error(make_model(server, timeout=0.3), mode)
     assert text_of(chunks) == "Hello there"
-    assert isinstance(error, NetworkError) and "no data from OpenAI for 0.3 s" in str(error)
+    assert isinstance(error, NetworkError) and f"no data from {server.named_as('openai')} for 0.3 s" in str(error)
     assert server.wait_for_disconnect()
 
 
@@ -764,7 +765,8 @@ def test_cli_midstream_error_exits_4_keeping_the_text(server: LoopbackServer) ->
     result = run_cli(server, "-m", "openai:gpt-4o-mini", PROMPT)
     assert result.exit_code == 4
     assert result.stdout.startswith("Hello there")
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("chatstream: error: OpenAI stopped the reply")
+    stopped = f"chatstream: error: {server.named_as('openai')} stopped the reply"
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith(stopped)
     assert FAKE_KEY not in result.stdout + result.stderr
 
 
@@ -826,7 +828,8 @@ def test_a_404_not_about_the_model_is_a_wrong_endpoint(server: LoopbackServer, r
     chunks, error = collect_until_error(make_model(server, retries=1), "stream")
     assert chunks == []
     assert type(error) is ConfigError and error.exit_code == 3
-    assert error.message == f"OpenAI has no chat endpoint at {server.base_url}/v1/chat/completions (HTTP 404: {answer})"
+    endpoint = f"{server.base_url}/v1/chat/completions"
+    assert error.message == f"{server.named_as('openai')} has no chat endpoint at {endpoint} (HTTP 404: {answer})"
     assert "check the base URL" in str(error.hint)
     assert "does not know the model" not in str(error)
 

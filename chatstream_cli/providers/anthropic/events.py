@@ -45,8 +45,9 @@ _CONTAINER_FIELDS = ("id", "expires_at", "skills")
 class StreamTranslator:
     """Turns one response's events into chunks; remembers which block each ``index`` opened."""
 
-    def __init__(self, list_content: bool) -> None:
+    def __init__(self, list_content: bool, label: str = "Anthropic") -> None:
         self.list_content = list_content
+        self.label = label  # who errors name: Anthropic, or the gateway that answered
         self.block_types: dict[int, str] = {}
         self.started = False
         self.finished = False
@@ -88,7 +89,7 @@ class StreamTranslator:
         elif kind == "message_stop":
             self.finished = True
         elif kind == "error":
-            raise stream_error(event)
+            raise stream_error(event, self.label)
         if chunk is not None:
             chunk.response_metadata["model_provider"] = PROVIDER
             chunk.report = self.report
@@ -99,7 +100,7 @@ class StreamTranslator:
         if not self.started:
             raise not_anthropic("message stream")
         if not self.finished:
-            raise NetworkError("the stream from Anthropic ended before the reply was complete", "try again")
+            raise NetworkError(f"the stream from {self.label} ended before the reply was complete", "try again")
 
     def _empty(self) -> str | list[dict[str, Any]]:
         return [] if self.list_content else ""
@@ -213,10 +214,10 @@ def chunks_from_events(events: Iterable[dict[str, Any]], *, list_content: bool) 
     return StreamTranslator(list_content).chunks(events)
 
 
-def stream_error(event: dict[str, Any]) -> ProviderError:
+def stream_error(event: dict[str, Any], label: str = "Anthropic") -> ProviderError:
     """The error for an ``event: error`` that arrived after the HTTP 200."""
     error = event.get("error") or {}
-    return midstream_error("Anthropic", error.get("message"), error.get("type"))
+    return midstream_error(label, error.get("message"), error.get("type"))
 
 
 def not_anthropic(what: str) -> ProviderError:

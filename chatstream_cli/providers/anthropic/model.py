@@ -33,6 +33,7 @@ from ...retry import (
     call_with_retries,
     checked_endpoint,
     header_secrets,
+    server_label,
     stream_with_retries,
 )
 from ...runnable import ChatModel
@@ -42,6 +43,7 @@ from .wire import API_VERSION, SAMPLING_API_VERSION
 
 NAME = "anthropic"
 LABEL = "Anthropic"
+OWN_DOMAIN = "anthropic.com"  # any other host is a gateway or proxy, and messages name it
 KEY_ENV = "ANTHROPIC_API_KEY"
 BASE_URL_ENV = "ANTHROPIC_BASE_URL"
 SDK_ENDPOINT = "https://api.anthropic.com"
@@ -105,7 +107,13 @@ class AnthropicChatModel(ChatModel):
         base_url = (given_url or SDK_ENDPOINT).rstrip("/")
         extra = self.extra_headers
         service = Service(
-            NAME, LABEL, self.model, base_url, KEY_ENV, secret=api_key, more_secrets=header_secrets(extra)
+            NAME,
+            server_label(NAME, LABEL, base_url, OWN_DOMAIN),
+            self.model,
+            base_url,
+            KEY_ENV,
+            secret=api_key,
+            more_secrets=header_secrets(extra),
         )
         headers = {"x-api-key": api_key, "anthropic-version": self.api_version(), **self.beta_header()}
         if self.options.get("transport", "httpx") == "sdk":
@@ -195,7 +203,7 @@ class AnthropicChatModel(ChatModel):
         body = self.request_body(messages, stream=True)
 
         def open_stream() -> Iterator[AIMessageChunk]:
-            translator = StreamTranslator(list_content=_wants_blocks(body))
+            translator = StreamTranslator(_wants_blocks(body), self.service.label)
             with closing(self.transport.events(body)) as events:
                 yield from translator.chunks(events)
 
@@ -206,7 +214,7 @@ class AnthropicChatModel(ChatModel):
         async with self.transport.async_client() as client:
 
             async def open_stream() -> AsyncIterator[AIMessageChunk]:
-                translator = StreamTranslator(list_content=_wants_blocks(body))
+                translator = StreamTranslator(_wants_blocks(body), self.service.label)
                 async with (
                     aclosing(self.transport.aevents(client, body)) as events,
                     aclosing(translator.achunks(events)) as chunks,

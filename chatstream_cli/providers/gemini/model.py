@@ -30,6 +30,7 @@ from ...retry import (
     call_with_retries,
     checked_endpoint,
     httpx_options,
+    server_label,
     status_failure,
     stream_failure,
     stream_with_retries,
@@ -60,6 +61,7 @@ ALSO_KEY_ENV = "GOOGLE_API_KEY"
 BASE_URL_ENV = "GOOGLE_GEMINI_BASE_URL"
 ENDPOINT = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
+GOOGLE_DOMAIN = "googleapis.com"  # any other host is a gateway or proxy, and messages name it
 _VERSION_PATHS = ("/v1", "/v1beta", "/v1alpha")
 
 
@@ -99,7 +101,11 @@ class GeminiChatModel(ChatModel):
 
     def make_service(self) -> Service:
         self.api_key = find_api_key(self.settings.api_key)
-        return Service(NAME, self.label, self.model, self.base_url, KEY_ENV, secret=self.api_key)
+        return Service(NAME, self.server_label(), self.model, self.base_url, KEY_ENV, secret=self.api_key)
+
+    def server_label(self, name: str = NAME) -> str:
+        """``Gemini`` on Google's own endpoint, else the provider and the host (a gateway or proxy answers)."""
+        return server_label(name, self.label, self.base_url, GOOGLE_DOMAIN)
 
     def url(self, method: str) -> str:
         suffix = "?alt=sse" if method == "streamGenerateContent" else ""
@@ -151,7 +157,7 @@ class GeminiChatModel(ChatModel):
                     if not response.is_success:
                         response.read()
                         response.raise_for_status()
-                    yield from chunks_from_events(iter_sse(response.iter_bytes()), self.label)
+                    yield from chunks_from_events(iter_sse(response.iter_bytes()), self.service.label)
 
             yield from stream_with_retries(open_stream, self.classify, self._policy(), has_token)
 
@@ -169,7 +175,7 @@ class GeminiChatModel(ChatModel):
                         response.raise_for_status()
                     async with (
                         aclosing(aiter_sse(response.aiter_bytes())) as events,
-                        aclosing(achunks_from_events(events, self.label)) as chunks,
+                        aclosing(achunks_from_events(events, self.service.label)) as chunks,
                     ):
                         async for chunk in chunks:
                             yield chunk
@@ -187,7 +193,7 @@ class GeminiChatModel(ChatModel):
             def call() -> AIMessage:
                 response = client.post(self.url("generateContent"), **self._payload(body))
                 response.raise_for_status()
-                return message_from_response(event_json(response.text, self.label), self.label)
+                return message_from_response(event_json(response.text, self.service.label), self.service.label)
 
             return call_with_retries(call, self.classify, self._policy())
 
@@ -200,7 +206,7 @@ class GeminiChatModel(ChatModel):
             async def call() -> AIMessage:
                 response = await client.post(self.url("generateContent"), **self._payload(body, asynchronous=True))
                 response.raise_for_status()
-                return message_from_response(event_json(response.text, self.label), self.label)
+                return message_from_response(event_json(response.text, self.service.label), self.service.label)
 
             return await acall_with_retries(call, self.classify, self._policy())
 
@@ -234,11 +240,12 @@ class GeminiChatModel(ChatModel):
         )
         error = failure.error
         if response.status_code == 400 and error_reason(body) == "API_KEY_INVALID":
-            error = AuthError(f"{self.label} rejected the API key (HTTP 400: {self.service.scrub(message or '')})",
-                              self.service.key_hint, error_type=status, status=400)  # fmt: skip
+            service = self.service
+            error = AuthError(f"{service.label} rejected the API key (HTTP 400: {service.scrub(message or '')})",
+                              service.key_hint, error_type=status, status=400)  # fmt: skip
         elif response.status_code == 404 and not _about_a_model(message):
             error = ConfigError(
-                f"{self.label} has no generateContent endpoint at {self.base_url} (HTTP 404)",
+                f"{self.service.label} has no generateContent endpoint at {self.base_url} (HTTP 404)",
                 "check --base-url: it is the part before /models/MODEL",
             )
         elif response.status_code == 404:
@@ -285,7 +292,7 @@ def remote_models(timeout: float | None) -> list[str]:
     except (ValueError, AttributeError):
         entries = None
     if not isinstance(entries, list):
-        raise ConfigError(f"{model.label} sent no model list from {url}", "check --base-url")
+        raise ConfigError(f"{model.service.label} sent no model list from {url}", "check --base-url")
     return sorted(
         str(entry["name"]).removeprefix("models/")
         for entry in entries

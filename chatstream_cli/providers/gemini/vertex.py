@@ -63,7 +63,7 @@ class GeminiVertexChatModel(GeminiChatModel):
         return f"{base}/projects/{project}/locations/{region}/publishers/google"
 
     def make_service(self) -> Service:
-        return Service(NAME, self.label, self.model, self.base_url)
+        return Service(NAME, self.server_label(NAME), self.model, self.base_url)
 
     def auth_headers(self) -> dict[str, str]:
         """A Bearer token, refreshed from the credentials when it is missing or about to expire."""

@@ -244,7 +244,8 @@ class StreamTranslator:
         candidates = data.get("candidates") or []
         if not candidates:
             chunk = blocked_prompt_chunk(data, usage)
-            self.report.note = prompt_feedback_note(data.get("promptFeedback"), self.label) or self.report.note
+            # Notes name the model's family (its safety filters are Gemini's whoever relays them); errors, the server.
+            self.report.note = prompt_feedback_note(data.get("promptFeedback"), LABEL) or self.report.note
             self.finished = self.finished or "promptFeedback" in data
         else:
             chunk = candidate_chunk(candidates[0], data.get("modelVersion"), usage)
@@ -254,7 +255,7 @@ class StreamTranslator:
             if reason:
                 self.finished = True
                 self.report.stopped(reason)
-                self.report.note = finish_note(reason, candidates[0], self.label)
+                self.report.note = finish_note(reason, candidates[0], LABEL)
         return chunk
 
     def _step(self, cumulative: Usage | None) -> Usage | None:

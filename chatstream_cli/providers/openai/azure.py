@@ -125,7 +125,7 @@ class AzureChatOpenAI(ChatOpenAI):
         detail = f": {self.service.scrub(answer)}" if answer.strip() else ""
         return Failure(
             ConfigError(
-                f"Azure OpenAI has no deployment {self.model!r} at {self.base_url} (HTTP 404{detail})",
+                f"{self.service.label} has no deployment {self.model!r} at {self.base_url} (HTTP 404{detail})",
                 "check the deployment name (-m azure:DEPLOYMENT) and AZURE_OPENAI_ENDPOINT",
             )
         )

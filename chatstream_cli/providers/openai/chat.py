@@ -66,6 +66,7 @@ from ...retry import (
     header_secrets,
     httpx_options,
     response_failure,
+    server_label,
     status_failure,
     stream_failure,
     stream_with_retries,
@@ -94,6 +95,13 @@ LABELS = {
     "azure": "Azure OpenAI",
 }
 COMPLETION_TOKENS = frozenset({"openai", "azure"})  # the providers that know max_completion_tokens
+# The vendors' own domains: any other host answering for these providers is a gateway or proxy, and messages say so.
+VENDOR_DOMAINS = {
+    "openai": "openai.com",
+    "openrouter": "openrouter.ai",
+    "azure": "azure.com",
+    "anthropic": "anthropic.com",
+}
 # Field order of the openai SDK's ChoiceLogprobs and ChatCompletionTokenLogprob (TopLogprob: the first three).
 _LOGPROBS_FIELDS = ("content", "refusal")
 _TOKEN_FIELDS = ("token", "bytes", "logprob", "top_logprobs")
@@ -130,10 +138,9 @@ class ChatOpenAI(ChatModel):
         from .. import request_headers
 
         self.extra_headers = request_headers(self.spec.name, self.settings.headers)
-        label = LABELS.get(self.spec.name, self.spec.name)
         self.service = Service(
             self.spec.name,
-            label,
+            service_label(self.spec, self.base_url),
             model,
             self.base_url,
             self.spec.key_env,
@@ -318,6 +325,19 @@ class ChatOpenAI(ChatModel):
 async def _borrowed(client: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
     """A client someone else closes."""
     yield client
+
+
+def own_domain(spec: ProviderSpec) -> str | None:
+    """The provider's own domain (the vendor's); "" for an endpoint config.toml declared (every host is then
+    named); None for a local server preset (Ollama is Ollama on whichever machine)."""
+    if spec.name in VENDOR_DOMAINS:
+        return VENDOR_DOMAINS[spec.name]
+    return None if spec.name in LABELS else ""
+
+
+def service_label(spec: ProviderSpec, base_url: str) -> str:
+    """What messages call the server behind ``base_url``: see :func:`server_label`."""
+    return server_label(spec.name, LABELS.get(spec.name, spec.name), base_url, own_domain(spec))
 
 
 def provider_spec(name: str) -> ProviderSpec:
@@ -844,7 +864,7 @@ def remote_models(spec: ProviderSpec, timeout: float | None, base_url: str | Non
     else:
         base = base_url_for(spec, base_url)
         url, headers = f"{base}/models", {"authorization": f"Bearer {key}"} if key else {}
-    service = Service(spec.name, LABELS.get(spec.name, spec.name), "", base, spec.key_env, secret=key)
+    service = Service(spec.name, service_label(spec, base), "", base, spec.key_env, secret=key)
     try:
         with httpx.Client(**httpx_options(headers, timeout, None, is_async=False)) as client:
             response = client.get(url)
