@@ -286,6 +286,27 @@ def test_a_table_that_fits_once_the_blank_lines_above_it_are_printed_keeps_its_o
     assert " A  A" in one_go(text, 30).splitlines()
 
 
+def test_a_table_laid_out_with_the_widths_it_records_is_laid_out_as_rich_lays_it_out() -> None:
+    """The widths a table records are those Rich gives it, in the room its column rules leave: a
+    table filling the width, given them back, wraps its cells where Rich does."""
+    text = "| AAAA | AAAAAAAAAAAA | AAAAAAAAAAAA |\n|---|---|---|\n| aaaa | aaaaaaaaaaaa | aaaaaaaaaaaa |\n"
+    console = recorded_console(30)
+    own = render_markdown(console, text, 30)
+    kept = render_markdown(console, text, 30, own.table_widths)
+    assert sum(own.table_widths[0]) < 30  # the rules between its three columns take room too
+    assert kept.lines == own.lines
+    assert kept.table_widths == own.table_widths
+
+
+@pytest.mark.parametrize("largest_chunk", [4, 12, 40])
+def test_a_table_filling_the_width_and_all_but_one_row_streams_as_rendered_whole(largest_chunk: int) -> None:
+    """Its own rows take all the screen's rows but one; its widths, kept once it is printed in
+    part, are Rich's own (a regression: they were taken in the room its column rules take too)."""
+    text = "the\n\n| AAAA | AAAAAAAAAAAA | AAAAAAAAAAAA |\n|---|---|---|\n| aaaa | aaaaaaaaaaaa | aaaaaaaaaaaa |\n"
+    for seed in range(10):
+        assert_streams_as_whole(text, 30, 6, seed=seed, largest_chunk=largest_chunk)
+
+
 def test_fences_and_info_strings_are_shown_as_written() -> None:
     text = "````markdown\n```text\nx\n```\n````\n\n~~~ js\nlet a;\n\n~~~\n\n    indented\n    ```"
     lines = [line.rstrip() for line in one_go(text, 40).splitlines()]

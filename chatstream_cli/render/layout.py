@@ -199,7 +199,9 @@ class KeptWidthTable(TableElement):
             for index, (column, width) in enumerate(zip(table.columns, kept or (), strict=False)):
                 column.width = max(0, width - table._get_padding_width(index))
             table.expand = kept is None and self.document.fill_tables and self.may_grow
-            widths = table._calculate_column_widths(console, options.update(width=options.max_width))
+            # As Rich lays it out: the room its box's edges and column rules leave.
+            room = options.update_width(options.max_width - table._extra_width)
+            widths = table._calculate_column_widths(console, room)
             self.document.table_widths.append(tuple(widths))
             yield table
 
