@@ -330,7 +330,7 @@ def test_rate_limit_is_retried_after_what_retry_after_says(server: LoopbackServe
     chunks = list(claude(server, retries=2, on_notice=notices.append).stream("hi"))
     assert "".join(chunk.text for chunk in chunks) == GREETING
     assert notices == [
-        "rate limited by Anthropic (HTTP 429: Slow down.); retrying in 0.01 s (attempt 2 of 3)",
+        f"rate limited by {server.named_as('anthropic')} (HTTP 429: Slow down.); retrying in 0.01 s (attempt 2 of 3)",
     ]
     assert len(server.requests) == 2  # with the SDK too, chatstream's policy is the only one
 
@@ -344,7 +344,8 @@ def test_overload_replayed_from_the_wire_is_retried(server: LoopbackServer, use_
     chunks = collect(claude(server, retries=2, on_notice=notices.append), use_async=use_async)
     assert "".join(chunk.text for chunk in chunks) == GREETING
     assert len(server.requests) == 3
-    assert [notice.split(";")[0] for notice in notices] == ["Anthropic is overloaded (HTTP 529: Overloaded)"] * 2
+    overload = f"{server.named_as('anthropic')} is overloaded (HTTP 529: Overloaded)"
+    assert [notice.split(";")[0] for notice in notices] == [overload] * 2
     assert notices[1].endswith("(attempt 3 of 3)")
 
 
@@ -373,9 +374,9 @@ def _status_error(server: LoopbackServer) -> Exception:
 @pytest.mark.parametrize(
     ("status", "kind", "expected"),
     [
-        (429, "rate_limit_error", "rate limited by Anthropic (HTTP 429: busy) after 1 retry"),
-        (529, "overloaded_error", "Anthropic is overloaded (HTTP 529: busy) after 1 retry"),
-        (503, "api_error", "Anthropic is unavailable (HTTP 503: busy) after 1 retry"),
+        (429, "rate_limit_error", "rate limited by <server> (HTTP 429: busy) after 1 retry"),
+        (529, "overloaded_error", "<server> is overloaded (HTTP 529: busy) after 1 retry"),
+        (503, "api_error", "<server> is unavailable (HTTP 503: busy) after 1 retry"),
     ],
 )
 def test_retries_run_out(server: LoopbackServer, status: int, kind: str, expected: str) -> None:
@@ -383,7 +384,7 @@ def test_retries_run_out(server: LoopbackServer, status: int, kind: str, expecte
     server.enqueue_many([busy, busy])
     with pytest.raises(ProviderError) as caught:
         list(claude(server, retries=1).stream("hi"))
-    assert caught.value.message == expected
+    assert caught.value.message == expected.replace("<server>", server.named_as("anthropic"))
     assert (caught.value.status, caught.value.error_type) == (status, kind)
     assert len(server.requests) == 2
 
@@ -392,7 +393,7 @@ def test_x_should_retry_false_is_honoured(server: LoopbackServer) -> None:
     server.enqueue(error_reply(500, "api_error", "no", [("x-should-retry", "false")]))
     with pytest.raises(ProviderError) as caught:
         list(claude(server, retries=2).stream("hi"))
-    assert caught.value.message == "Anthropic failed (HTTP 500: no)"
+    assert caught.value.message == f"{server.named_as('anthropic')} failed (HTTP 500: no)"
     assert len(server.requests) == 1
 
 
@@ -408,7 +409,9 @@ def test_error_event_before_the_first_token_is_retried(server: LoopbackServer) -
     chunks = list(claude(server, retries=1, on_notice=notices.append).stream("hi"))
     assert "".join(chunk.text for chunk in chunks) == GREETING
     assert len([chunk for chunk in chunks if chunk.response_metadata.get("model_name")]) == 1  # no repeat
-    assert notices[0].startswith("Anthropic stopped the reply with an error: Overloaded (overloaded_error); retrying")
+    assert notices[0].startswith(
+        f"{server.named_as('anthropic')} stopped the reply with an error: Overloaded (overloaded_error); retrying"
+    )
 
 
 @both_modes
@@ -464,8 +467,8 @@ def test_an_error_without_anthropics_envelope_is_the_servers_error(
 @pytest.mark.parametrize(
     ("status", "kind", "message", "error_class", "expected"),
     [
-        (401, "authentication_error", "invalid x-api-key", AuthError, "Anthropic rejected the API key (HTTP 401"),
-        (403, "permission_error", "not allowed", AuthError, "Anthropic refused this API key access (HTTP 403"),
+        (401, "authentication_error", "invalid x-api-key", AuthError, "<server> rejected the API key (HTTP 401"),
+        (403, "permission_error", "not allowed", AuthError, "<server> refused this API key access (HTTP 403"),
         (404, "not_found_error", "model: nope", UnknownModelError, f"does not know the model '{MODEL}' (HTTP 404"),
         (400, "invalid_request_error", "messages: Field required", ProviderError, "HTTP 400: messages: Field required"),
         (413, "request_too_large", "too big", ProviderError, "rejected the request as too large (HTTP 413"),
@@ -474,7 +477,7 @@ def test_an_error_without_anthropics_envelope_is_the_servers_error(
             "api_error",
             "Internal server error",
             ProviderError,
-            "Anthropic failed (HTTP 500: Internal server error)",
+            "<server> failed (HTTP 500: Internal server error)",
         ),
     ],
 )
@@ -491,7 +494,7 @@ def test_http_errors_become_chatstream_errors(
     server.enqueue(error_reply(status, kind, message))
     with pytest.raises(error_class) as caught:
         collect(claude(server), use_async=use_async)
-    assert expected in str(caught.value)
+    assert expected.replace("<server>", server.named_as("anthropic")) in str(caught.value)
     assert (caught.value.status, caught.value.error_type) == (status, kind)
 
 
@@ -508,7 +511,8 @@ def test_a_redirect_is_not_followed_and_says_where_it_points(server: LoopbackSer
     with pytest.raises(ProviderError) as caught:
         calls[call]()
     assert str(caught.value) == (
-        "Anthropic redirected the request to http://127.0.0.1:1/x (HTTP 302) (use the new address as --base-url)"
+        f"{server.named_as('anthropic')} redirected the request to http://127.0.0.1:1/x (HTTP 302) "
+        "(use the new address as --base-url)"
     )
     assert (caught.value.exit_code, caught.value.status) == (4, 302)
     assert len(server.requests) == 1
@@ -525,7 +529,7 @@ def test_auth_error_says_how_to_fix_the_key_and_never_echoes_it(server: Loopback
 
 def test_non_json_error_body_still_names_the_status(server: LoopbackServer) -> None:
     server.enqueue(Reply(status=502, headers=[("content-type", "text/html")], body=b"<html>Bad gateway</html>"))
-    with pytest.raises(ProviderError, match=r"Anthropic failed \(HTTP 502"):
+    with pytest.raises(ProviderError, match=re.escape(f"{server.named_as('anthropic')} failed (HTTP 502")):
         list(claude(server).stream("hi"))
 
 
@@ -559,14 +563,15 @@ def test_drop_before_the_first_token_is_retried(server: LoopbackServer) -> None:
 @both_modes
 def test_stall_between_chunks_times_out(server: LoopbackServer, use_async: bool) -> None:
     server.enqueue(Reply.from_wire("anthropic_stream_text.sse", stall_after=5))
-    with pytest.raises(NetworkError, match=r"no data from Anthropic for 0.3 s \(raise --timeout"):
+    stalled = f"no data from {server.named_as('anthropic')} for 0.3 s (raise --timeout"
+    with pytest.raises(NetworkError, match=re.escape(stalled)):
         collect(claude(server, timeout=0.3), use_async=use_async)
     assert server.wait_for_disconnect()
 
 
 def test_silence_before_the_first_byte_times_out(server: LoopbackServer) -> None:
     server.enqueue(Reply(no_response=True))
-    with pytest.raises(NetworkError, match=r"no data from Anthropic for 0\.3 s"):
+    with pytest.raises(NetworkError, match=re.escape(f"no data from {server.named_as('anthropic')} for 0.3 s")):
         list(claude(server, timeout=0.3).stream("hi"))
 
 

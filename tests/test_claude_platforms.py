@@ -113,7 +113,7 @@ def test_bedrock_exception_frame_mid_stream_keeps_the_text(bedrock: LoopbackServ
     assert result.exit_code == 4
     assert result.stdout == "Hello there\n"
     assert error_line(result) == (
-        "Anthropic stopped the reply with an error: The model stream failed. (api_error) "
+        "Amazon Bedrock stopped the reply with an error: The model stream failed. (api_error) "
         "(try again; any text already shown stays)"
     )
 

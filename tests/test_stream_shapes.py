@@ -86,15 +86,22 @@ def test_the_fixture_folder_is_walked() -> None:
 
 @pytest.mark.parametrize("split", ["event", 7], ids=["per-event", "7-byte"])
 @pytest.mark.parametrize("path", CASES, ids=case_id)
-def test_the_text_and_the_notes(cli: Callable[..., Result], path: Path, split: Any) -> None:
-    expect = meta_of(path)["expect"]
+def test_the_text_and_the_notes(
+    cli: Callable[..., Result],
+    loopback_server: LoopbackServer,  # noqa: F811
+    path: Path,
+    split: Any,
+) -> None:
+    """A note's ``<server>`` is how messages name the loopback server, a gateway for the fixture's provider."""
+    meta = meta_of(path)
+    expect = meta["expect"]
     result = cli(path, split=split)
     text = expect["text"]
     assert result.stdout == (text + "\n" if text and not text.endswith("\n") else text)
     assert result.exit_code == expect["exit"], result.stderr
     assert "Traceback" not in result.stderr
     for note in expect.get("stderr", []):
-        assert note in result.stderr
+        assert note.replace("<server>", loopback_server.named_as(meta["provider"])) in result.stderr
     if not expect.get("stderr"):
         assert result.stderr == ""
 
